@@ -1,0 +1,157 @@
+"""Shared plumbing of the Excel face: the decorators and the value conversion helpers.
+
+Only the Excel face imports this module. The decorators are looked up on ``xlwings`` at
+decoration time, so a test that swaps in xlwings' real Windows decorators
+(``xlwings.udfs.xlfunc``/``xlarg``/``xlret``) and reloads the UDF modules sees exactly the
+metadata Excel would register.
+
+Values arrive as xlwings gives them to a UDF whose argument has ``ndim=2``: a scalar cell
+as ``[[v]]``, a range as a list of rows; blanks as ``None``; numbers as ``float``; date
+cells as ``datetime``; error cells as strings such as ``"#N/A"`` (``err_to_str=True``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import xlwings as xw
+
+from ._errors import InputError
+
+CATEGORY = "xlclv"
+_IN_LITE = sys.platform == "emscripten"  # xlwings Lite runs in Pyodide
+# Options classic xlwings accepts but xlwings Lite does not (see docs/excel notes).
+_CLASSIC_ONLY = ("category", "call_in_wizard", "async_mode")
+
+#: Options every array argument uses: always 2-D (so a column stays a column) and
+#: Excel error cells as text (so ``#N/A`` is reported, not silently read as a blank).
+ARRAY = {"ndim": 2, "err_to_str": True}
+#: Options for a scalar argument.
+SCALAR = {"err_to_str": True}
+
+
+def func(**kwargs: Any) -> Callable:
+    """``xw.func`` in the xlclv category, minus options xlwings Lite lacks."""
+    kwargs.setdefault("category", CATEGORY)
+    if _IN_LITE:
+        for key in _CLASSIC_ONLY:
+            kwargs.pop(key, None)
+    return xw.func(**kwargs)
+
+
+def arg(name: str, convert: Any = None, **kwargs: Any) -> Callable:
+    """``xw.arg``; pass ``doc=`` for the Function Wizard help of the argument."""
+    return xw.arg(name, convert, **kwargs)
+
+
+def ret(convert: Any = None, **kwargs: Any) -> Callable:
+    """``xw.ret``."""
+    return xw.ret(convert, **kwargs)
+
+
+def _is_blank(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and v.strip() == "")
+
+
+def _describe(v: Any) -> str:
+    return repr(v) if isinstance(v, str) else str(v)
+
+
+def _cell_number(v: Any, name: str, index: int | None) -> float:
+    where = "" if index is None else f" (cell {index + 1} of the range)"
+    if isinstance(v, bool):
+        raise InputError(f"{name} must be a number, got the logical value {v}{where}")
+    if isinstance(v, int | float | np.integer | np.floating):
+        x = float(v)
+        if math.isnan(x):
+            raise InputError(f"{name} must be a number, got an empty/NaN value{where}")
+        return x
+    if isinstance(v, str):
+        s = v.strip()
+        if s.startswith("#"):
+            raise InputError(f"{name} contains the Excel error {s}{where}: fix that cell first")
+        try:
+            return float(s)
+        except ValueError:
+            pass
+        raise InputError(f"{name} must be a number, got the text {v!r}{where}")
+    if isinstance(v, dt.datetime | dt.date):
+        raise InputError(f"{name} must be a number, got the date {v}{where}")
+    raise InputError(f"{name} must be a number, got {_describe(v)}{where}")
+
+
+def as_grid(value: Any) -> list[list[Any]]:
+    """Any Excel value (scalar, 1-D list, list of rows) as a list of rows."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if not isinstance(value, list | tuple):
+        return [[value]]
+    if len(value) == 0:
+        return [[]]
+    if not isinstance(value[0], list | tuple):
+        return [list(value)]
+    return [list(r) for r in value]
+
+
+def number_grid(value: Any, name: str, *, blanks: str = "nan") -> np.ndarray:
+    """A 2-D float array from an Excel value, for elementwise functions.
+
+    ``blanks="nan"`` turns blank cells into NaN (the output cell stays blank);
+    ``blanks="error"`` rejects them.
+    """
+    grid = as_grid(value)
+    out = np.empty((len(grid), len(grid[0]) if grid else 0), dtype=float)
+    ncols = out.shape[1]
+    for i, row in enumerate(grid):
+        for j, v in enumerate(row):
+            idx = i * ncols + j if out.size > 1 else None
+            if _is_blank(v):
+                if blanks == "error":
+                    raise InputError(
+                        f"{name} is blank{'' if idx is None else f' (cell {idx + 1} of the range)'}"
+                    )
+                out[i, j] = np.nan
+            else:
+                out[i, j] = _cell_number(v, name, idx)
+    return out
+
+
+def number_list(value: Any, name: str, *, skip_blanks: bool = True) -> np.ndarray:
+    """A 1-D float array of every non-blank cell of a 1-D or 2-D range, row by row."""
+    grid = as_grid(value)
+    flat = [v for row in grid for v in row]
+    out = []
+    for k, v in enumerate(flat):
+        if _is_blank(v):
+            if skip_blanks:
+                continue
+            raise InputError(f"{name} has a blank cell (cell {k + 1} of the range)")
+        out.append(_cell_number(v, name, k))
+    return np.asarray(out, dtype=float)
+
+
+def column(value: Any) -> list[Any]:
+    """The cells of a single row or column (or any range, row by row), blanks at the end dropped."""
+    flat = [v for row in as_grid(value) for v in row]
+    while flat and _is_blank(flat[-1]):
+        flat.pop()
+    return flat
+
+
+def to_excel(result: Any) -> Any:
+    """A core result as an Excel value: a size-1 result as a scalar, else a list of rows.
+
+    NaN becomes ``None`` (a blank cell).
+    """
+    arr = np.asarray(result, dtype=float)
+    if arr.size == 1:
+        x = float(arr.reshape(()))
+        return None if math.isnan(x) else x
+    if arr.ndim == 1:
+        arr = arr.reshape(-1, 1)
+    return [[None if math.isnan(x) else float(x) for x in row] for row in arr.tolist()]

@@ -1,0 +1,55 @@
+"""The ``xlclv`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+from ._errors import XlclvError
+
+
+def _cmd_functions(args: argparse.Namespace, console: Console) -> int:
+    from ._xlmeta import excel_functions, signature, summary
+
+    fns = excel_functions()
+    table = Table(title=f"xlclv Excel functions ({len(fns)}, category 'xlclv')", show_lines=False)
+    table.add_column("Function", style="bold cyan", no_wrap=True)
+    table.add_column("What it returns")
+    for f in fns.values():
+        table.add_row(signature(f), summary(f))
+    console.print(table)
+    if args.verbose:
+        for f in fns.values():
+            console.print(f"\n[bold]{signature(f)}[/bold]\n  {summary(f)}")
+            for a in f.__xlfunc__["args"]:
+                console.print(f"  [cyan]{a['name']}[/cyan]: {a['doc']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xlclv", description="Customer lifetime value in Excel and on the command line."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("functions", help="list every Excel function with its signature and help")
+    p.add_argument("-v", "--verbose", action="store_true", help="also print every argument's help")
+    p.set_defaults(handler=_cmd_functions)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    console = Console()
+    try:
+        return args.handler(args, console)
+    except XlclvError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/bold red] {exc}")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

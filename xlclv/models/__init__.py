@@ -1,0 +1,1 @@
+"""Buy-till-you-die and contractual models, each in its own module over a small shared base."""
