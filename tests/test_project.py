@@ -1,0 +1,44 @@
+"""Project-level promises: README's commands are what CI runs; the core stays pure."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def _readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+    return [line for b in blocks for line in b.splitlines() if line and not line.startswith("#")]
+
+
+def test_ci_runs_the_readme_test_command():
+    commands = _readme_commands()
+    test_command = commands[1]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert test_command in ci.splitlines(), f"{test_command!r} is not a line of .ci/run"
+
+
+def test_ci_installs_libreoffice():
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "libreoffice-calc-nogui" in ci and "poppler-utils" in ci
+
+
+def test_core_modules_do_not_import_xlwings():
+    """Importing the pure core must not pull in xlwings (or any workbook writer)."""
+    code = (
+        "import sys, importlib, pkgutil, xlclv, xlclv.models\n"
+        "core = ['xlclv.metrics', 'xlclv._timeunits', 'xlclv._errors']\n"
+        "core += [m for m in ('xlclv.transactions', 'xlclv.valuation', 'xlclv.segments',"
+        " 'xlclv.report', 'xlclv.inputs', 'xlclv.sample', 'xlclv.simulate', 'xlclv.datasets')"
+        " if importlib.util.find_spec(m)]\n"
+        "core += ['xlclv.models.' + m.name for m in pkgutil.iter_modules(xlclv.models.__path__)]\n"
+        "for m in core: importlib.import_module(m)\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('xlwings', 'xlsxwriter'))\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"core imports {out.stdout.strip()}"
