@@ -1,0 +1,59 @@
+"""The shipped datasets load with the documented shapes, types and totals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xlclv import datasets
+
+
+def test_cdnow_transactions_shape_and_types():
+    tx = datasets.load_cdnow_transactions()
+    assert list(tx.columns) == ["customer_id", "date", "amount", "cds"]
+    assert len(tx) == 6919
+    assert tx["customer_id"].nunique() == 2357
+    assert set(tx["customer_id"]) == {str(i) for i in range(1, 2358)}
+    assert tx["date"].dtype == "datetime64[ns]"
+    assert tx["amount"].dtype == np.float64
+    assert tx["cds"].dtype == np.int64
+    assert tx["date"].min() == pd.Timestamp("1997-01-01")
+    assert tx["date"].max() == datasets.CDNOW_END
+    # Customers were acquired in the first quarter of 1997.
+    assert tx.groupby("customer_id")["date"].min().max() <= pd.Timestamp("1997-03-31")
+    assert tx["amount"].sum() == pytest.approx(244091.94)
+    assert tx.loc[0].to_dict() == {
+        "customer_id": "1",
+        "date": pd.Timestamp("1997-01-01"),
+        "amount": 29.33,
+        "cds": 2,
+    }
+
+
+def test_cdnow_summary():
+    summary = datasets.load_cdnow_summary()
+    assert summary.shape == (2357, 3)
+    assert list(summary.columns) == ["frequency", "recency", "T"]
+    assert summary.index.name == "customer_id"
+    assert summary.loc["1"].tolist() == [2.0, 30.43, 38.86]
+    assert (summary["frequency"] > 0).sum() == 946
+    assert summary["frequency"].sum() == 2457
+
+
+def test_cdnow_summary_with_monetary_matches_summary():
+    summary = datasets.load_cdnow_summary()
+    with_monetary = datasets.load_cdnow_summary_with_monetary()
+    assert list(with_monetary.columns) == ["frequency", "recency", "T", "monetary_value"]
+    pd.testing.assert_frame_equal(with_monetary[["frequency", "recency", "T"]], summary)
+    assert (with_monetary.loc[with_monetary["frequency"] == 0, "monetary_value"] == 0).all()
+    assert with_monetary.loc["1", "monetary_value"] == 22.35
+
+
+def test_donations():
+    donations = datasets.load_donations()
+    assert list(donations.columns) == ["frequency", "recency", "periods", "weights"]
+    assert len(donations) == 22
+    assert donations["weights"].sum() == 11104
+    assert (donations["periods"] == 6).all()
+    assert (donations["recency"] >= donations["frequency"].clip(upper=1)).all()
