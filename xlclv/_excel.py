@@ -58,6 +58,10 @@ def _is_blank(v: Any) -> bool:
     return v is None or (isinstance(v, str) and v.strip() == "")
 
 
+def _is_missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
 def _describe(v: Any) -> str:
     return repr(v) if isinstance(v, str) else str(v)
 
@@ -143,11 +147,85 @@ def column(value: Any) -> list[Any]:
     return flat
 
 
+def _shape_text(shape: tuple[int, int]) -> str:
+    return f"{shape[0]}×{shape[1]}"
+
+
+def number_args(
+    values: dict[str, Any], defaults: dict[str, float] | None = None
+) -> list[np.ndarray]:
+    """The arguments of an elementwise function as 2-D float arrays of one common shape.
+
+    Each argument is a single cell or a range; every range must have the same shape (a
+    single cell applies to every cell of the ranges). Blank cells become NaN (the output
+    cell stays blank), except that a single blank cell for an argument listed in
+    ``defaults`` means its default.
+    """
+    defaults = defaults or {}
+    grids = {}
+    for name, value in values.items():
+        g = as_grid(value)
+        if name in defaults and len(g) == 1 and len(g[0]) == 1 and _is_blank(g[0][0]):
+            g = [[defaults[name]]]
+        grids[name] = number_grid(g, name)
+    ranges = {k: g.shape for k, g in grids.items() if g.size != 1}
+    shapes = set(ranges.values())
+    if len(shapes) > 1:
+        described = ", ".join(f"{k} is {_shape_text(s)}" for k, s in ranges.items())
+        raise InputError(
+            f"the ranges have different shapes ({described}): give ranges of the same shape, "
+            "or single cells"
+        )
+    shape = shapes.pop() if shapes else (1, 1)
+    return [np.broadcast_to(g, shape) if g.size == 1 else g for g in grids.values()]
+
+
+def single_number(value: Any, name: str, default: float | None = None) -> float:
+    """One number from a single cell; a blank means ``default`` (an error if there is none)."""
+    grid = as_grid(value)
+    if len(grid) != 1 or len(grid[0]) != 1:
+        raise InputError(
+            f"{name} must be a single cell, got a range of {sum(map(len, grid))} cells"
+        )
+    v = grid[0][0]
+    if _is_blank(v):
+        if default is None:
+            raise InputError(f"{name} is blank: give a number")
+        return float(default)
+    return _cell_number(v, name, None)
+
+
+def single_text(value: Any, name: str, default: str | None = None) -> str:
+    """One text value from a single cell; a blank means ``default`` (an error if there is none)."""
+    grid = as_grid(value)
+    if len(grid) != 1 or len(grid[0]) != 1:
+        raise InputError(
+            f"{name} must be a single cell, got a range of {sum(map(len, grid))} cells"
+        )
+    v = grid[0][0]
+    if _is_blank(v):
+        if default is None:
+            raise InputError(f"{name} is blank: give a value")
+        return default
+    if isinstance(v, str):
+        if v.strip().startswith("#"):
+            raise InputError(f"{name} contains the Excel error {v.strip()}: fix that cell first")
+        return v.strip()
+    raise InputError(f"{name} must be text, got {_describe(v)}")
+
+
 def to_excel(result: Any) -> Any:
     """A core result as an Excel value: a size-1 result as a scalar, else a list of rows.
 
-    NaN becomes ``None`` (a blank cell).
+    NaN and ``None`` become ``None`` (a blank cell). Text results stay text.
     """
+    obj = np.asarray(result, dtype=object)
+    if any(isinstance(x, str) for x in obj.flat):
+        cells = [None if _is_missing(x) else x for x in obj.flat]
+        if obj.size == 1:
+            return cells[0]
+        ncols = obj.shape[-1] if obj.ndim == 2 else 1
+        return [cells[i : i + ncols] for i in range(0, len(cells), ncols)]
     arr = np.asarray(result, dtype=float)
     if arr.size == 1:
         x = float(arr.reshape(()))
