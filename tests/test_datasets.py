@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from xlclv import datasets
+from xlclv.transactions import rfm_summary
 
 
 def test_cdnow_transactions_shape_and_types():
@@ -57,3 +58,39 @@ def test_donations():
     assert donations["weights"].sum() == 11104
     assert (donations["periods"] == 6).all()
     assert (donations["recency"] >= donations["frequency"].clip(upper=1)).all()
+
+
+def test_cdnow_summary_is_the_rfm_summary_of_the_shipped_transactions():
+    """Reference check: the published summary is exactly rfm_summary(unit W, end 1997-09-30).
+
+    The files round to 2 decimals. The 8 customers whose one purchase was a $0.00 CD are in the
+    published summary, so zero amounts count as purchases here (include_zero_amounts).
+    """
+    tx = datasets.load_cdnow_transactions()
+    summary = rfm_summary(
+        tx,
+        time_unit="W",
+        observation_end=datasets.CDNOW_CALIBRATION_END,
+        include_zero_amounts=True,
+    )
+    published = datasets.load_cdnow_summary()
+    assert summary.index.sort_values().equals(published.index.sort_values())
+    summary = summary.loc[published.index]
+    pd.testing.assert_frame_equal(summary[["frequency", "recency", "T"]].round(2), published)
+    assert summary.loc["1", "T"] == 272 / 7  # 38.857... weeks, published as 38.86
+    # monetary_value against zbar, the published mean repeat spend, to 2 decimals (the file
+    # rounds half up, e.g. 22.345 -> 22.35, so compare within half a cent).
+    zbar = datasets.load_cdnow_summary_with_monetary()["monetary_value"]
+    assert np.abs(summary["monetary_value"] - zbar).max() <= 0.005 + 1e-9
+
+
+def test_cdnow_summary_without_zero_amounts_drops_only_the_free_purchases():
+    tx = datasets.load_cdnow_transactions()
+    summary = rfm_summary(tx, time_unit="W", observation_end=datasets.CDNOW_CALIBRATION_END)
+    published = datasets.load_cdnow_summary()
+    dropped = published.index.difference(summary.index)
+    assert sorted(dropped) == sorted(tx.loc[tx["amount"] == 0, "customer_id"])
+    assert len(dropped) == 8
+    pd.testing.assert_frame_equal(
+        summary[["frequency", "recency", "T"]].round(2), published.loc[summary.index]
+    )

@@ -1,0 +1,354 @@
+"""The RFM summary of a transaction table, with an optional calibration/holdout split.
+
+Conventions (Fader & Hardie; the column names are those of ``lifetimes``):
+
+- purchases collapse per calendar day: several purchases by one customer on one day are one
+  purchase occasion, whose amount is their sum;
+- ``frequency`` is the number of purchase days minus 1 (the repeat purchases);
+- ``recency`` is the time from the first to the last purchase day, ``T`` the time from the
+  first purchase day to the end of observation, both in an explicit unit: D (days), W (weeks of
+  7 days) or M (months of 365.25/12 days);
+- ``monetary_value`` is the mean amount of the repeat purchase days, 0 when there are none.
+
+Everything is vectorised: customers are factorised to integer codes, dates to integer day
+numbers, and the per-day and per-customer aggregates are sorts and bincounts, with no Python
+loop over customers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._errors import InputError
+from ._timeunits import DAYS_PER_UNIT, check_time_unit
+
+__all__ = ["RFM_COLUMNS", "HOLDOUT_COLUMNS", "rfm_summary"]
+
+#: Columns of the plain summary.
+RFM_COLUMNS = ["frequency", "recency", "T", "monetary_value"]
+#: Columns of the summary with a calibration/holdout split (as lifetimes names them).
+HOLDOUT_COLUMNS = [
+    "frequency_cal",
+    "recency_cal",
+    "T_cal",
+    "monetary_value_cal",
+    "frequency_holdout",
+    "monetary_value_holdout",
+    "duration_holdout",
+]
+
+_EPOCH_DAY = np.datetime64("1970-01-01", "D")
+
+
+def rfm_summary(
+    transactions: pd.DataFrame,
+    *,
+    customer_id: str = "customer_id",
+    date: str = "date",
+    amount: str = "amount",
+    time_unit: str = "W",
+    observation_end: object = None,
+    calibration_end: object = None,
+    include_zero_amounts: bool = False,
+) -> pd.DataFrame:
+    """Frequency, recency, T and monetary value per customer, in an explicit time unit.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        One row per purchase. Other columns than the three named below are ignored.
+    customer_id, date, amount : str
+        Names of the customer id, purchase date and amount columns. Dates may be datetimes
+        (the time of day is ignored), dates or ISO date strings; amounts are numbers.
+    time_unit : {"D", "W", "M"}
+        Unit of ``recency``, ``T`` and ``duration_holdout``: days, weeks (7 days) or months
+        (365.25/12 days). Values are exact day differences divided by the days per unit, e.g.
+        in weeks a customer first seen 272 days before the end has T = 38.857.
+    observation_end : date-like, optional
+        The last day observed, inclusive. Defaults to the last date in the table.
+        Transactions after it are excluded (the report layer lists them as data issues).
+    calibration_end : date-like, optional
+        If given, split at this day (inclusive in the calibration period) and return the
+        calibration summary and the holdout outcome per customer instead; see Returns.
+    include_zero_amounts : bool, default False
+        Count rows with an amount of exactly 0 as purchase occasions (free orders, e.g. a
+        promotional CD) instead of leaving them out. The published CDNOW summary does this:
+        8 of its 2,357 customers made a single $0.00 purchase. Negative amounts are never
+        purchases.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by customer id (the index is named after the ``customer_id`` column), sorted,
+        one row per customer with at least one purchase by ``observation_end``; float
+        columns ``frequency``, ``recency``, ``T``, ``monetary_value``.
+
+        With ``calibration_end``: one row per customer whose first purchase is on or before
+        ``calibration_end``, with ``frequency_cal``, ``recency_cal``, ``T_cal``,
+        ``monetary_value_cal`` (the summary at ``calibration_end``), ``frequency_holdout``
+        (purchase days after ``calibration_end`` up to ``observation_end``; all are repeat
+        purchases), ``monetary_value_holdout`` (their mean amount per purchase day, 0 if none)
+        and ``duration_holdout`` (the holdout length in ``time_unit``).
+
+    Raises
+    ------
+    InputError
+        A column is missing (the message names it and lists the columns found); a value is
+        missing (NaN/NaT) or not a date/number; there is no purchase by ``observation_end``
+        (e.g. it is before the first purchase); or ``calibration_end`` is not before
+        ``observation_end``.
+
+    Notes
+    -----
+    Returns and zero amounts: a row with an amount of 0 or less is not a purchase occasion
+    and is left out entirely, so returns do not reduce ``monetary_value`` and a day with only
+    returns is not a purchase day. A day counts as a purchase day when the sum of that day's
+    positive amounts is above 0 (with ``include_zero_amounts``, when it has a row with an
+    amount of 0 or more). Customers without a purchase day are not in the summary. Netting returns against sales is a reporting decision, made
+    (and reported) by the report layer, which also cleans missing values before calling this.
+
+    ``monetary_value_holdout`` is a mean per purchase *day*, like ``monetary_value``;
+    ``lifetimes.utils.calibration_and_holdout_data`` averages holdout rows instead, so the
+    two agree when there is at most one purchase per customer and day.
+
+    References
+    ----------
+    Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005), "'Counting Your Customers' the Easy
+    Way: An Alternative to the Pareto/NBD Model", Marketing Science 24(2), 275-284.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "a", "b"],
+    ...                    "date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-15",
+    ...                                            "2024-01-08"]),
+    ...                    "amount": [10.0, 5.0, 20.0, 7.0]})
+    >>> rfm_summary(tx, time_unit="D", observation_end="2024-01-29")  # doctest: +NORMALIZE_WHITESPACE
+                 frequency  recency     T  monetary_value
+    customer_id
+    a                  1.0     14.0  28.0            20.0
+    b                  0.0      0.0  21.0             0.0
+    """
+    unit = check_time_unit(time_unit)
+    days_per_unit = DAYS_PER_UNIT[unit]
+    ids, days, amounts = _columns(transactions, customer_id, date, amount)
+
+    end_day = days.max() if observation_end is None else _day(observation_end, "observation_end")
+    purchase_rows = (amounts >= 0) if include_zero_amounts else (amounts > 0)
+    purchase = purchase_rows & (days <= end_day)
+    if not purchase.any():
+        raise InputError(_no_purchase_message(days, purchase_rows, end_day, "observation_end"))
+    codes, uniques = _factorize(ids[purchase])
+    cust, day, day_amount = _purchase_days(codes, days[purchase], amounts[purchase])
+    n = len(uniques)
+
+    if calibration_end is None:
+        stats = _customer_stats(cust, day, day_amount, n)
+        columns = {
+            "frequency": stats["count"] - 1.0,
+            "recency": (stats["last"] - stats["first"]) / days_per_unit,
+            "T": (end_day - stats["first"]) / days_per_unit,
+            "monetary_value": stats["repeat_mean"],
+        }
+        return _frame(columns, uniques, customer_id)
+
+    cal_day = _day(calibration_end, "calibration_end")
+    if cal_day >= end_day:
+        raise InputError(
+            f"calibration_end ({_iso(cal_day)}) must be before observation_end "
+            f"({_iso(end_day)}); the holdout period between them is empty"
+        )
+    in_cal = day <= cal_day
+    if not in_cal.any():
+        raise InputError(_no_purchase_message(days, purchase_rows, cal_day, "calibration_end"))
+    stats = _customer_stats(cust[in_cal], day[in_cal], day_amount[in_cal], n)
+    keep = stats["count"] > 0
+    in_holdout = ~in_cal & keep[cust]
+    holdout_count = np.bincount(cust[in_holdout], minlength=n).astype(float)
+    holdout_sum = np.bincount(cust[in_holdout], weights=day_amount[in_holdout], minlength=n)
+    columns = {
+        "frequency_cal": stats["count"] - 1.0,
+        "recency_cal": (stats["last"] - stats["first"]) / days_per_unit,
+        "T_cal": (cal_day - stats["first"]) / days_per_unit,
+        "monetary_value_cal": stats["repeat_mean"],
+        "frequency_holdout": holdout_count,
+        "monetary_value_holdout": _safe_mean(holdout_sum, holdout_count),
+        "duration_holdout": np.full(n, (end_day - cal_day) / days_per_unit),
+    }
+    return _frame(columns, uniques, customer_id, keep)
+
+
+# -- validation and conversion -------------------------------------------------------------
+def _columns(
+    transactions: object, customer_id: str, date: str, amount: str
+) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """The three columns as (ids, int64 day numbers, float amounts), validated."""
+    if not isinstance(transactions, pd.DataFrame):
+        raise InputError(
+            f"transactions must be a table (pandas DataFrame), got {type(transactions).__name__}"
+        )
+    missing = [c for c in (customer_id, date, amount) if c not in transactions.columns]
+    if missing:
+        found = ", ".join(repr(str(c)) for c in transactions.columns) or "none"
+        raise InputError(
+            f"transactions has no column {', '.join(repr(c) for c in missing)}; "
+            f"columns found: {found}. Rename the column or pass its name, "
+            f"e.g. rfm_summary(df, {_arg_for(missing[0], customer_id, date)}='{missing[0]}')"
+        )
+    if transactions.empty:
+        raise InputError("transactions is empty: there are no purchases to summarise")
+    ids = transactions[customer_id]
+    for name in (customer_id, date, amount):
+        _check_no_missing(transactions[name], name, transactions.index)
+    return ids, _day_numbers(transactions[date], date), _amounts(transactions[amount], amount)
+
+
+def _arg_for(missing: str, customer_id: str, date: str) -> str:
+    return "customer_id" if missing == customer_id else "date" if missing == date else "amount"
+
+
+def _check_no_missing(values: pd.Series, name: str, index: pd.Index) -> None:
+    isna = values.isna().to_numpy()
+    if isna.any():
+        first = index[int(np.argmax(isna))]
+        raise InputError(
+            f"column '{name}' has {int(isna.sum())} missing value(s), the first at row "
+            f"{first!r}; remove or fill them before computing the RFM summary",
+            column=name,
+        )
+
+
+def _day_numbers(values: pd.Series, name: str) -> np.ndarray:
+    """Calendar day numbers (days since 1970-01-01) as int64; the time of day is dropped."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = values.dt.tz_localize(None)
+    elif not pd.api.types.is_datetime64_dtype(values.dtype):
+        if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+            raise InputError(
+                f"column '{name}' holds numbers, not dates; convert it to dates first "
+                "(Excel serial dates are converted by the report and the Excel functions)",
+                column=name,
+            )
+        try:
+            values = pd.to_datetime(values, format="mixed")
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise InputError(
+                f"column '{name}' has a value that is not a date ({exc}); use dates or ISO "
+                "dates such as 2024-01-31",
+                column=name,
+            ) from None
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            values = values.dt.tz_localize(None)
+    return values.to_numpy().astype("datetime64[D]").astype(np.int64)
+
+
+def _amounts(values: pd.Series, name: str) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(values.dtype) or not pd.api.types.is_numeric_dtype(values.dtype):
+        try:
+            values = pd.to_numeric(values)
+        except (ValueError, TypeError):
+            raise InputError(
+                f"column '{name}' has a value that is not a number; amounts must be numbers",
+                column=name,
+            ) from None
+    out = values.to_numpy(dtype=float)
+    if not np.isfinite(out).all():
+        raise InputError(f"column '{name}' has an infinite amount", column=name)
+    return out
+
+
+def _day(value: object, name: str) -> int:
+    """A date-like setting as a day number; a clear error for anything else."""
+    if isinstance(value, (bool, int, float, np.number)):
+        raise InputError(f"{name} must be a date such as 2024-12-31, got the number {value!r}")
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        raise InputError(f"{name} must be a date such as 2024-12-31, got {value!r}") from None
+    if ts is pd.NaT:
+        raise InputError(f"{name} must be a date such as 2024-12-31, got a missing value")
+    return int((np.datetime64(ts.tz_localize(None).date(), "D") - _EPOCH_DAY).astype(np.int64))
+
+
+def _iso(day: int) -> str:
+    return str(_EPOCH_DAY + np.timedelta64(int(day), "D"))
+
+
+def _no_purchase_message(
+    days: np.ndarray, purchase_rows: np.ndarray, end_day: int, name: str
+) -> str:
+    if not purchase_rows.any():
+        return (
+            "transactions has no purchase: every amount is 0 or less (negative amounts are "
+            "returns and zero amounts empty orders, not purchases)"
+        )
+    first = int(days[purchase_rows].min())
+    return (
+        f"{name} ({_iso(end_day)}) is before the first purchase ({_iso(first)}); "
+        f"choose a {name} on or after {_iso(first)}"
+    )
+
+
+def _factorize(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes 0..n-1 and the unique ids, sorted when the ids can be sorted."""
+    try:
+        return pd.factorize(ids, sort=True)
+    except TypeError:  # ids of mixed types, such as 1 and "a"
+        return pd.factorize(ids, sort=False)
+
+
+# -- aggregation -----------------------------------------------------------------------------
+def _purchase_days(
+    codes: np.ndarray, days: np.ndarray, amounts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Collapse purchases per (customer, day): arrays sorted by customer code, then day."""
+    first_day = days.min()
+    span = np.int64(days.max() - first_day + 1)
+    key = codes.astype(np.int64) * span + (days - first_day)
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    day_amount = np.add.reduceat(amounts[order], starts)
+    ukey = key[starts]
+    return ukey // span, ukey % span + first_day, day_amount
+
+
+def _customer_stats(
+    cust: np.ndarray, day: np.ndarray, amount: np.ndarray, n: int
+) -> dict[str, np.ndarray]:
+    """Per customer code 0..n-1 (inputs sorted by customer, then day): purchase-day count,
+    first and last day, mean amount of the repeat days (0 if none)."""
+    count = np.bincount(cust, minlength=n)
+    end = np.cumsum(count)
+    start = end - count
+    has = count > 0
+    first = np.zeros(n, dtype=np.int64)
+    last = np.zeros(n, dtype=np.int64)
+    first[has] = day[start[has]]
+    last[has] = day[end[has] - 1]
+    repeat = amount.copy()
+    repeat[start[has]] = 0.0
+    repeat_sum = np.bincount(cust, weights=repeat, minlength=n)
+    count = count.astype(float)
+    return {
+        "count": count,
+        "first": first,
+        "last": last,
+        "repeat_mean": _safe_mean(repeat_sum, count - 1.0),
+    }
+
+
+def _safe_mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """total / count, 0 where count is 0 (bincount of nothing gives int zeros: cast first)."""
+    return np.divide(total, count, out=np.zeros(len(total)), where=count > 0)
+
+
+def _frame(
+    columns: dict[str, np.ndarray],
+    uniques: pd.Index,
+    name: str,
+    keep: np.ndarray | None = None,
+) -> pd.DataFrame:
+    index = pd.Index(uniques, name=name)
+    frame = pd.DataFrame({k: np.asarray(v, dtype=float) for k, v in columns.items()}, index=index)
+    return frame if keep is None else frame[keep]
