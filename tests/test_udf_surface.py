@@ -39,6 +39,23 @@ SIGNATURES = {
     "NPS_CATEGORY": "NPS_CATEGORY(score)",
     "NPS_INTERVAL": "NPS_INTERVAL(scores, [confidence=0.95])",
     "RETENTION_RATE": "RETENTION_RATE(customers_at_start, customers_at_end, new_customers)",
+    # the model functions (xlclv/_udf_models.py)
+    "CLV_RFM": 'CLV_RFM(customer_ids, dates, amounts, [observation_end], [time_unit="W"])',
+    "BGNBD_FIT": "BGNBD_FIT(frequency, recency, T)",
+    "BGNBD_PALIVE": "BGNBD_PALIVE(frequency, recency, T, params)",
+    "BGNBD_EXPECTED": "BGNBD_EXPECTED(horizon, frequency, recency, T, params)",
+    "PNBD_FIT": "PNBD_FIT(frequency, recency, T)",
+    "PNBD_PALIVE": "PNBD_PALIVE(frequency, recency, T, params)",
+    "PNBD_EXPECTED": "PNBD_EXPECTED(horizon, frequency, recency, T, params)",
+    "GG_FIT": "GG_FIT(frequency, monetary_value)",
+    "GG_SPEND": "GG_SPEND(frequency, monetary_value, params)",
+    "CLV_MODEL": (
+        "CLV_MODEL(customer_ids, dates, amounts, [gross_margin=1], [horizon_months=12], "
+        '[annual_discount_rate=0.1], [model="BGNBD"], [time_unit="W"])'
+    ),
+    "SBG_FIT": "SBG_FIT(active_by_period)",
+    "SBG_SURVIVAL": "SBG_SURVIVAL(alpha, beta, periods)",
+    "SBG_LIFETIME": "SBG_LIFETIME(alpha, beta, [discount_rate=0])",
 }
 
 GOLDEN = ROOT / "tests" / "golden"

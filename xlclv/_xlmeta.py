@@ -83,7 +83,10 @@ def signature(f: Any) -> str:
     for a in f.__xlfunc__["args"]:
         if "optional" in a:
             d = a["optional"]
-            parts.append(f"[{a['name']}={d!r}]" if isinstance(d, str) else f"[{a['name']}={d}]")
+            if d is None:  # no fixed default (e.g. "the last date"): the help says what it is
+                parts.append(f"[{a['name']}]")
+            else:
+                parts.append(f'[{a["name"]}="{d}"]' if isinstance(d, str) else f"[{a['name']}={d}]")
         else:
             parts.append(a["name"])
     return f"{f.__xlfunc__['name']}({', '.join(parts)})"

@@ -11,6 +11,45 @@ failed:
     ARPU = Err.Description
 End Function
 
+Function BGNBD_EXPECTED(horizon, frequency, recency, T, params)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        BGNBD_EXPECTED = XLPy.CallUDF("xlclv.udfs", "BGNBD_EXPECTED", Array(horizon, frequency, recency, T, params), ActiveWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        BGNBD_EXPECTED = XLPy.CallUDF("xlclv.udfs", "BGNBD_EXPECTED", Array(horizon, frequency, recency, T, params))
+        Exit Function
+    #End If
+failed:
+    BGNBD_EXPECTED = Err.Description
+End Function
+
+Function BGNBD_FIT(frequency, recency, T)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        BGNBD_FIT = XLPy.CallUDF("xlclv.udfs", "BGNBD_FIT", Array(frequency, recency, T), ActiveWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        BGNBD_FIT = XLPy.CallUDF("xlclv.udfs", "BGNBD_FIT", Array(frequency, recency, T))
+        Exit Function
+    #End If
+failed:
+    BGNBD_FIT = Err.Description
+End Function
+
+Function BGNBD_PALIVE(frequency, recency, T, params)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        BGNBD_PALIVE = XLPy.CallUDF("xlclv.udfs", "BGNBD_PALIVE", Array(frequency, recency, T, params), ActiveWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        BGNBD_PALIVE = XLPy.CallUDF("xlclv.udfs", "BGNBD_PALIVE", Array(frequency, recency, T, params))
+        Exit Function
+    #End If
+failed:
+    BGNBD_PALIVE = Err.Description
+End Function
+
 Function CAC_PAYBACK(cac, monthly_revenue_per_customer, Optional gross_margin)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
@@ -50,6 +89,19 @@ failed:
     CLV_HISTORICAL = Err.Description
 End Function
 
+Function CLV_MODEL(customer_ids, dates, amounts, Optional gross_margin, Optional horizon_months, Optional annual_discount_rate, Optional model, Optional time_unit)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        CLV_MODEL = XLPy.CallUDF("xlclv.udfs", "CLV_MODEL", Array(customer_ids, dates, amounts, gross_margin, horizon_months, annual_discount_rate, model, time_unit), ActiveWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        CLV_MODEL = XLPy.CallUDF("xlclv.udfs", "CLV_MODEL", Array(customer_ids, dates, amounts, gross_margin, horizon_months, annual_discount_rate, model, time_unit))
+        Exit Function
+    #End If
+failed:
+    CLV_MODEL = Err.Description
+End Function
+
 Function CLV_PREDICTIVE(avg_monthly_transactions, avg_order_value, gross_margin, lifetime_months, Optional monthly_discount_rate)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
@@ -63,6 +115,19 @@ failed:
     CLV_PREDICTIVE = Err.Description
 End Function
 
+Function CLV_RFM(customer_ids, dates, amounts, Optional observation_end, Optional time_unit)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        CLV_RFM = XLPy.CallUDF("xlclv.udfs", "CLV_RFM", Array(customer_ids, dates, amounts, observation_end, time_unit), ActiveWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        CLV_RFM = XLPy.CallUDF("xlclv.udfs", "CLV_RFM", Array(customer_ids, dates, amounts, observation_end, time_unit))
+        Exit Function
+    #End If
+failed:
+    CLV_RFM = Err.Description
+End Function
+
 Function CLV_SIMPLE(avg_order_value, orders_per_period, lifetime_periods, Optional gross_margin, Optional acquisition_cost)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
@@ -74,6 +139,32 @@ Function CLV_SIMPLE(avg_order_value, orders_per_period, lifetime_periods, Option
     #End If
 failed:
     CLV_SIMPLE = Err.Description
+End Function
+
+Function GG_FIT(frequency, monetary_value)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        GG_FIT = XLPy.CallUDF("xlclv.udfs", "GG_FIT", Array(frequency, monetary_value), ActiveWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        GG_FIT = XLPy.CallUDF("xlclv.udfs", "GG_FIT", Array(frequency, monetary_value))
+        Exit Function
+    #End If
+failed:
+    GG_FIT = Err.Description
+End Function
+
+Function GG_SPEND(frequency, monetary_value, params)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        GG_SPEND = XLPy.CallUDF("xlclv.udfs", "GG_SPEND", Array(frequency, monetary_value, params), ActiveWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        GG_SPEND = XLPy.CallUDF("xlclv.udfs", "GG_SPEND", Array(frequency, monetary_value, params))
+        Exit Function
+    #End If
+failed:
+    GG_SPEND = Err.Description
 End Function
 
 Function LIFETIME(churn_rate)
@@ -154,6 +245,45 @@ failed:
     NPS_INTERVAL = Err.Description
 End Function
 
+Function PNBD_EXPECTED(horizon, frequency, recency, T, params)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        PNBD_EXPECTED = XLPy.CallUDF("xlclv.udfs", "PNBD_EXPECTED", Array(horizon, frequency, recency, T, params), ActiveWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        PNBD_EXPECTED = XLPy.CallUDF("xlclv.udfs", "PNBD_EXPECTED", Array(horizon, frequency, recency, T, params))
+        Exit Function
+    #End If
+failed:
+    PNBD_EXPECTED = Err.Description
+End Function
+
+Function PNBD_FIT(frequency, recency, T)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        PNBD_FIT = XLPy.CallUDF("xlclv.udfs", "PNBD_FIT", Array(frequency, recency, T), ActiveWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        PNBD_FIT = XLPy.CallUDF("xlclv.udfs", "PNBD_FIT", Array(frequency, recency, T))
+        Exit Function
+    #End If
+failed:
+    PNBD_FIT = Err.Description
+End Function
+
+Function PNBD_PALIVE(frequency, recency, T, params)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        PNBD_PALIVE = XLPy.CallUDF("xlclv.udfs", "PNBD_PALIVE", Array(frequency, recency, T, params), ActiveWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        PNBD_PALIVE = XLPy.CallUDF("xlclv.udfs", "PNBD_PALIVE", Array(frequency, recency, T, params))
+        Exit Function
+    #End If
+failed:
+    PNBD_PALIVE = Err.Description
+End Function
+
 Function RETENTION_RATE(customers_at_start, customers_at_end, new_customers)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
@@ -165,5 +295,44 @@ Function RETENTION_RATE(customers_at_start, customers_at_end, new_customers)
     #End If
 failed:
     RETENTION_RATE = Err.Description
+End Function
+
+Function SBG_FIT(active_by_period)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        SBG_FIT = XLPy.CallUDF("xlclv.udfs", "SBG_FIT", Array(active_by_period), ActiveWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        SBG_FIT = XLPy.CallUDF("xlclv.udfs", "SBG_FIT", Array(active_by_period))
+        Exit Function
+    #End If
+failed:
+    SBG_FIT = Err.Description
+End Function
+
+Function SBG_LIFETIME(alpha, beta, Optional discount_rate)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        SBG_LIFETIME = XLPy.CallUDF("xlclv.udfs", "SBG_LIFETIME", Array(alpha, beta, discount_rate), ActiveWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        SBG_LIFETIME = XLPy.CallUDF("xlclv.udfs", "SBG_LIFETIME", Array(alpha, beta, discount_rate))
+        Exit Function
+    #End If
+failed:
+    SBG_LIFETIME = Err.Description
+End Function
+
+Function SBG_SURVIVAL(alpha, beta, periods)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        SBG_SURVIVAL = XLPy.CallUDF("xlclv.udfs", "SBG_SURVIVAL", Array(alpha, beta, periods), ActiveWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        SBG_SURVIVAL = XLPy.CallUDF("xlclv.udfs", "SBG_SURVIVAL", Array(alpha, beta, periods))
+        Exit Function
+    #End If
+failed:
+    SBG_SURVIVAL = Err.Description
 End Function
 

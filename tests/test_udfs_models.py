@@ -1,0 +1,217 @@
+"""The model Excel functions, called with Excel-shaped values through xlwings' real conversion.
+
+Each result is checked twice: against the core called directly (the Excel face only
+converts), and against an independent reference: the published CDNOW and Fader-Hardie
+(2007) estimates, closed forms, or lifetimes (the archived library xlclv replaces).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests import excel_harness as xl
+from xlclv import InputError, datasets
+from xlclv._udf_models import excel_date, model_params
+
+# -- reference values: reference/published.md --------------------------------------------
+BGNBD_CDNOW = {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259}
+BGNBD_CDNOW_LL = -9582.43
+PNBD_CDNOW = {"r": 0.5532, "alpha": 10.5763, "s": 0.6062, "beta": 11.6715}
+PNBD_CDNOW_LL = -9594.98
+GG_CDNOW = {"p": 6.25, "q": 3.74, "gamma": 15.44}
+SBG_REGULAR = [1000, 631, 468, 382, 326, 289, 262, 241]  # years 0-7, fitted
+SBG_REGULAR_ALL = [1.000, 0.631, 0.468, 0.382, 0.326, 0.289, 0.262, 0.241, 0.223, 0.207, 0.194, 0.183, 0.173]  # fmt: skip
+SBG_HIGH_END = [1000, 869, 743, 653, 593, 551, 517, 491]
+
+
+def col(values):
+    """A one-column range as COM hands it over."""
+    return tuple((v,) for v in values)
+
+
+def table(rows):
+    """A spilled table (header row + rows) as a DataFrame."""
+    return pd.DataFrame(rows[1:], columns=rows[0])
+
+
+def fit_values(rows):
+    """The parameter/value table a *_FIT function spilled, as a dict."""
+    assert rows[0] == ["parameter", "value"]
+    return {name: value for name, value in rows[1:]}
+
+
+def as_range(rows):
+    """A spilled range as COM hands it back to a formula that refers to it."""
+    return tuple(tuple(r) for r in rows)
+
+
+def sig3(x):
+    return float(f"{x:.3g}")
+
+
+@pytest.fixture(scope="module")
+def cdnow():
+    return datasets.load_cdnow_summary_with_monetary()
+
+
+@pytest.fixture(scope="module")
+def cdnow_ranges(cdnow):
+    return {c: col(cdnow[c].tolist()) for c in ("frequency", "recency", "T", "monetary_value")}
+
+
+# -- parameter ranges ---------------------------------------------------------------------
+FIT_RANGE = (
+    ("parameter", "value"),
+    ("r", 0.25),
+    ("alpha", 4.4),
+    ("a", 0.8),
+    ("b", 2.4),
+    ("log_likelihood", -9582.4),
+)
+EXPECTED_PARAMS = {"r": 0.25, "alpha": 4.4, "a": 0.8, "b": 2.4}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        FIT_RANGE,  # what BGNBD_FIT spilled
+        FIT_RANGE[1:5],  # without header and log-likelihood
+        FIT_RANGE + ((None, None), (None, None)),  # blank rows at the end
+        (("b", 2.4), ("a", 0.8), ("ALPHA", 4.4), ("r", 0.25)),  # any order, any case
+        ((0.25,), (4.4,), (0.8,), (2.4,)),  # the four values in a column
+        ((0.25, 4.4, 0.8, 2.4),),  # ... or in a row
+        ((0.25,), (4.4,), (0.8,), (2.4,), (None,)),  # trailing blank
+        [0.25, 4.4, 0.8, 2.4],
+    ],
+)
+def test_params_from_a_fit_range_or_plain_values(value):
+    assert model_params(value, "BGNBD") == EXPECTED_PARAMS
+
+
+def test_gamma_gamma_params_use_excel_name_gamma_for_core_v():
+    rows = (
+        ("parameter", "value"),
+        ("p", 6.0),
+        ("q", 3.7),
+        ("gamma", 15.0),
+        ("log_likelihood", -4000.0),
+    )
+    assert model_params(rows, "GG") == {"p": 6.0, "q": 3.7, "v": 15.0}
+    assert model_params((6.0, 3.7, 15.0), "GG") == {"p": 6.0, "q": 3.7, "v": 15.0}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (((0.25,), (4.4,), (0.8,)), r"params has 3 values, not 4: give the range that BGNBD_FIT spilled, or the 4 values r, alpha, a, b"),
+        ((("r", 0.25), ("alpha", 4.4), ("a", 0.8)), "params is missing b"),
+        ((("r", 0.25), ("alpha", 4.4), ("a", 0.8), ("s", 1.0)), "params has the unknown parameter 's': the BGNBD parameters are r, alpha, a, b"),
+        ((("r", 0.25), ("r", 0.3), ("alpha", 4.4), ("a", 0.8), ("b", 2.4)), "params has the parameter r twice"),
+        (((0.25,), (-4.4,), (0.8,), (2.4,)), "params alpha must be greater than 0, got -4.4"),
+        ((("r", "x"), ("alpha", 4.4), ("a", 0.8), ("b", 2.4)), "params r must be a number, got the text 'x'"),
+        (((0.25,), ("#N/A",), (0.8,), (2.4,)), "params alpha contains the Excel error #N/A"),
+    ],
+)  # fmt: skip
+def test_bad_params_messages(value, message):
+    with pytest.raises(InputError, match=message):
+        model_params(value, "BGNBD")
+
+
+# -- dates --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (dt.datetime(1997, 1, 1), dt.datetime(1997, 1, 1)),
+        (dt.date(1997, 1, 1), dt.datetime(1997, 1, 1)),
+        (35431.0, dt.datetime(1997, 1, 1)),  # Excel's serial number of 1997-01-01
+        (61.0, dt.datetime(1900, 3, 1)),
+        (45322.0, dt.datetime(2024, 1, 31)),
+        ("2024-01-31", dt.datetime(2024, 1, 31)),
+    ],
+)
+def test_excel_dates(value, expected):
+    assert excel_date(value, "dates") == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("31/01/2024", "dates must be a date, an Excel date number or text such as 2024-01-31, got the text '31/01/2024'"),
+        (12.0, r"the number 12 is not an Excel date \(1900-03-01 is 61\)"),
+        ("#N/A", "dates contains the Excel error #N/A"),
+        (True, "dates must be a date, got True"),
+    ],
+)  # fmt: skip
+def test_bad_dates(value, message):
+    with pytest.raises(InputError, match=message):
+        excel_date(value, "dates")
+
+
+# -- CLV_RFM ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def cdnow_tx():
+    return datasets.load_cdnow_transactions()
+
+
+def _tx_ranges(tx, dates="datetime"):
+    ids = col(float(i) for i in tx["customer_id"])  # numeric IDs arrive as floats
+    if dates == "datetime":
+        d = col(ts.to_pydatetime() for ts in tx["date"])
+    else:  # Excel serial numbers
+        d = col(float((ts - pd.Timestamp("1899-12-30")).days) for ts in tx["date"])
+    return ids, d, col(tx["amount"].tolist())
+
+
+@pytest.mark.parametrize("dates", ["datetime", "serial"])
+def test_clv_rfm_reproduces_the_published_cdnow_summary(cdnow_tx, cdnow, dates):
+    """The CDNOW calibration summary: weeks, observation end 1997-09-30 (published file).
+
+    Amounts of 0 are not purchases here (they are in the published file), so the check
+    covers the customers without a zero-amount transaction: almost all of them.
+    """
+    ids, d, amounts = _tx_ranges(cdnow_tx, dates)
+    rows = xl.call("CLV_RFM", ids, d, amounts, dt.datetime(1997, 9, 30), "W")
+    assert rows[0] == ["customer_id", "frequency", "recency (W)", "T (W)", "monetary_value"]
+    got = table(rows).set_index("customer_id")
+    zero = set(cdnow_tx.loc[cdnow_tx["amount"] <= 0, "customer_id"])
+    expected = cdnow[~cdnow.index.isin(zero)].copy()
+    assert len(expected) > 2300
+    expected.index = expected.index.astype(int)
+    got = got.loc[expected.index]
+    np.testing.assert_allclose(got["frequency"], expected["frequency"])
+    np.testing.assert_allclose(got["recency (W)"], expected["recency"], atol=0.006)
+    np.testing.assert_allclose(got["T (W)"], expected["T"], atol=0.006)
+    np.testing.assert_allclose(got["monetary_value"], expected["monetary_value"], atol=0.006)
+
+
+def test_clv_rfm_agrees_with_the_core_and_ignores_trailing_blanks(cdnow_tx):
+    from xlclv.transactions import rfm_summary
+
+    tx = cdnow_tx.iloc[:300]
+    ids, d, amounts = _tx_ranges(tx)
+    pad = ((None,),) * 5
+    rows = xl.call("CLV_RFM", ids + pad, d + pad, amounts + pad, xl.MISSING, "m")
+    assert rows[0][2:4] == ["recency (M)", "T (M)"]
+    core = rfm_summary(tx.assign(customer_id=tx["customer_id"].astype(int)), time_unit="M")
+    got = table(rows).set_index("customer_id")
+    assert list(got.index) == list(core.index)
+    np.testing.assert_allclose(got.to_numpy(), core.to_numpy())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((col(["a", "b"]), col([35431.0]), col([1.0, 2.0])), r"the ranges hold different numbers of values \(customer_ids has 2, dates has 1, amounts has 2\)"),
+        ((col(["a", "b"]), col([35431.0, 35432.0]), col([1.0, "ten"])), r"amounts must be a number, got the text 'ten' \(cell 2 of the range\)"),
+        ((col(["a", None, "b"]), col([35431.0] * 3), col([1.0] * 3)), r"customer_ids has a blank cell \(cell 2 of the range\) before its last value"),
+        ((col(["a"]), col(["yesterday"]), col([1.0])), "dates must be a date, an Excel date number or text such as 2024-01-31, got the text 'yesterday'"),
+        ((col(["a"]), col([35431.0]), col([1.0]), None, "Y"), r"time_unit must be one of D \(days\), W \(weeks\) or M"),
+    ],
+)  # fmt: skip
+def test_clv_rfm_bad_input_messages(args, message):
+    with pytest.raises(InputError, match=message):
+        xl.call("CLV_RFM", *args)

@@ -1,0 +1,620 @@
+"""Excel functions over the predictive models: RFM summary, BG/NBD, Pareto/NBD, Gamma-Gamma, sBG.
+
+Conventions (shared by every function here):
+
+- Columns of customer data (``frequency``, ``recency``, ``T``, ``monetary_value``, IDs, dates,
+  amounts) are ranges of one row or column; blank cells at the end are ignored, so a range
+  may run past the data. Per-customer predictions (``*_PALIVE``, ``*_EXPECTED``,
+  ``GG_SPEND``) are elementwise instead: they spill the shape of their input, and a row that
+  is blank in every input stays blank.
+- ``params`` is the 2-column range a ``*_FIT`` function spilled (parameter names in the
+  first column; the header row and the ``log_likelihood`` row are ignored) or just the
+  parameter values in the documented order.
+- Dates may be date cells, Excel serial numbers or ISO text such as 2024-01-31.
+- Tables spill with a header row; time columns name their unit, e.g. ``T (W)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ._errors import ConvergenceWarning, FitError, InputError
+from ._excel import (
+    ARRAY,
+    _cell_number,
+    _is_blank,
+    arg,
+    as_grid,
+    column,
+    func,
+    number_args,
+    single_number,
+    single_text,
+    to_excel,
+)
+from ._timeunits import check_time_unit, months_to_units
+
+__all__ = [
+    "BGNBD_EXPECTED",
+    "BGNBD_FIT",
+    "BGNBD_PALIVE",
+    "CLV_MODEL",
+    "CLV_RFM",
+    "GG_FIT",
+    "GG_SPEND",
+    "PNBD_EXPECTED",
+    "PNBD_FIT",
+    "PNBD_PALIVE",
+    "SBG_FIT",
+    "SBG_LIFETIME",
+    "SBG_SURVIVAL",
+]
+
+#: Excel's day 0: serial 1 is 1900-01-01 and, past Excel's phantom 1900-02-29, serial
+#: 61 is 1900-03-01; every date after February 1900 is this epoch plus its serial.
+_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+
+#: Parameters of each model as Excel shows them, in the order of a plain list of values,
+#: with the core's name for each (the Gamma-Gamma "gamma" is the core's ``v``).
+_PARAMS: dict[str, dict[str, str]] = {
+    "BGNBD": {"r": "r", "alpha": "alpha", "a": "a", "b": "b"},
+    "PNBD": {"r": "r", "alpha": "alpha", "s": "s", "beta": "beta"},
+    "GG": {"p": "p", "q": "q", "gamma": "v"},
+    "SBG": {"alpha": "alpha", "beta": "beta"},
+}
+_FIT_NAME = {"BGNBD": "BGNBD_FIT", "PNBD": "PNBD_FIT", "GG": "GG_FIT", "SBG": "SBG_FIT"}
+_ALIASES = {"v": "gamma", "γ": "gamma", "α": "alpha", "β": "beta"}
+#: Rows of a *_FIT table that are not parameters.
+_NON_PARAM_ROWS = {"parameter", "log_likelihood", "log-likelihood", "loglikelihood", "ll"}
+
+_UNIT_DOC = (
+    'Time unit of recency and T: "D" days, "W" weeks (7 days) or "M" months. Optional, default "W".'
+)
+
+
+# -- argument parsing ---------------------------------------------------------------------
+def number_column(value: Any, name: str) -> np.ndarray:
+    """The numbers of a one-row/one-column range; blanks at the end ignored, others refused."""
+    cells = column(value)
+    if not cells:
+        raise InputError(f"{name} is empty: give a range with at least one number")
+    out = np.empty(len(cells))
+    for k, v in enumerate(cells):
+        if _is_blank(v):
+            raise InputError(
+                f"{name} has a blank cell (cell {k + 1} of the range) before its last value: "
+                "fill it or remove the row"
+            )
+        out[k] = _cell_number(v, name, k)
+    return out
+
+
+def same_length(**columns: Any) -> None:
+    """Refuse columns of customer data whose lengths differ, naming them."""
+    lengths = {k: len(v) for k, v in columns.items()}
+    if len(set(lengths.values())) > 1:
+        described = ", ".join(f"{k} has {n}" for k, n in lengths.items())
+        raise InputError(
+            f"the ranges hold different numbers of values ({described}): give one value per "
+            "customer in each"
+        )
+
+
+def excel_date(v: Any, name: str, index: int | None = None) -> dt.datetime:
+    """A date cell, an Excel serial number or ISO text as a datetime."""
+    where = "" if index is None else f" (cell {index + 1} of the range)"
+    if isinstance(v, dt.datetime):
+        return v.replace(tzinfo=None)
+    if isinstance(v, dt.date):
+        return dt.datetime(v.year, v.month, v.day)
+    if isinstance(v, str):
+        s = v.strip()
+        if s.startswith("#"):
+            raise InputError(f"{name} contains the Excel error {s}{where}: fix that cell first")
+        try:
+            return dt.datetime.fromisoformat(s)
+        except ValueError:
+            raise InputError(
+                f"{name} must be a date, an Excel date number or text such as 2024-01-31, "
+                f"got the text {v!r}{where}"
+            ) from None
+    if isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool):
+        x = float(v)
+        if not math.isfinite(x) or x < 61 or x >= 2958466:  # 1900-03-01 .. 9999-12-31
+            raise InputError(
+                f"{name} must be a date; the number {x:g}{where} is not an Excel date "
+                "(1900-03-01 is 61)"
+            )
+        return _EXCEL_EPOCH + dt.timedelta(days=x)
+    raise InputError(f"{name} must be a date, got {v!r}{where}")
+
+
+def customer_ids(value: Any, name: str = "customer_ids") -> list[Any]:
+    """IDs of a range (blanks at the end ignored): text stripped, whole numbers as integers."""
+    out = []
+    for k, v in enumerate(column(value)):
+        if _is_blank(v):
+            raise InputError(
+                f"{name} has a blank cell (cell {k + 1} of the range) before its last value: "
+                "every transaction needs a customer ID"
+            )
+        if isinstance(v, str):
+            if v.strip().startswith("#"):
+                raise InputError(
+                    f"{name} contains the Excel error {v.strip()} (cell {k + 1} of the range): "
+                    "fix that cell first"
+                )
+            out.append(v.strip())
+        elif isinstance(v, float) and v.is_integer():
+            out.append(int(v))
+        else:
+            out.append(v)
+    if not out:
+        raise InputError(f"{name} is empty: give a range with at least one customer ID")
+    return out
+
+
+def transactions_frame(customer_ids_, dates, amounts):
+    """The transaction ranges as a DataFrame with columns customer_id, date, amount."""
+    import pandas as pd
+
+    ids = customer_ids(customer_ids_)
+    date_cells = column(dates)
+    for k, v in enumerate(date_cells):
+        if _is_blank(v):
+            raise InputError(
+                f"dates has a blank cell (cell {k + 1} of the range) before its last value: "
+                "every transaction needs a date"
+            )
+    day = [excel_date(v, "dates", k) for k, v in enumerate(date_cells)]
+    amount = number_column(amounts, "amounts")
+    same_length(customer_ids=ids, dates=day, amounts=amount)
+    return pd.DataFrame({"customer_id": ids, "date": pd.to_datetime(day), "amount": amount})
+
+
+def time_unit_arg(value: Any) -> str:
+    return check_time_unit(single_text(value, "time_unit", default="W"))
+
+
+def model_params(value: Any, model: str, name: str = "params") -> dict[str, float]:
+    """Parameters (core names) from a *_FIT range or from the plain values in order."""
+    names = _PARAMS[model]
+    order = ", ".join(names)
+    how = f"give the range that {_FIT_NAME[model]} spilled, or the {len(names)} values {order}"
+    rows = [r for r in as_grid(value) if not all(_is_blank(v) for v in r)]
+    labelled = (
+        rows
+        and all(len(r) >= 2 for r in rows)
+        and any(isinstance(r[0], str) and not r[0].strip().startswith("#") for r in rows)
+    )
+    found: dict[str, float] = {}
+    if labelled:
+        for i, r in enumerate(rows):
+            label = r[0].strip().lower() if isinstance(r[0], str) else r[0]
+            if i == 0 and label not in names and isinstance(r[1], str):
+                continue  # a header row such as "parameter | value"
+            label = _ALIASES.get(label, label)
+            if label in _NON_PARAM_ROWS or (isinstance(label, str) and label.startswith("#")):
+                if isinstance(label, str) and label.startswith("#"):
+                    raise InputError(f"{name} contains the Excel error {label.upper()}: {how}")
+                continue
+            if label not in names:
+                raise InputError(
+                    f"{name} has the unknown parameter {r[0]!r}: the {model} parameters are "
+                    f"{order}; {how}"
+                )
+            if label in found:
+                raise InputError(f"{name} has the parameter {label} twice: {how}")
+            found[label] = _cell_number(r[1], f"{name} {label}", None)
+        missing = [k for k in names if k not in found]
+        if missing:
+            raise InputError(f"{name} is missing {', '.join(missing)}: {how}")
+    else:
+        cells = [v for r in rows for v in r if not _is_blank(v)]
+        if len(cells) != len(names):
+            raise InputError(f"{name} has {len(cells)} values, not {len(names)}: {how}")
+        found = {k: _cell_number(v, f"{name} {k}", None) for k, v in zip(names, cells, strict=True)}
+    for k, v in found.items():
+        if not v > 0:
+            raise InputError(f"{name} {k} must be greater than 0, got {v:g}: {how}")
+    return {names[k]: v for k, v in found.items()}
+
+
+def elementwise(values: dict[str, Any]) -> tuple[list[np.ndarray], np.ndarray, tuple]:
+    """Arguments of a per-customer prediction: arrays of one shape, valid rows, the shape.
+
+    A position blank in every argument is skipped (its output stays blank); blank in some
+    arguments only is an error naming them.
+    """
+    grids = number_args(values)
+    shape = grids[0].shape
+    blank = np.stack([np.isnan(g) for g in grids])
+    partial = blank.any(axis=0) & ~blank.all(axis=0)
+    if partial.any():
+        i = int(np.flatnonzero(partial.ravel())[0])
+        names = [k for k, b in zip(values, blank, strict=True) if b.ravel()[i]]
+        raise InputError(
+            f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} blank in cell {i + 1} "
+            "of the ranges while the other arguments are not"
+        )
+    ok = ~blank.any(axis=0)
+    return [g[ok] for g in grids], ok, shape
+
+
+def scatter(values: np.ndarray, ok: np.ndarray, shape: tuple) -> Any:
+    out = np.full(shape, np.nan)
+    out[ok] = values
+    return to_excel(out)
+
+
+def fit_table(model: Any, names: dict[str, str]) -> list[list[Any]]:
+    """The 2-column parameter table a *_FIT function spills."""
+    rows: list[list[Any]] = [["parameter", "value"]]
+    rows += [[excel_name, model.params_[core]] for excel_name, core in names.items()]
+    rows.append(["log_likelihood", model.log_likelihood_])
+    return rows
+
+
+def fitted(model: Any, label: str, *args: Any) -> Any:
+    """``model.fit(*args)``, with non-convergence raised as a FitError (Excel shows it)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(*args)
+    if not model.converged_:
+        raise FitError(
+            f"The {label} fit {model.fit_message_}: its estimates are unreliable. "
+            "Check the data (enough repeat buyers? consistent time unit?)."
+        )
+    return model
+
+
+def _rfm_columns(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    f = number_column(frequency, "frequency")
+    r = number_column(recency, "recency")
+    t = number_column(T, "T")
+    same_length(frequency=f, recency=r, T=t)
+    return f, r, t
+
+
+def _model_class(model: str):
+    from . import models
+
+    return {"BGNBD": models.BetaGeoModel, "PNBD": models.ParetoNBDModel}[model]
+
+
+def _with_params(model: str, params: Any):
+    return _model_class(model)().set_params(**model_params(params, model))
+
+
+# -- RFM summary --------------------------------------------------------------------------
+_IDS_DOC = "Customer ID of each transaction: a column (blanks at the end ignored)."
+_DATES_DOC = "Date of each transaction: date cells, Excel date numbers or text such as 2024-01-31."
+_AMOUNTS_DOC = "Amount of each transaction. Amounts of 0 or less (returns) are not purchases."
+
+
+@func()
+@arg("customer_ids", doc=_IDS_DOC, **ARRAY)
+@arg("dates", doc=_DATES_DOC, **ARRAY)
+@arg("amounts", doc=_AMOUNTS_DOC, **ARRAY)
+@arg(
+    "observation_end",
+    doc="Last day observed (inclusive); later transactions are left out. Optional, default the last date.",
+    **ARRAY,
+)
+@arg("time_unit", doc=_UNIT_DOC, **ARRAY)
+def CLV_RFM(customer_ids, dates, amounts, observation_end=None, time_unit="W"):
+    """RFM summary per customer from transactions: spills customer_id, frequency (repeat purchase days), recency, T and monetary_value (mean repeat purchase)."""
+    from .transactions import rfm_summary
+
+    unit = time_unit_arg(time_unit)
+    tx = transactions_frame(customer_ids, dates, amounts)
+    end_cells = column(observation_end)
+    if len(end_cells) > 1:
+        raise InputError(f"observation_end must be a single cell, got {len(end_cells)} cells")
+    end = excel_date(end_cells[0], "observation_end") if end_cells else None
+    summary = rfm_summary(tx, time_unit=unit, observation_end=end)
+    header = ["customer_id", "frequency", f"recency ({unit})", f"T ({unit})", "monetary_value"]
+    return [header] + [
+        [cid, *map(float, row)] for cid, row in zip(summary.index, summary.to_numpy(), strict=True)
+    ]
+
+
+# -- BG/NBD and Pareto/NBD ----------------------------------------------------------------
+_FREQ_DOC = "Repeat purchases per customer (frequency), e.g. a column of CLV_RFM."
+_REC_DOC = "Time from first to last purchase per customer (recency), in the time unit of T."
+_T_DOC = "Time from first purchase to the end of observation per customer (T)."
+_PARAMS_DOC = {
+    m: f"Parameters: the range {_FIT_NAME[m]} spilled, or the {len(p)} values {', '.join(p)}."
+    for m, p in _PARAMS.items()
+}
+_HORIZON_DOC = "Length of the future period, in the time unit of recency and T (e.g. 52 weeks)."
+
+
+def _fit(model: str, label: str, frequency, recency, T):
+    f, r, t = _rfm_columns(frequency, recency, T)
+    m = fitted(_model_class(model)(), label, f, r, t)
+    return fit_table(m, _PARAMS[model])
+
+
+def _palive(model: str, frequency, recency, T, params):
+    (f, r, t), ok, shape = elementwise({"frequency": frequency, "recency": recency, "T": T})
+    m = _with_params(model, params)
+    return scatter(np.asarray(m.probability_alive(f, r, t), dtype=float), ok, shape)
+
+
+def _expected(model: str, horizon, frequency, recency, T, params):
+    args = {"horizon": horizon, "frequency": frequency, "recency": recency, "T": T}
+    (h, f, r, t), ok, shape = elementwise(args)
+    if (h < 0).any():
+        raise InputError(f"horizon must be 0 or more, got {h[h < 0][0]:g}")
+    m = _with_params(model, params)
+    return scatter(np.asarray(m.expected_purchases(h, f, r, t), dtype=float), ok, shape)
+
+
+@func()
+@arg("frequency", doc=_FREQ_DOC, **ARRAY)
+@arg("recency", doc=_REC_DOC, **ARRAY)
+@arg("T", doc=_T_DOC, **ARRAY)
+def BGNBD_FIT(frequency, recency, T):
+    """Fits the BG/NBD model (Fader, Hardie & Lee 2005): spills parameter/value rows r, alpha, a, b and log_likelihood."""
+    return _fit("BGNBD", "BG/NBD", frequency, recency, T)
+
+
+@func()
+@arg("frequency", doc=_FREQ_DOC, **ARRAY)
+@arg("recency", doc=_REC_DOC, **ARRAY)
+@arg("T", doc=_T_DOC, **ARRAY)
+@arg("params", doc=_PARAMS_DOC["BGNBD"], **ARRAY)
+def BGNBD_PALIVE(frequency, recency, T, params):
+    """Probability that each customer is still active (alive) under a fitted BG/NBD model."""
+    return _palive("BGNBD", frequency, recency, T, params)
+
+
+@func()
+@arg("horizon", doc=_HORIZON_DOC, **ARRAY)
+@arg("frequency", doc=_FREQ_DOC, **ARRAY)
+@arg("recency", doc=_REC_DOC, **ARRAY)
+@arg("T", doc=_T_DOC, **ARRAY)
+@arg("params", doc=_PARAMS_DOC["BGNBD"], **ARRAY)
+def BGNBD_EXPECTED(horizon, frequency, recency, T, params):
+    """Expected purchases of each customer in the next horizon time units under a fitted BG/NBD model."""
+    return _expected("BGNBD", horizon, frequency, recency, T, params)
+
+
+@func()
+@arg("frequency", doc=_FREQ_DOC, **ARRAY)
+@arg("recency", doc=_REC_DOC, **ARRAY)
+@arg("T", doc=_T_DOC, **ARRAY)
+def PNBD_FIT(frequency, recency, T):
+    """Fits the Pareto/NBD model (Schmittlein, Morrison & Colombo 1987): spills parameter/value rows r, alpha, s, beta and log_likelihood."""
+    return _fit("PNBD", "Pareto/NBD", frequency, recency, T)
+
+
+@func()
+@arg("frequency", doc=_FREQ_DOC, **ARRAY)
+@arg("recency", doc=_REC_DOC, **ARRAY)
+@arg("T", doc=_T_DOC, **ARRAY)
+@arg("params", doc=_PARAMS_DOC["PNBD"], **ARRAY)
+def PNBD_PALIVE(frequency, recency, T, params):
+    """Probability that each customer is still active (alive) under a fitted Pareto/NBD model."""
+    return _palive("PNBD", frequency, recency, T, params)
+
+
+@func()
+@arg("horizon", doc=_HORIZON_DOC, **ARRAY)
+@arg("frequency", doc=_FREQ_DOC, **ARRAY)
+@arg("recency", doc=_REC_DOC, **ARRAY)
+@arg("T", doc=_T_DOC, **ARRAY)
+@arg("params", doc=_PARAMS_DOC["PNBD"], **ARRAY)
+def PNBD_EXPECTED(horizon, frequency, recency, T, params):
+    """Expected purchases of each customer in the next horizon time units under a fitted Pareto/NBD model."""
+    return _expected("PNBD", horizon, frequency, recency, T, params)
+
+
+# -- Gamma-Gamma --------------------------------------------------------------------------
+_MONETARY_DOC = (
+    "Mean amount of each customer's repeat purchases (monetary_value), e.g. a column of CLV_RFM."
+)
+
+
+@func()
+@arg("frequency", doc=_FREQ_DOC, **ARRAY)
+@arg("monetary_value", doc=_MONETARY_DOC, **ARRAY)
+def GG_FIT(frequency, monetary_value):
+    """Fits the Gamma-Gamma spend model (Fader, Hardie & Lee 2005) on repeat buyers: spills p, q, gamma and log_likelihood."""
+    from .models import GammaGammaModel
+
+    f = number_column(frequency, "frequency")
+    m = number_column(monetary_value, "monetary_value")
+    same_length(frequency=f, monetary_value=m)
+    model = fitted(GammaGammaModel(), "Gamma-Gamma", f, m)
+    return fit_table(model, _PARAMS["GG"])
+
+
+@func()
+@arg("frequency", doc=_FREQ_DOC, **ARRAY)
+@arg("monetary_value", doc=_MONETARY_DOC, **ARRAY)
+@arg("params", doc=_PARAMS_DOC["GG"], **ARRAY)
+def GG_SPEND(frequency, monetary_value, params):
+    """Expected average spend per purchase of each customer under a fitted Gamma-Gamma model."""
+    from .models import GammaGammaModel
+
+    (f, m), ok, shape = elementwise({"frequency": frequency, "monetary_value": monetary_value})
+    model = GammaGammaModel().set_params(**model_params(params, "GG"))
+    return scatter(np.asarray(model.expected_spend(f, m), dtype=float), ok, shape)
+
+
+# -- one formula from transactions to CLV -------------------------------------------------
+_MODELS = {"BGNBD": "BG/NBD", "PNBD": "Pareto/NBD"}
+
+
+@func()
+@arg("customer_ids", doc=_IDS_DOC, **ARRAY)
+@arg("dates", doc=_DATES_DOC, **ARRAY)
+@arg("amounts", doc=_AMOUNTS_DOC, **ARRAY)
+@arg(
+    "gross_margin",
+    doc="Gross margin as a share between 0 and 1, e.g. 0.3 for 30 %. Optional, default 1.",
+    **ARRAY,
+)
+@arg(
+    "horizon_months",
+    doc="How many months ahead to value, e.g. 12 or 36. Optional, default 12.",
+    **ARRAY,
+)
+@arg(
+    "annual_discount_rate",
+    doc="Discount rate per year, e.g. 0.1 for 10 %. Optional, default 0.1.",
+    **ARRAY,
+)
+@arg(
+    "model",
+    doc='Purchase model: "BGNBD" (BG/NBD) or "PNBD" (Pareto/NBD). Optional, default "BGNBD".',
+    **ARRAY,
+)
+@arg(
+    "time_unit",
+    doc='Time unit of recency and T in the table: "D", "W" or "M". Optional, default "W".',
+    **ARRAY,
+)
+def CLV_MODEL(
+    customer_ids,
+    dates,
+    amounts,
+    gross_margin=1,
+    horizon_months=12,
+    annual_discount_rate=0.1,
+    model="BGNBD",
+    time_unit="W",
+):
+    """Predictive CLV per customer from transactions (BG/NBD or Pareto/NBD with Gamma-Gamma spend): spills RFM, p_alive, expected purchases and spend, and clv."""
+    from .models import GammaGammaModel
+    from .transactions import rfm_summary
+    from .valuation import customer_lifetime_value
+
+    name = single_text(model, "model", default="BGNBD").upper().replace("/", "")
+    if name not in _MODELS:
+        raise InputError(f'model must be "BGNBD" (BG/NBD) or "PNBD" (Pareto/NBD), got {model!r}')
+    unit = time_unit_arg(time_unit)
+    margin = single_number(gross_margin, "gross_margin", default=1.0)
+    horizon = single_number(horizon_months, "horizon_months", default=12.0)
+    rate = single_number(annual_discount_rate, "annual_discount_rate", default=0.1)
+    if not 0 <= margin <= 1:
+        raise InputError(
+            f"gross_margin must be a share between 0 and 1 (e.g. 0.3 for 30 %), got {margin:g}"
+        )
+    if not horizon > 0:
+        raise InputError(f"horizon_months must be greater than 0, got {horizon:g}")
+
+    summary = rfm_summary(transactions_frame(customer_ids, dates, amounts), time_unit=unit)
+    f, r, t, mv = (summary[c].to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))
+    purchase = fitted(_model_class(name)(), _MODELS[name], f, r, t)
+    spend = fitted(GammaGammaModel(), "Gamma-Gamma", f, mv)
+    p_alive = purchase.probability_alive(f, r, t)
+    expected = purchase.expected_purchases(months_to_units(horizon, unit), f, r, t)
+    avg_spend = spend.expected_spend(f, mv)
+    clv = customer_lifetime_value(
+        purchase,
+        spend,
+        f,
+        r,
+        t,
+        mv,
+        gross_margin=margin,
+        horizon_months=horizon,
+        annual_discount_rate=rate,
+        time_unit=unit,
+    )
+    header = [
+        "customer_id",
+        "frequency",
+        f"recency ({unit})",
+        f"T ({unit})",
+        "monetary_value",
+        "p_alive",
+        "expected_purchases",
+        "expected_spend",
+        "clv",
+    ]
+    table = np.column_stack([f, r, t, mv, p_alive, expected, avg_spend, clv]).astype(float)
+    return [header] + [
+        [cid, *map(float, row)] for cid, row in zip(summary.index, table, strict=True)
+    ]
+
+
+# -- shifted-beta-geometric (contractual) -------------------------------------------------
+_ALPHA_DOC = "sBG alpha, e.g. from SBG_FIT (greater than 0)."
+_BETA_DOC = "sBG beta, e.g. from SBG_FIT (greater than 0)."
+
+
+def _sbg(alpha, beta):
+    from .models import ShiftedBetaGeometricModel
+
+    params = {
+        "alpha": single_number(alpha, "alpha"),
+        "beta": single_number(beta, "beta"),
+    }
+    for k, v in params.items():
+        if not v > 0:
+            raise InputError(f"{k} must be greater than 0, got {v:g}")
+    return ShiftedBetaGeometricModel().set_params(**params)
+
+
+@func()
+@arg(
+    "active_by_period",
+    doc="Customers of one cohort still active at the start of each period, first = cohort size, e.g. 1000, 631, 468.",
+    **ARRAY,
+)
+def SBG_FIT(active_by_period):
+    """Fits the shifted-beta-geometric retention model (Fader & Hardie 2007) to one cohort: spills alpha, beta and log_likelihood."""
+    from .models import ShiftedBetaGeometricModel
+
+    active = number_column(active_by_period, "active_by_period")
+    model = fitted(ShiftedBetaGeometricModel(), "shifted-beta-geometric", active)
+    return fit_table(model, _PARAMS["SBG"])
+
+
+@func()
+@arg("alpha", doc=_ALPHA_DOC, **ARRAY)
+@arg("beta", doc=_BETA_DOC, **ARRAY)
+@arg(
+    "periods",
+    doc="Last period to project, a whole number, e.g. 12: spills periods 0 to 12.",
+    **ARRAY,
+)
+def SBG_SURVIVAL(alpha, beta, periods):
+    """Projected share of a cohort still active at the start of periods 0..periods under the sBG model: spills period and survival."""
+    model = _sbg(alpha, beta)
+    n = single_number(periods, "periods")
+    if n < 0 or n != math.floor(n) or n > 100_000:
+        raise InputError(f"periods must be a whole number from 0 to 100000, got {n:g}")
+    surv = np.asarray(model.survival(int(n)), dtype=float)
+    return [["period", "survival"]] + [[float(k), float(s)] for k, s in enumerate(surv)]
+
+
+@func()
+@arg("alpha", doc=_ALPHA_DOC, **ARRAY)
+@arg("beta", doc=_BETA_DOC, **ARRAY)
+@arg(
+    "discount_rate",
+    doc="Discount rate per period, e.g. 0.1 a year. Optional, default 0 (undiscounted).",
+    **ARRAY,
+)
+def SBG_LIFETIME(alpha, beta, discount_rate=0):
+    """Discounted expected lifetime of a new customer in periods under the sBG model (Fader & Hardie 2010)."""
+    model = _sbg(alpha, beta)
+    d = single_number(discount_rate, "discount_rate", default=0.0)
+    if d < 0:
+        raise InputError(f"discount_rate must be 0 or more, got {d:g}")
+    if d == 0 and model.params_["alpha"] <= 1:
+        raise InputError(
+            f"the undiscounted expected lifetime is infinite when alpha is at most 1 "
+            f"(alpha = {model.params_['alpha']:g}): give a discount rate above 0"
+        )
+    return float(model.discounted_expected_lifetime(d))
