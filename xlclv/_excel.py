@@ -76,11 +76,9 @@ def _cell_number(v: Any, name: str, index: int | None) -> float:
             raise InputError(f"{name} must be a number, got an empty/NaN value{where}")
         return x
     if isinstance(v, str):
-        s = v.strip()
-        if s.startswith("#"):
-            raise InputError(f"{name} contains the Excel error {s}{where}: fix that cell first")
+        check_error_cell(v, name, index)
         try:
-            return float(s)
+            return float(v.strip())
         except ValueError:
             pass
         raise InputError(f"{name} must be a number, got the text {v!r}{where}")
@@ -180,15 +178,21 @@ def number_args(
     return [np.broadcast_to(g, shape) if g.size == 1 else g for g in grids.values()]
 
 
-def single_number(value: Any, name: str, default: float | None = None) -> float:
-    """One number from a single cell; a blank means ``default`` (an error if there is none)."""
+def single_cell(value: Any, name: str) -> Any:
+    """The value of a single-cell argument, ``None`` if blank; a range is refused."""
     grid = as_grid(value)
     if len(grid) != 1 or len(grid[0]) != 1:
         raise InputError(
             f"{name} must be a single cell, got a range of {sum(map(len, grid))} cells"
         )
     v = grid[0][0]
-    if _is_blank(v):
+    return None if _is_blank(v) else v
+
+
+def single_number(value: Any, name: str, default: float | None = None) -> float:
+    """One number from a single cell; a blank means ``default`` (an error if there is none)."""
+    v = single_cell(value, name)
+    if v is None:
         if default is None:
             raise InputError(f"{name} is blank: give a number")
         return float(default)
@@ -197,21 +201,38 @@ def single_number(value: Any, name: str, default: float | None = None) -> float:
 
 def single_text(value: Any, name: str, default: str | None = None) -> str:
     """One text value from a single cell; a blank means ``default`` (an error if there is none)."""
-    grid = as_grid(value)
-    if len(grid) != 1 or len(grid[0]) != 1:
-        raise InputError(
-            f"{name} must be a single cell, got a range of {sum(map(len, grid))} cells"
-        )
-    v = grid[0][0]
-    if _is_blank(v):
+    v = single_cell(value, name)
+    if v is None:
         if default is None:
             raise InputError(f"{name} is blank: give a value")
         return default
     if isinstance(v, str):
-        if v.strip().startswith("#"):
-            raise InputError(f"{name} contains the Excel error {v.strip()}: fix that cell first")
+        check_error_cell(v, name, None)
         return v.strip()
     raise InputError(f"{name} must be text, got {_describe(v)}")
+
+
+def check_error_cell(v: Any, name: str, index: int | None) -> None:
+    """Refuse an Excel error cell (``#N/A`` ...), naming the argument and the cell."""
+    if isinstance(v, str) and v.strip().startswith("#"):
+        where = "" if index is None else f" (cell {index + 1} of the range)"
+        raise InputError(f"{name} contains the Excel error {v.strip()}{where}: fix that cell first")
+
+
+def filled_column(value: Any, name: str, what: str) -> list[Any]:
+    """The cells of a one-row/one-column range, blanks at the end dropped, others refused.
+
+    ``what`` completes "every ... needs ..." in the message, e.g. "transaction needs a date".
+    """
+    cells = column(value)
+    for k, v in enumerate(cells):
+        if _is_blank(v):
+            raise InputError(
+                f"{name} has a blank cell (cell {k + 1} of the range) before its last value: "
+                f"every {what}"
+            )
+        check_error_cell(v, name, k)
+    return cells
 
 
 def to_excel(result: Any) -> Any:

@@ -16,6 +16,7 @@ from ._excel import (
     ARRAY,
     arg,
     as_grid,
+    check_error_cell,
     column,
     func,
     number_args,
@@ -80,14 +81,8 @@ def _count_customers(customers) -> float:
     for k, v in enumerate(column(grid)):
         if v is None or (isinstance(v, str) and not v.strip()):
             continue
-        if isinstance(v, str) and v.strip().startswith("#"):
-            raise InputError(
-                f"customers contains the Excel error {v.strip()} (cell {k + 1} of the range): "
-                "fix that cell first"
-            )
-        if isinstance(v, float) and v.is_integer():
-            v = int(v)
-        ids.add(str(v).strip())
+        check_error_cell(v, "customers", k)
+        ids.add(str(int(v) if isinstance(v, float) and v.is_integer() else v).strip())
     if not ids:
         raise InputError("customers is a range with no customer IDs: give IDs or a number")
     return float(len(ids))

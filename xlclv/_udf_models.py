@@ -30,9 +30,11 @@ from ._excel import (
     _is_blank,
     arg,
     as_grid,
-    column,
+    check_error_cell,
+    filled_column,
     func,
     number_args,
+    single_cell,
     single_number,
     single_text,
     to_excel,
@@ -80,18 +82,10 @@ _UNIT_DOC = (
 # -- argument parsing ---------------------------------------------------------------------
 def number_column(value: Any, name: str) -> np.ndarray:
     """The numbers of a one-row/one-column range; blanks at the end ignored, others refused."""
-    cells = column(value)
+    cells = filled_column(value, name, "row needs a number")
     if not cells:
         raise InputError(f"{name} is empty: give a range with at least one number")
-    out = np.empty(len(cells))
-    for k, v in enumerate(cells):
-        if _is_blank(v):
-            raise InputError(
-                f"{name} has a blank cell (cell {k + 1} of the range) before its last value: "
-                "fill it or remove the row"
-            )
-        out[k] = _cell_number(v, name, k)
-    return out
+    return np.array([_cell_number(v, name, k) for k, v in enumerate(cells)], dtype=float)
 
 
 def same_length(**columns: Any) -> None:
@@ -113,11 +107,9 @@ def excel_date(v: Any, name: str, index: int | None = None) -> dt.datetime:
     if isinstance(v, dt.date):
         return dt.datetime(v.year, v.month, v.day)
     if isinstance(v, str):
-        s = v.strip()
-        if s.startswith("#"):
-            raise InputError(f"{name} contains the Excel error {s}{where}: fix that cell first")
+        check_error_cell(v, name, index)
         try:
-            return dt.datetime.fromisoformat(s)
+            return dt.datetime.fromisoformat(v.strip())
         except ValueError:
             raise InputError(
                 f"{name} must be a date, an Excel date number or text such as 2024-01-31, "
@@ -136,27 +128,17 @@ def excel_date(v: Any, name: str, index: int | None = None) -> dt.datetime:
 
 def customer_ids(value: Any, name: str = "customer_ids") -> list[Any]:
     """IDs of a range (blanks at the end ignored): text stripped, whole numbers as integers."""
-    out = []
-    for k, v in enumerate(column(value)):
-        if _is_blank(v):
-            raise InputError(
-                f"{name} has a blank cell (cell {k + 1} of the range) before its last value: "
-                "every transaction needs a customer ID"
-            )
-        if isinstance(v, str):
-            if v.strip().startswith("#"):
-                raise InputError(
-                    f"{name} contains the Excel error {v.strip()} (cell {k + 1} of the range): "
-                    "fix that cell first"
-                )
-            out.append(v.strip())
-        elif isinstance(v, float) and v.is_integer():
-            out.append(int(v))
-        else:
-            out.append(v)
-    if not out:
+    cells = filled_column(value, name, "transaction needs a customer ID")
+    if not cells:
         raise InputError(f"{name} is empty: give a range with at least one customer ID")
-    return out
+    return [
+        v.strip()
+        if isinstance(v, str)
+        else int(v)
+        if isinstance(v, float) and v.is_integer()
+        else v
+        for v in cells
+    ]
 
 
 def transactions_frame(customer_ids_, dates, amounts):
@@ -164,14 +146,10 @@ def transactions_frame(customer_ids_, dates, amounts):
     import pandas as pd
 
     ids = customer_ids(customer_ids_)
-    date_cells = column(dates)
-    for k, v in enumerate(date_cells):
-        if _is_blank(v):
-            raise InputError(
-                f"dates has a blank cell (cell {k + 1} of the range) before its last value: "
-                "every transaction needs a date"
-            )
-    day = [excel_date(v, "dates", k) for k, v in enumerate(date_cells)]
+    day = [
+        excel_date(v, "dates", k)
+        for k, v in enumerate(filled_column(dates, "dates", "transaction needs a date"))
+    ]
     amount = number_column(amounts, "amounts")
     same_length(customer_ids=ids, dates=day, amounts=amount)
     return pd.DataFrame({"customer_id": ids, "date": pd.to_datetime(day), "amount": amount})
@@ -199,9 +177,8 @@ def model_params(value: Any, model: str, name: str = "params") -> dict[str, floa
             if i == 0 and label not in names and isinstance(r[1], str):
                 continue  # a header row such as "parameter | value"
             label = _ALIASES.get(label, label)
-            if label in _NON_PARAM_ROWS or (isinstance(label, str) and label.startswith("#")):
-                if isinstance(label, str) and label.startswith("#"):
-                    raise InputError(f"{name} contains the Excel error {label.upper()}: {how}")
+            check_error_cell(r[0], name, None)
+            if label in _NON_PARAM_ROWS:
                 continue
             if label not in names:
                 raise InputError(
@@ -284,11 +261,12 @@ def _rfm_columns(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndar
 def _model_class(model: str):
     from . import models
 
-    return {"BGNBD": models.BetaGeoModel, "PNBD": models.ParetoNBDModel}[model]
+    return getattr(models, {"BGNBD": "BetaGeoModel", "PNBD": "ParetoNBDModel"}[model])
 
 
 def _with_params(model: str, params: Any):
-    return _model_class(model)().set_params(**model_params(params, model))
+    values = model_params(params, model)
+    return _model_class(model)().set_params(**values)
 
 
 # -- RFM summary --------------------------------------------------------------------------
@@ -313,10 +291,8 @@ def CLV_RFM(customer_ids, dates, amounts, observation_end=None, time_unit="W"):
 
     unit = time_unit_arg(time_unit)
     tx = transactions_frame(customer_ids, dates, amounts)
-    end_cells = column(observation_end)
-    if len(end_cells) > 1:
-        raise InputError(f"observation_end must be a single cell, got {len(end_cells)} cells")
-    end = excel_date(end_cells[0], "observation_end") if end_cells else None
+    end = single_cell(observation_end, "observation_end")
+    end = None if end is None else excel_date(end, "observation_end")
     summary = rfm_summary(tx, time_unit=unit, observation_end=end)
     header = ["customer_id", "frequency", f"recency ({unit})", f"T ({unit})", "monetary_value"]
     return [header] + [
@@ -493,13 +469,10 @@ def CLV_MODEL(
     time_unit="W",
 ):
     """Predictive CLV per customer from transactions (BG/NBD or Pareto/NBD with Gamma-Gamma spend): spills RFM, p_alive, expected purchases and spend, and clv."""
-    from .models import GammaGammaModel
-    from .transactions import rfm_summary
-    from .valuation import customer_lifetime_value
-
-    name = single_text(model, "model", default="BGNBD").upper().replace("/", "")
+    given = single_text(model, "model", default="BGNBD")
+    name = given.upper().replace("/", "")
     if name not in _MODELS:
-        raise InputError(f'model must be "BGNBD" (BG/NBD) or "PNBD" (Pareto/NBD), got {model!r}')
+        raise InputError(f'model must be "BGNBD" (BG/NBD) or "PNBD" (Pareto/NBD), got {given!r}')
     unit = time_unit_arg(time_unit)
     margin = single_number(gross_margin, "gross_margin", default=1.0)
     horizon = single_number(horizon_months, "horizon_months", default=12.0)
@@ -510,6 +483,10 @@ def CLV_MODEL(
         )
     if not horizon > 0:
         raise InputError(f"horizon_months must be greater than 0, got {horizon:g}")
+
+    from .models import GammaGammaModel
+    from .transactions import rfm_summary
+    from .valuation import customer_lifetime_value
 
     summary = rfm_summary(transactions_frame(customer_ids, dates, amounts), time_unit=unit)
     f, r, t, mv = (summary[c].to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))
