@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests import excel_harness as xl
 from xlclv import InputError
@@ -43,6 +45,23 @@ def test_elementwise_range_spills_same_shape_with_scalars_broadcast():
     assert row == [[pytest.approx(2), pytest.approx(4), pytest.approx(10)]]
     grid = xl.call("ARPU", ((100.0, 200.0), (300.0, 400.0)), 4.0)
     assert grid == [[25, 50], [75, 100]]
+
+
+@st.composite
+def churn_grids(draw):
+    rows, cols = draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    cell = st.one_of(st.none(), st.floats(0.001, 1.0))
+    return tuple(tuple(draw(cell) for _ in range(cols)) for _ in range(rows))
+
+
+@settings(max_examples=50, deadline=None)
+@given(churn_grids(), st.floats(0, 0.5))
+def test_any_range_spills_its_own_shape_cell_by_cell(grid, d):
+    got = xl.call("LIFETIME_DISCOUNTED", grid, d)
+    assert [len(r) for r in got] == [len(r) for r in grid]
+    for row_in, row_out in zip(grid, got, strict=True):
+        for c, v in zip(row_in, row_out, strict=True):
+            assert v == "" if c is None else v == pytest.approx((1 + d) / (d + c))
 
 
 def test_elementwise_ranges_of_the_same_shape_pair_up():
