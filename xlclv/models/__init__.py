@@ -1,1 +1,5 @@
 """Buy-till-you-die and contractual models, each in its own module over a small shared base."""
+
+from .beta_geo import BetaGeoModel
+
+__all__ = ["BetaGeoModel"]

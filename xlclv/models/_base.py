@@ -1,7 +1,8 @@
 """The small shared base of the xlclv models: maximum likelihood on log-parameters.
 
-Subclasses provide the log-likelihood; the base fits it with scipy, reports convergence
-honestly and derives standard errors from the numerical Hessian.
+Subclasses provide the log-likelihood (and, optionally, its gradient); the base fits it with
+scipy, checks convergence with a Newton step at the optimum, reports it honestly and derives
+standard errors from the Hessian.
 """
 
 from __future__ import annotations
@@ -11,20 +12,156 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
+from scipy import optimize, special
 
 from .._errors import ConvergenceWarning, FitError, InputError, NotFittedError
 
+# Parameters beyond exp(+-_EDGE) mean the optimiser ran off to the edge of the parameter space:
+# the data cannot pin the model down (e.g. identical customers).
+_EDGE = 18.0
+# Step, in log-parameters, of the finite differences for gradients and Hessians.
+_STEP = 1e-5
 
-def unique_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+
+def unique_rows(
+    *columns: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[list[np.ndarray], np.ndarray]:
     """The distinct rows of equal-length columns, and how often each occurs.
 
-    Fitting over distinct (x, t_x, T) rows with counts as weights is the main speed lever:
-    real customer bases repeat the same summaries many times.
+    With ``weights``, the second result is the sum of the weights of each distinct row instead
+    of its count. Fitting over distinct (x, t_x, T) rows with counts as weights is the main
+    speed lever: real customer bases repeat the same summaries many times.
     """
-    stacked = np.column_stack([np.asarray(c, dtype=float) for c in columns])
-    uniq, counts = np.unique(stacked, axis=0, return_counts=True)
-    return [uniq[:, i] for i in range(uniq.shape[1])], counts.astype(float)
+    cols = [np.asarray(c, dtype=float).ravel() for c in columns]
+    n = cols[0].size if cols else 0
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float).ravel()
+    if n == 0:
+        return [c[:0] for c in cols], w[:0]
+    # One int64 key per row from the per-column codes (hashing, no sort of the raw rows).
+    key = np.zeros(n, dtype=np.int64)
+    size = 1
+    for c in cols:
+        codes, uniq = pd.factorize(c)
+        if size * max(len(uniq), 1) >= 2**62:  # pragma: no cover - astronomically many rows
+            key, _ = pd.factorize(pd.MultiIndex.from_arrays([key, codes]))
+            size = int(key.max()) + 1
+        key = key * len(uniq) + codes
+        size *= max(len(uniq), 1)
+    group, firsts = pd.factorize(key)
+    rep = np.empty(len(firsts), dtype=np.int64)
+    rep[group] = np.arange(n)
+    counts = np.bincount(group, weights=w, minlength=len(firsts))
+    return [c[rep] for c in cols], counts
+
+
+def hyp2f1(A, B, C, z, *, max_terms: int = 200_000) -> np.ndarray:
+    """Gauss's hypergeometric function 2F1(A, B; C; z) for real 0 <= z < 1, element-wise.
+
+    ``scipy.special.hyp2f1`` overflows to inf/NaN for large ``C`` (many purchases) with ``z``
+    near 1 (long horizons), because its transformation around z = 1 takes Gamma(C). Where it
+    fails, the Gauss series is summed directly: with a large ``C`` it converges fast.
+    """
+    A, B, C, z = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (A, B, C, z)))
+    out = np.array(special.hyp2f1(A, B, C, z), dtype=float, ndmin=1).reshape(A.shape)
+    bad = ~np.isfinite(out)
+    if bad.any():
+        a, b, c, zz = A[bad], B[bad], C[bad], z[bad]
+        term = np.ones(a.size)
+        total = np.ones(a.size)
+        active = np.arange(a.size)
+        for k in range(max_terms):
+            ai = active
+            term[ai] *= (a[ai] + k) * (b[ai] + k) / ((c[ai] + k) * (k + 1)) * zz[ai]
+            total[ai] += term[ai]
+            done = np.abs(term[ai]) <= 1e-17 * np.abs(total[ai])
+            if done.any():
+                active = ai[~done]
+                if active.size == 0:
+                    break
+        total[active] = np.nan
+        out[bad] = total
+    return out
+
+
+def _as_column(name: str, values, *, integer: bool = False) -> np.ndarray:
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must hold numbers only") from None
+    arr = np.atleast_1d(arr)
+    if arr.ndim > 1:
+        if sum(d > 1 for d in arr.shape) > 1:
+            raise InputError(f"{name} must be one column of numbers, got shape {arr.shape}")
+        arr = arr.ravel()
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(f"{name} has missing or infinite values (first at position {i})")
+    neg = arr < 0
+    if neg.any():
+        i = int(np.argmax(neg))
+        raise InputError(f"{name} must not be negative (first at position {i}: {arr[i]:g})")
+    if integer:
+        frac = arr != np.round(arr)
+        if frac.any():
+            i = int(np.argmax(frac))
+            raise InputError(
+                f"{name} must be whole numbers of repeat purchases "
+                f"(first non-integer at position {i}: {arr[i]:g})"
+            )
+    return arr
+
+
+def validate_rfm(
+    frequency, recency, T, weights=None, *, broadcast: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Check an RFM summary (frequency, recency, T [, weights]) and return float arrays.
+
+    Raises :class:`InputError` naming the column and the first offending position for missing
+    or negative values, non-integer frequencies, recency beyond T, a positive recency with no
+    repeat purchase, columns of different lengths and empty data. With ``broadcast`` (for
+    predictions), scalars and arrays are broadcast against each other instead.
+    """
+    x = _as_column("frequency", frequency, integer=True)
+    tx = _as_column("recency", recency)
+    T = _as_column("T", T)
+    w = None if weights is None else _as_column("weights", weights)
+    arrays = [x, tx, T] + ([] if w is None else [w])
+    if broadcast:
+        try:
+            arrays = list(np.broadcast_arrays(*arrays))
+        except ValueError:
+            raise InputError(
+                "frequency, recency and T must have the same length (or be single values), "
+                f"got {', '.join(str(a.size) for a in arrays)}"
+            ) from None
+    elif len({a.size for a in arrays}) > 1:
+        names = ["frequency", "recency", "T", "weights"]
+        raise InputError(
+            "frequency, recency, T"
+            + (", weights" if w is not None else "")
+            + " must have the same length, got "
+            + ", ".join(f"{n}={a.size}" for n, a in zip(names, arrays, strict=False))
+        )
+    x, tx, T = arrays[:3]
+    w = arrays[3] if w is not None else None
+    if x.size == 0:
+        raise InputError("no customers: frequency, recency and T are empty")
+    late = tx > T * (1 + 1e-12) + 1e-12
+    if late.any():
+        i = int(np.argmax(late))
+        raise InputError(
+            f"recency cannot exceed T (first at position {i}: recency {tx[i]:g} > T {T[i]:g}); "
+            "are recency and T in the same time unit, measured from the first purchase?"
+        )
+    lone = (x == 0) & (tx > 0)
+    if lone.any():
+        i = int(np.argmax(lone))
+        raise InputError(
+            "recency must be 0 for customers with no repeat purchase (frequency 0) "
+            f"(first at position {i}: recency {tx[i]:g})"
+        )
+    return x, np.minimum(tx, T), T, w
 
 
 def numerical_hessian(f: Callable[[np.ndarray], float], x: np.ndarray) -> np.ndarray:
@@ -53,7 +190,9 @@ class BaseModel:
 
     Subclasses set ``_param_names`` and implement ``_negative_log_likelihood(params, data)``
     where ``params`` are the natural (positive) parameters and ``data`` whatever the
-    subclass's ``fit`` prepared. Learned state ends in an underscore.
+    subclass's ``fit`` prepared. A subclass that can also return the gradient overrides
+    ``_negative_log_likelihood_and_gradient(params, data) -> (nll, d nll / d params)``; the
+    base then uses it for the optimiser and the Hessian. Learned state ends in an underscore.
     """
 
     _param_names: tuple[str, ...] = ()
@@ -122,54 +261,138 @@ class BaseModel:
     def _negative_log_likelihood(self, params: np.ndarray, data) -> float:  # pragma: no cover
         raise NotImplementedError
 
-    def _fit_mle(self, data, starts: Sequence[Sequence[float]]) -> None:
-        """Minimise the negative log-likelihood over log-parameters from each start."""
+    def _negative_log_likelihood_and_gradient(
+        self, params: np.ndarray, data
+    ) -> tuple[float, np.ndarray]:
+        """The NLL and its gradient in the natural parameters. Default: central differences."""
+        nll = self._negative_log_likelihood(params, data)
+        grad = np.empty(params.size)
+        for i in range(params.size):
+            step = np.zeros(params.size)
+            step[i] = params[i] * _STEP
+            grad[i] = (
+                self._negative_log_likelihood(params + step, data)
+                - self._negative_log_likelihood(params - step, data)
+            ) / (2 * step[i])
+        return nll, grad
 
-        def nll_log(logp: np.ndarray) -> float:
+    def _has_gradient(self) -> bool:
+        return (
+            type(self)._negative_log_likelihood_and_gradient
+            is not BaseModel._negative_log_likelihood_and_gradient
+        )
+
+    def _fit_mle(
+        self, data, starts: Sequence[Sequence[float]], *, stop_at_first: bool = False
+    ) -> None:
+        """Minimise the negative log-likelihood over log-parameters from each start.
+
+        Keeps the best optimum over ``starts`` (or the first converged one with
+        ``stop_at_first``), polishes it with Newton steps on the Hessian in log-parameters,
+        and declares convergence only if the Newton decrement there is negligible and the
+        estimates stayed away from the edges of the parameter space.
+        """
+        analytic = self._has_gradient()
+        scale = 1.0  # the objective is divided by |NLL at the first start| (scale-free tols)
+
+        def f(logp: np.ndarray) -> float:
             with np.errstate(all="ignore"):
                 v = self._negative_log_likelihood(np.exp(logp), data)
-            return float(v) if np.isfinite(v) else 1e300
+            return float(v) if np.isfinite(v) else np.inf
+
+        def fg(logp: np.ndarray) -> tuple[float, np.ndarray]:
+            p = np.exp(logp)
+            with np.errstate(all="ignore"):
+                v, g = self._negative_log_likelihood_and_gradient(p, data)
+            g = np.asarray(g, dtype=float) * p
+            if not np.isfinite(v) or not np.all(np.isfinite(g)):
+                return np.inf, np.zeros_like(logp)
+            return float(v), g
+
+        def objective(logp):
+            if analytic:
+                v, g = fg(logp)
+                return v / scale, g / scale
+            return f(logp) / scale
 
         best = None
         for x0 in starts:
-            res = optimize.minimize(
-                nll_log, np.log(np.asarray(x0, dtype=float)), method="BFGS",
-                options={"gtol": 1e-6, "maxiter": 2000},
-            )  # fmt: skip
-            if not np.isfinite(res.fun) or res.fun >= 1e299:
+            x0 = np.log(np.asarray(x0, dtype=float))
+            v0 = f(x0)
+            if not np.isfinite(v0):
                 continue
-            # polish with Nelder-Mead-free Newton-like step: L-BFGS-B from the BFGS point
-            if best is None or res.fun < best.fun - 1e-9:
+            scale = max(abs(v0), 1.0)
+            res = optimize.minimize(
+                objective, x0, jac=analytic, method="BFGS",
+                options={"gtol": 1e-8 if analytic else 1e-6, "maxiter": 1000},
+            )  # fmt: skip
+            res.fun = f(res.x)
+            if not np.isfinite(res.fun):
+                continue
+            if best is None or res.fun < best.fun - 1e-9 * scale:
                 best = res
+            if stop_at_first and res.success and np.all(np.abs(res.x) < _EDGE):
+                break
         if best is None:
             raise FitError(
                 f"The {self._model_name} model could not be fitted: the likelihood is not finite "
                 "for any starting value. Check the data (negative or missing values?)."
             )
-        params = np.exp(best.x)
-        nll = best.fun
-        # Convergence: optimiser's own verdict, or a gradient that is negligible at the optimum.
-        grad = optimize.approx_fprime(best.x, nll_log, 1e-7)
-        grad_ok = bool(np.all(np.abs(grad) <= 1e-3 * max(1.0, abs(nll))))
-        converged = bool(best.success) or grad_ok
-        message = "converged" if converged else f"did not converge: {best.message}"
 
-        # Standard errors in natural units from the Hessian of the NLL at the optimum.
-        def nll_nat(p: np.ndarray) -> float:
-            with np.errstate(all="ignore"):
-                return float(self._negative_log_likelihood(p, data))
+        x, nll = best.x, best.fun
+        hess = None
+        decrement = np.inf
+        for _ in range(4):  # Newton polish + convergence test on the log-parameter Hessian
+            _, g = fg(x)
+            hess = self._log_hessian(fg, x)
+            try:
+                step = np.linalg.solve(hess, g)
+            except np.linalg.LinAlgError:
+                break
+            decrement = float(g @ step)
+            if not np.isfinite(decrement) or decrement < 0:
+                break  # not a minimum: no Newton step
+            if decrement < 1e-10:
+                break
+            trial = x - step
+            f_trial = f(trial)
+            if f_trial <= nll:
+                x, nll = trial, f_trial
+            else:
+                break
+        params = np.exp(x)
+        eigen = np.linalg.eigvalsh(hess) if hess is not None else np.array([np.nan])
+        positive_definite = bool(np.all(eigen > 0))
+        edge = [k for k, v in zip(self._param_names, x, strict=True) if abs(v) >= _EDGE]
+        converged = positive_definite and decrement < 1e-6 and not edge
+        if converged:
+            message = "converged"
+        elif edge:
+            message = (
+                "did not converge: the estimate of "
+                + ", ".join(edge)
+                + " ran off to the edge of the parameter space (the data cannot pin the model "
+                "down: too few, too similar or too regular customers?)"
+            )
+        elif not positive_definite:
+            message = (
+                "did not converge: the likelihood has no clear maximum (flat or saddle-shaped "
+                f"surface); optimiser: {best.message}"
+            )
+        else:
+            message = (
+                f"did not converge (log-likelihood still improving); optimiser: {best.message}"
+            )
 
+        # Standard errors in natural units: cov(theta) = J H_log^-1 J with J = diag(theta).
         ses = np.full(params.size, np.nan)
-        try:
-            hess = numerical_hessian(nll_nat, params)
-            cov = np.linalg.inv(hess)
-            d = np.diag(cov)
-            ses = np.where(d > 0, np.sqrt(np.abs(d)), np.nan)
-            if np.any(d <= 0):
-                message += (
-                    "; the likelihood surface is flat in some direction (standard errors undefined)"
-                )
-        except (np.linalg.LinAlgError, FloatingPointError):
+        if positive_definite:
+            try:
+                cov = np.linalg.inv(hess)
+                ses = params * np.sqrt(np.diag(cov))
+            except np.linalg.LinAlgError:  # pragma: no cover - guarded by the eigenvalues
+                pass
+        if not np.all(np.isfinite(ses)):
             message += "; standard errors unavailable (singular Hessian)"
 
         self.params_ = {k: float(v) for k, v in zip(self._param_names, params, strict=True)}
@@ -184,3 +407,14 @@ class BaseModel:
                 ConvergenceWarning,
                 stacklevel=3,
             )
+
+    @staticmethod
+    def _log_hessian(fg, x: np.ndarray) -> np.ndarray:
+        """Hessian in log-parameters by central differences of the gradient, symmetrised."""
+        n = x.size
+        hess = np.empty((n, n))
+        for i in range(n):
+            e = np.zeros(n)
+            e[i] = _STEP
+            hess[i] = (fg(x + e)[1] - fg(x - e)[1]) / (2 * _STEP)
+        return (hess + hess.T) / 2
