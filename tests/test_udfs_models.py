@@ -215,3 +215,124 @@ def test_clv_rfm_agrees_with_the_core_and_ignores_trailing_blanks(cdnow_tx):
 def test_clv_rfm_bad_input_messages(args, message):
     with pytest.raises(InputError, match=message):
         xl.call("CLV_RFM", *args)
+
+
+# -- BG/NBD and Pareto/NBD ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def bgnbd_fit(cdnow_ranges):
+    r = cdnow_ranges
+    return xl.call("BGNBD_FIT", r["frequency"], r["recency"], r["T"])
+
+
+def test_bgnbd_fit_reproduces_the_published_cdnow_estimates(bgnbd_fit):
+    got = fit_values(bgnbd_fit)
+    assert list(got) == ["r", "alpha", "a", "b", "log_likelihood"]
+    for k, v in BGNBD_CDNOW.items():
+        assert sig3(got[k]) == sig3(v), k
+    assert got["log_likelihood"] == pytest.approx(BGNBD_CDNOW_LL, abs=0.01)
+
+
+def test_bgnbd_fit_agrees_with_the_core(bgnbd_fit, cdnow):
+    from xlclv.models import BetaGeoModel
+
+    core = BetaGeoModel().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    got = fit_values(bgnbd_fit)
+    for k, v in core.params_.items():
+        assert got[k] == pytest.approx(v, rel=1e-9)
+    assert got["log_likelihood"] == pytest.approx(core.log_likelihood_, rel=1e-12)
+
+
+@pytest.fixture(scope="module")
+def lifetimes_bgnbd():
+    from lifetimes import BetaGeoFitter
+
+    m = BetaGeoFitter()
+    m.params_ = pd.Series(BGNBD_CDNOW)
+    return m
+
+
+def _published_range(params):
+    return as_range([["parameter", "value"], *([k, v] for k, v in params.items())])
+
+
+def test_bgnbd_palive_and_expected_agree_with_lifetimes(cdnow, cdnow_ranges, lifetimes_bgnbd):
+    r = cdnow_ranges
+    params = _published_range(BGNBD_CDNOW)
+    palive = np.array(xl.call("BGNBD_PALIVE", r["frequency"], r["recency"], r["T"], params))
+    ref = lifetimes_bgnbd.conditional_probability_alive(
+        cdnow["frequency"], cdnow["recency"], cdnow["T"]
+    )
+    assert palive.shape == (len(cdnow), 1)
+    np.testing.assert_allclose(palive[:, 0], ref, rtol=1e-8)
+    expected = np.array(
+        xl.call("BGNBD_EXPECTED", 39.0, r["frequency"], r["recency"], r["T"], params)
+    )
+    ref = lifetimes_bgnbd.conditional_expected_number_of_purchases_up_to_time(
+        39, cdnow["frequency"], cdnow["recency"], cdnow["T"]
+    )
+    np.testing.assert_allclose(expected[:, 0], ref, rtol=1e-8)
+
+
+def test_predictions_take_the_fit_range_and_agree_with_the_core(bgnbd_fit, cdnow):
+    from xlclv.models import BetaGeoModel
+
+    core = BetaGeoModel().set_params(**{k: v for k, v in bgnbd_fit[1:5]})
+    sub = cdnow.iloc[:50]
+    args = [col(sub[c].tolist()) for c in ("frequency", "recency", "T")]
+    got = np.array(xl.call("BGNBD_PALIVE", *args, as_range(bgnbd_fit)))[:, 0]
+    np.testing.assert_allclose(
+        got, core.probability_alive(sub["frequency"], sub["recency"], sub["T"])
+    )
+    horizons = col([1.0, 10.0] * 25)  # a horizon per customer
+    got = np.array(xl.call("BGNBD_EXPECTED", horizons, *args, as_range(bgnbd_fit)))[:, 0]
+    want = core.expected_purchases(
+        np.array([1.0, 10.0] * 25), sub["frequency"], sub["recency"], sub["T"]
+    )
+    np.testing.assert_allclose(got, want)
+
+
+def test_predictions_keep_blank_rows_blank():
+    params = _published_range(BGNBD_CDNOW)
+    got = xl.call(
+        "BGNBD_PALIVE",
+        col([2.0, None, 0.0]),
+        col([30.43, None, 0.0]),
+        col([38.86, None, 38.86]),
+        params,
+    )
+    assert got[1] == [""] and got[2] == [1.0]  # frequency 0: alive for sure under BG/NBD
+    assert 0 < got[0][0] < 1
+
+
+def test_prediction_bad_inputs():
+    params = _published_range(BGNBD_CDNOW)
+    with pytest.raises(
+        InputError,
+        match="recency is blank in cell 2 of the ranges while the other arguments are not",
+    ):
+        xl.call("BGNBD_PALIVE", col([2.0, 1.0]), col([30.0, None]), col([38.0, 38.0]), params)
+    with pytest.raises(
+        InputError, match=r"the ranges have different shapes \(frequency is 2×1, recency is 3×1"
+    ):
+        xl.call("BGNBD_PALIVE", col([2.0, 1.0]), col([30.0, 1.0, 2.0]), col([38.0, 38.0]), params)
+    with pytest.raises(InputError, match="frequency must be a number, got the text 'two'"):
+        xl.call("BGNBD_PALIVE", col(["two", 1.0]), col([30.0, 1.0]), col([38.0, 38.0]), params)
+    with pytest.raises(InputError, match="horizon must be 0 or more, got -1"):
+        xl.call("BGNBD_EXPECTED", -1.0, col([2.0]), col([30.0]), col([38.0]), params)
+    with pytest.raises(InputError, match="params has the unknown parameter 'a'"):
+        xl.call("PNBD_PALIVE", col([2.0]), col([30.0]), col([38.0]), params)
+
+
+def test_fit_bad_inputs(cdnow_ranges):
+    r = cdnow_ranges
+    with pytest.raises(
+        InputError,
+        match=r"the ranges hold different numbers of values \(frequency has 2357, recency has 2356, T has 2357\)",
+    ):
+        xl.call("BGNBD_FIT", r["frequency"], r["recency"][:-1], r["T"])
+    with pytest.raises(
+        InputError, match=r"recency contains the Excel error #N/A \(cell 3 of the range\)"
+    ):
+        xl.call("PNBD_FIT", col([1.0, 2.0, 0.0]), col([1.0, 2.0, xl.NA]), col([5.0, 5.0, 5.0]))
+    with pytest.raises(InputError, match="frequency is empty"):
+        xl.call("BGNBD_FIT", col([None]), col([None]), col([None]))
