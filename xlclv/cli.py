@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from ._errors import XlclvError
 
@@ -15,17 +15,18 @@ def _cmd_functions(args: argparse.Namespace, console: Console) -> int:
     from ._xlmeta import excel_functions, signature, summary
 
     fns = excel_functions()
-    table = Table(title=f"xlclv Excel functions ({len(fns)}, category 'xlclv')", show_lines=False)
-    table.add_column("Function", style="bold cyan", no_wrap=True)
-    table.add_column("What it returns")
+    console.print(
+        f"[bold]{len(fns)} Excel functions[/bold] in the Function Wizard category 'xlclv' "
+        "(optional arguments shown as \\[name=default]):\n"
+    )
     for f in fns.values():
-        table.add_row(signature(f), summary(f))
-    console.print(table)
-    if args.verbose:
-        for f in fns.values():
-            console.print(f"\n[bold]{signature(f)}[/bold]\n  {summary(f)}")
+        console.print(f"[bold cyan]{escape(signature(f))}[/bold cyan]", soft_wrap=True)
+        console.print(f"    {escape(summary(f))}", highlight=False)
+        if args.verbose:
             for a in f.__xlfunc__["args"]:
-                console.print(f"  [cyan]{a['name']}[/cyan]: {a['doc']}")
+                console.print(
+                    f"      [cyan]{escape(a['name'])}[/cyan]: {escape(a['doc'])}", highlight=False
+                )
     return 0
 
 
