@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("functions", help="list every Excel function with its signature and help")
     p.add_argument("-v", "--verbose", action="store_true", help="also print every argument's help")
     p.set_defaults(handler=_cmd_functions)
+    from .cli_report import register as register_report
+
+    register_report(sub)
     return parser
 
 
