@@ -1,5 +1,6 @@
 """Buy-till-you-die and contractual models, each in its own module over a small shared base."""
 
 from .beta_geo import BetaGeoModel
+from .gamma_gamma import GammaGammaModel
 
-__all__ = ["BetaGeoModel"]
+__all__ = ["BetaGeoModel", "GammaGammaModel"]
