@@ -2,5 +2,6 @@
 
 from .beta_geo import BetaGeoModel
 from .gamma_gamma import GammaGammaModel
+from .pareto_nbd import ParetoNBDModel
 
-__all__ = ["BetaGeoModel", "GammaGammaModel"]
+__all__ = ["BetaGeoModel", "GammaGammaModel", "ParetoNBDModel"]
