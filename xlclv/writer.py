@@ -213,7 +213,9 @@ class _Formats:
             return self.money
         if pd.api.types.is_integer_dtype(values.dtype):
             return self.count
-        return self.num2
+        if pd.api.types.is_numeric_dtype(values.dtype):
+            return self.num2
+        return self.text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -322,7 +324,8 @@ def _display_width(header: str, series: pd.Series, fmt: Any, fmts: _Formats) -> 
         width = max(width, digits + 2)
     else:
         sample = series.head(500).map(lambda v: "" if _is_missing(v) else str(v))
-        width = max(width, int(sample.str.len().max() or 0) + 2)
+        longest = sample.str.len().max() if len(sample) else 0
+        width = max(width, int(longest if longest == longest else 0) + 2)
     return float(min(max(width, 9), 60))
 
 

@@ -1,0 +1,312 @@
+"""The report writer: sheets, tables, formats, formula-injection safety, atomic writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from xlclv import WorkbookError
+from xlclv import writer as writer_mod
+from xlclv.writer import OUTPUT_SHEETS, segment_table_name, write_report
+
+#: User text that a careless writer would turn into formulas (or links / numbers).
+INJECTION = ['=HYPERLINK("http://evil.example","click")', "+1+2", "-3-1", "@SUM(A1)", "=1+1"]
+
+
+def small_report(*, currency: str = "USD", issues: bool = True, segments: bool = True):
+    """A hand-made report with the contract's shapes; ids and segments include formula text."""
+    ids = [*INJECTION, "C006", "007", "C008"]
+    n = len(ids)
+    region = ["=West", "North", "North", "+South", "@East", "North", "-East", "South"]
+    channel = ["Search", "Social", "Search", "Referral", "Search", "Social", "Search", "Social"]
+    first = pd.to_datetime(["2024-01-05", "2024-02-10", "2024-03-01", "2024-03-15"] * 2)
+    orders = np.array([3, 1, 5, 2, 1, 4, 2, 6])
+    revenue = np.array([120.5, 30.0, 510.25, 80.0, 15.0, 300.0, 64.0, 999.99])
+    palive = np.array([0.91, 0.2, 0.75, 0.5, 0.1, 0.66, 0.4, 0.99])
+    pclv = revenue * palive * 0.3
+    customers = pd.DataFrame(
+        {
+            "Customer ID": ids,
+            "region": region,
+            "channel": channel,
+            "First purchase": first,
+            "Orders": orders,
+            "Revenue": revenue,
+            "Historical CLV": revenue * 0.3,
+            "P(alive)": palive,
+            "Expected purchases": palive * 2,
+            "Expected spend": revenue / orders,
+            "Predicted CLV": pclv,
+            "Tier": ["Top 10%", "Rest", "Next 20%", "Rest", "Rest", "Rest", "Rest", "Rest"],
+        }
+    )
+    segs = {}
+    if segments:
+        for dim in ("region", "channel"):
+            g = customers.groupby(dim, sort=True)
+            seg = pd.DataFrame(
+                {
+                    dim: list(g.groups),
+                    "Customers": g.size().to_numpy(),
+                    "Revenue": g["Revenue"].sum().to_numpy(),
+                    "Predicted CLV": g["Predicted CLV"].sum().to_numpy(),
+                }
+            )
+            seg["Avg predicted CLV"] = seg["Predicted CLV"] / seg["Customers"]
+            seg["Share of predicted CLV"] = seg["Predicted CLV"] / seg["Predicted CLV"].sum()
+            seg["Avg P(alive)"] = g["P(alive)"].mean().to_numpy()
+            segs[dim] = seg
+    cohorts = pd.DataFrame(
+        {
+            "Cohort": ["2024-01", "2024-02", "2024-03"],
+            "Customers": [2, 2, 4],
+            "Revenue": [420.5, 330.0, 1669.24],
+            "Predicted CLV": [40.0, 30.0, 200.0],
+            "Avg predicted CLV": [20.0, 15.0, 50.0],
+        }
+    )
+    curves = pd.DataFrame(
+        {
+            "Month": [0, 1, 2, 3],
+            "2024-01": [50.0, 80.0, 120.0, 210.0],
+            "2024-02": [30.0, 60.0, 90.0, np.nan],
+            "2024-03": [70.0, 150.0, np.nan, np.nan],
+        }
+    )
+    model_params = pd.DataFrame(
+        {
+            "Model": ["BG/NBD"] * 4 + ["Gamma-Gamma"] * 3,
+            "Parameter": ["r", "alpha", "a", "b", "p", "q", "v"],
+            "Estimate": [0.243, 4.414, 0.793, 2.426, 6.25, 3.74, 15.44],
+            "Std. error": [0.013, 0.38, 0.19, 0.7, 1.2, 0.3, 4.1],
+        }
+    )
+    model_fit = pd.DataFrame(
+        {
+            "Item": ["Log-likelihood", "Converged", "Message", "Customers", "Time unit"],
+            "Value": [-9582.43, True, "converged", n, "W"],
+        }
+    )
+    holdout = pd.DataFrame({"Measure": ["Repeat purchases"], "Predicted": [12.3], "Actual": [11.0]})
+    conc = pd.DataFrame(
+        {"Share of customers": [0.0, 0.5, 1.0], "Share of predicted CLV": [0.0, 0.8, 1.0]}
+    )
+    palive_dist = pd.DataFrame(
+        {"P(alive)": ["0-10%", "10-20%", "=90-100%"], "Customers": [1, 3, 4]}
+    )
+    issue_rows = pd.DataFrame(
+        {
+            "Sheet": ["Transactions", "Transactions", "Transactions"],
+            "Row": [5, 9, 12],
+            "Column": ["date", "amount", "customer_id"],
+            "Value": ["not a date", "=SUM(1,2)", None],
+            "Problem": ["unreadable date", "not a number", "blank customer_id"],
+        }
+    )
+    if not issues:
+        issue_rows = issue_rows.iloc[0:0]
+    settings = SimpleNamespace(
+        gross_margin=0.3,
+        annual_discount_rate=0.1,
+        horizon_months=12,
+        time_unit="W",
+        observation_end=dt.date(2024, 12, 31),
+        segment_by=None,
+        currency=currency,
+        model="BGNBD",
+    )
+    return SimpleNamespace(
+        settings=settings,
+        customers=customers,
+        segments=segs,
+        cohorts=cohorts,
+        cohort_curves=curves,
+        model_params=model_params,
+        model_fit=model_fit,
+        holdout=holdout,
+        holdout_text="Holding out the last 13 weeks, the model predicted 12 repeat purchases; "
+        "customers actually made 11 (+11.8 %).",
+        concentration=conc,
+        palive_distribution=palive_dist,
+        issues=issue_rows,
+        summary={
+            "customers": n,
+            "total_predicted_clv": float(pclv.sum()),
+            "top_segment": "region: North",
+            "issues": len(issue_rows),
+            "currency": currency,
+            "time_unit": "W",
+        },
+    )
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("writer") / "report.xlsx"
+    write_report(small_report(), path)
+    return path
+
+
+def _sheet_xml(path: Path, title: str) -> str:
+    wb = openpyxl.load_workbook(path, read_only=True)
+    index = wb.sheetnames.index(title) + 1
+    wb.close()
+    with zipfile.ZipFile(path) as z:
+        return z.read(f"xl/worksheets/sheet{index}.xml").decode("utf-8")
+
+
+def test_sheets_and_table_names(written):
+    wb = openpyxl.load_workbook(written)
+    assert tuple(wb.sheetnames) == OUTPUT_SHEETS
+    tables = {name for ws in wb.worksheets for name in ws.tables}
+    assert {
+        "tblCustomers",
+        "tblSeg_region",
+        "tblSeg_channel",
+        "tblCohorts",
+        "tblCohortCurves",
+        "tblModel",
+        "tblModelFit",
+        "tblHoldout",
+        "tblSettingsUsed",
+        "tblIssues",
+        "tblConcentration",
+        "tblPAlive",
+    } <= tables
+    assert wb["Customers"].tables["tblCustomers"].ref == "A1:L9"
+
+
+def test_customers_headers_values_and_formats(written):
+    ws = openpyxl.load_workbook(written)["Customers"]
+    headers = [c.value for c in ws[1]]
+    assert headers == list(small_report().customers.columns)
+    assert ws["D2"].value == dt.datetime(2024, 1, 5)
+    assert ws["D2"].number_format == "yyyy-mm-dd"
+    assert ws["F4"].value == pytest.approx(510.25)
+    assert ws["F4"].number_format.startswith('"$"')
+    assert ws["H2"].number_format.endswith("%")
+    assert ws["E2"].number_format == "#,##0"
+    assert ws["B8"].value == "-East"
+    assert ws.freeze_panes == "B2"
+
+
+def test_formula_injection_is_written_as_text(written):
+    wb = openpyxl.load_workbook(written)
+    ws = wb["Customers"]
+    for row, text in enumerate(INJECTION, start=2):
+        cell = ws.cell(row=row, column=1)
+        assert cell.value == text and cell.data_type == "s"
+    assert ws["B2"].value == "=West" and ws["B2"].data_type == "s"
+    assert wb["Data issues"]["D3"].value == "=SUM(1,2)"
+    assert wb["Data issues"]["D3"].data_type == "s"
+    # No part of the workbook holds a formula: every <c> with such text is a shared string.
+    with zipfile.ZipFile(written) as z:
+        for name in z.namelist():
+            if name.startswith("xl/worksheets/sheet"):
+                xml = z.read(name).decode("utf-8")
+                assert "<f>" not in xml and "<f " not in xml, name
+        strings = z.read("xl/sharedStrings.xml").decode("utf-8")
+    assert '<t>=HYPERLINK("http://evil.example","click")</t>' in strings
+    assert re.search(r"<c r=\"A2\"[^>]*t=\"s\"", _sheet_xml(written, "Customers"))
+
+
+def test_segments_are_stacked_with_headings(written):
+    ws = openpyxl.load_workbook(written)["Segments"]
+    values = [ws.cell(row=r, column=1).value for r in range(1, ws.max_row + 1)]
+    assert "By region" in values and "By channel" in values
+    ref = ws.tables["tblSeg_region"].ref
+    header_row = int(re.match(r"A(\d+)", ref).group(1))
+    assert [c.value for c in ws[header_row]][:3] == ["region", "Customers", "Revenue"]
+
+
+def test_model_sheet_has_holdout_sentence_and_settings(written):
+    ws = openpyxl.load_workbook(written)["Model"]
+    texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert any(t.startswith("Holding out the last 13 weeks") for t in texts)
+    assert "Settings used" in texts
+    assert "30.0%" in texts and "2024-12-31" in texts
+
+
+def test_dashboard_kpis_charts_and_page_setup(written):
+    wb = openpyxl.load_workbook(written)
+    ws = wb["Dashboard"]
+    assert ws["A5"].value == 8  # customers tile
+    assert ws["E5"].value == pytest.approx(small_report().summary["total_predicted_clv"])
+    assert ws["M5"].value == 3  # issues tile
+    assert ws.page_setup.orientation == "landscape"
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    for name in ("Customers", "Segments", "Cohorts", "Model", "Data issues"):
+        assert wb[name].page_setup.orientation == "landscape"
+        assert wb[name].page_setup.fitToWidth in (1, None)
+    with zipfile.ZipFile(written) as z:
+        charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
+        kinds = sorted(
+            re.search(r"<c:(bar|line|scatter)Chart>", z.read(n).decode()).group(1) for n in charts
+        )
+    # two segment bars (bar + column are both barChart), concentration, P(alive), cohorts
+    assert kinds == ["bar", "bar", "bar", "line", "scatter"]
+
+
+def test_currency_from_settings(tmp_path):
+    path = write_report(small_report(currency="EUR"), tmp_path / "eur.xlsx")
+    ws = openpyxl.load_workbook(path)["Customers"]
+    assert "€" in ws["F2"].number_format
+    path = write_report(small_report(currency="CHF"), tmp_path / "chf.xlsx")
+    ws = openpyxl.load_workbook(path)["Customers"]
+    assert '"CHF"' in ws["F2"].number_format
+
+
+def test_empty_issues_and_no_segments_still_make_a_workbook(tmp_path):
+    path = write_report(small_report(issues=False, segments=False), tmp_path / "r.xlsx")
+    wb = openpyxl.load_workbook(path)
+    assert wb["Data issues"].tables["tblIssues"].ref == "A1:E2"
+    assert [c.value for c in wb["Data issues"][1]] == ["Sheet", "Row", "Column", "Value", "Problem"]
+    assert wb["Segments"]["A4"].value == "No segment columns in the data."
+
+
+def test_refuses_to_overwrite_without_force(tmp_path):
+    path = tmp_path / "out.xlsx"
+    path.write_bytes(b"precious")
+    with pytest.raises(WorkbookError, match=r"already exists.*--force"):
+        write_report(small_report(), path)
+    assert path.read_bytes() == b"precious"
+    write_report(small_report(), path, force=True)
+    assert zipfile.is_zipfile(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.xlsx"]
+
+
+def test_a_failed_write_leaves_nothing_behind(tmp_path, monkeypatch):
+    path = tmp_path / "out.xlsx"
+    path.write_bytes(b"old")
+
+    def boom(workbook, report):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(writer_mod, "add_report_sheets", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_report(small_report(), path, force=True)
+    assert path.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.xlsx"]
+
+
+def test_bad_output_names(tmp_path):
+    with pytest.raises(WorkbookError, match=r"must be an \.xlsx file"):
+        write_report(small_report(), tmp_path / "out.csv")
+    with pytest.raises(WorkbookError, match="folder .* does not exist"):
+        write_report(small_report(), tmp_path / "missing" / "out.xlsx")
+
+
+def test_segment_table_names_are_valid_and_unique():
+    taken: set[str] = set()
+    assert segment_table_name("region", taken) == "tblSeg_region"
+    assert segment_table_name("Sales channel (2024)", taken) == "tblSeg_Sales_channel__2024"
+    assert segment_table_name("REGION", taken) == "tblSeg_REGION_2"
+    assert segment_table_name("=+-@", taken) == "tblSeg_dim"
