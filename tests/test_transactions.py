@@ -219,9 +219,11 @@ def test_bad_tables():
     text_dates = pd.DataFrame({"customer_id": ["a"], "date": ["tuesday"], "amount": [1.0]})
     with pytest.raises(InputError, match="column 'date' has a value that is not a date"):
         rfm_summary(text_dates)
-    text_amounts = frame([("a", "2024-01-10", "ten")])
-    with pytest.raises(InputError, match="column 'amount' has a value that is not a number"):
-        rfm_summary(text_amounts)
+    for bad in ("ten", True):
+        with pytest.raises(InputError, match="column 'amount' has a value that is not a number"):
+            rfm_summary(frame([("a", "2024-01-10", bad)]))
+    text_numbers = frame([("a", "2024-01-10", "10.5"), ("a", "2024-01-12", "3")])
+    assert rfm_summary(text_numbers)["monetary_value"].tolist() == [3.0]
 
 
 # -- side by side with lifetimes --------------------------------------------------------------
@@ -377,3 +379,52 @@ def test_calibration_holdout_properties(rows, cut, extra):
     )
     assert (split["duration_holdout"] == (end - cal).days).all()
     assert (split["T_cal"] + split["duration_holdout"] == full["T"]).all()
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        [7, 3, 7, -2],  # compact integer range: coded by bincount
+        [10**15, 3, 10**15, -2],  # wide range: hashed
+        np.array([2**64 - 1, 3, 2**64 - 1, 0], dtype=np.uint64),
+        np.array([7, 3, 7, 2], dtype=np.uint16),
+        ["7", "3", "7", "-2"],
+        [7.0, 3.0, 7.0, -2.0],
+    ],
+)
+def test_customer_ids_of_any_type_are_sorted_and_kept(ids):
+    tx = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-05", "2024-01-03"]),
+            "amount": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    summary = rfm_summary(tx, time_unit="D")
+    expected_ids = sorted(set(tx["customer_id"]))
+    assert list(summary.index) == expected_ids
+    assert summary.index.dtype == tx["customer_id"].dtype
+    assert summary.loc[tx["customer_id"][0]].tolist() == [1.0, 4.0, 4.0, 3.0]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    ids=st.lists(
+        st.text(st.characters(exclude_categories=["Cs"]), max_size=10), min_size=1, max_size=30
+    ),
+    dtype=st.sampled_from(["str", "string[python]", "string[pyarrow]", object]),
+)
+def test_text_ids_are_kept_exactly_and_sorted(ids, dtype):
+    """Short text ids take a packed-bytes fast path; every kind of text must survive it."""
+    tx = pd.DataFrame(
+        {
+            "customer_id": pd.Series(ids, dtype=dtype),
+            "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(len(ids)), unit="D"),
+            "amount": 1.0,
+        }
+    )
+    summary = rfm_summary(tx, time_unit="D")
+    assert list(summary.index) == sorted(set(ids))
+    assert summary.index.dtype == tx["customer_id"].dtype
+    counts = pd.Series(ids).value_counts()
+    assert summary["frequency"].tolist() == [counts[i] - 1.0 for i in summary.index]
