@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_report import register as register_report
 
     register_report(sub)
+    from .installer import register as register_install
+
+    register_install(sub)
     return parser
 
 

@@ -1,0 +1,346 @@
+"""The button entry point xlclv.button: everything but Excel is real (core, writer, template);
+Excel is a small fake of exactly the xlwings calls the button makes. Whether real Excel
+behaves like this fake can only be confirmed in Excel (docs/excel.md says so)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from xlclv import button
+from xlclv._errors import WorkbookError
+
+pytest.importorskip("xlclv.report", reason="the report core (xlclv/report.py) is not there yet")
+
+from xlclv.writer import OUTPUT_SHEETS
+
+# ----------------------------------------------------------------------------- the fake
+
+
+def _as_xlwings(v: Any) -> Any:
+    """Cell values as xlwings returns them: numbers as float, dates as datetime, blanks None."""
+    if isinstance(v, bool) or v is None:
+        return v
+    if isinstance(v, int):
+        return float(v)
+    if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+        return dt.datetime(v.year, v.month, v.day)
+    return v
+
+
+class FakeRange:
+    def __init__(self, rows: list[list[Any]], row: int) -> None:
+        self.rows, self.row = rows, row
+        self.ndim = None
+
+    def options(self, *, ndim: int) -> FakeRange:
+        assert ndim == 2
+        self.ndim = ndim
+        return self
+
+    @property
+    def value(self) -> list[list[Any]]:
+        assert self.ndim == 2, "read with options(ndim=2) so one row still gives a 2-D list"
+        return [list(r) for r in self.rows]
+
+
+class FakeSheet:
+    def __init__(self, book: FakeBook, name: str, rows: list[list[Any]], first_row: int = 1):
+        self.book, self.name, self.rows, self.first_row = book, name, rows, first_row
+
+    @property
+    def used_range(self) -> FakeRange:
+        return FakeRange(self.rows, self.first_row)
+
+    def delete(self) -> None:
+        self.book.sheets.items.remove(self)
+
+    def copy(self, before: FakeSheet | None = None, after: FakeSheet | None = None) -> FakeSheet:
+        assert (before is None) != (after is None)
+        anchor = before or after
+        target = anchor.book
+        assert self.name not in target.sheets.names(), "Excel would rename it 'Dashboard (2)'"
+        new = FakeSheet(target, self.name, [list(r) for r in self.rows], self.first_row)
+        at = target.sheets.items.index(anchor) + (1 if after is not None else 0)
+        target.sheets.items.insert(at, new)
+        return new
+
+    def activate(self) -> None:
+        self.book.app.log.append(("activate sheet", self.name))
+
+
+class FakeSheets:
+    def __init__(self) -> None:
+        self.items: list[FakeSheet] = []
+
+    def __iter__(self):
+        return iter(list(self.items))
+
+    def __getitem__(self, key: str | int) -> FakeSheet:
+        if isinstance(key, int):
+            return self.items[key]
+        for s in self.items:
+            if s.name.lower() == key.lower():
+                return s
+        raise KeyError(key)
+
+    def names(self) -> list[str]:
+        return [s.name for s in self.items]
+
+
+class FakeBook:
+    def __init__(self, app: FakeApp, name: str) -> None:
+        self.app, self.name, self.sheets = app, name, FakeSheets()
+        self.closed = False
+
+    def add(self, name: str, rows: list[list[Any]], first_row: int = 1) -> FakeSheet:
+        sheet = FakeSheet(self, name, rows, first_row)
+        self.sheets.items.append(sheet)
+        return sheet
+
+    def activate(self) -> None:
+        self.app.log.append(("activate book", self.name))
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeBooks:
+    def __init__(self, app: FakeApp) -> None:
+        self.app = app
+        self.opened: list[FakeBook] = []
+        self.active: FakeBook | None = None
+
+    def open(self, path: str) -> FakeBook:
+        assert Path(path).is_file()
+        book = book_from_xlsx(self.app, Path(path))
+        self.opened.append(book)
+        return book
+
+
+class FakeApp:
+    def __init__(self) -> None:
+        self.books = FakeBooks(self)
+        self.log: list[tuple[str, Any]] = []
+        self.alerts: list[dict[str, Any]] = []
+        self._status: Any = False
+        self.screen_updating = True
+
+    @property
+    def status_bar(self) -> Any:
+        return self._status
+
+    @status_bar.setter
+    def status_bar(self, value: Any) -> None:
+        self._status = value
+        self.log.append(("status", value))
+
+    def alert(self, prompt: str, title: str | None = None, mode: str | None = None) -> None:
+        self.alerts.append({"prompt": prompt, "title": title, "mode": mode})
+
+
+def book_from_xlsx(app: FakeApp, path: Path, name: str | None = None) -> FakeBook:
+    book = FakeBook(app, name or path.name)
+    wb = openpyxl.load_workbook(path, data_only=True)
+    for ws in wb.worksheets:
+        rows = [[_as_xlwings(v) for v in r] for r in ws.iter_rows(values_only=True)]
+        book.add(ws.title, rows or [[None]], ws.min_row)
+    return book
+
+
+# ----------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    from xlclv.templates import build_clv_report
+
+    return build_clv_report(tmp_path_factory.mktemp("tpl") / "clv_report.xlsx")
+
+
+@pytest.fixture
+def book(template) -> FakeBook:
+    app = FakeApp()
+    b = book_from_xlsx(app, template, name="Q3 customers (copy).xlsm")
+    b.add("xlwings.conf", [["UDF Modules", "xlclv.udfs"]])
+    app.books.active = b
+    return b
+
+
+def snapshot(book: FakeBook, names) -> dict[str, list[list[Any]]]:
+    return {n: [list(r) for r in book.sheets[n].rows] for n in names}
+
+
+# ----------------------------------------------------------------------------- tests
+
+INPUTS = ("README", "Settings", "Transactions", "NPS", "Marketing", "xlwings.conf")
+
+
+def test_replaces_only_the_output_sheets_in_place(book, tmp_path):
+    stale = book.sheets["Customers"]
+    stale.rows = [["stale"]]
+    before = snapshot(book, INPUTS)
+    inputs = [book.sheets[n] for n in INPUTS]
+
+    report = button.run(book, home=tmp_path)
+
+    assert report is not None and book.app.alerts == []
+    names = book.sheets.names()
+    # output sheets in their order, where the old ones were; input sheets untouched (same objects)
+    assert [n for n in names if n in OUTPUT_SHEETS] == list(OUTPUT_SHEETS)
+    first = names.index(OUTPUT_SHEETS[0])
+    assert names[first : first + len(OUTPUT_SHEETS)] == list(OUTPUT_SHEETS)
+    assert names[-1] == "xlwings.conf"
+    assert [book.sheets[n] for n in INPUTS] == inputs
+    assert snapshot(book, INPUTS) == before
+    customers = book.sheets["Customers"]
+    assert customers is not stale
+    assert customers.rows[0][0] == "Customer ID"
+    ids = {r[0] for r in customers.rows[1:] if r[0] is not None}
+    assert len(ids) == report.summary["customers"]
+    # the temporary workbook was closed, the user's book and Dashboard are active again
+    assert all(b.closed for b in book.app.books.opened)
+    assert book.app.log[-2:] == [("activate book", book.name), ("activate sheet", "Dashboard")]
+    assert book.app.screen_updating is True
+
+
+def test_twice_gives_the_same_sheets(book, tmp_path):
+    button.run(book, home=tmp_path)
+    once = snapshot(book, OUTPUT_SHEETS)
+    names = book.sheets.names()
+    button.run(book, home=tmp_path)
+    assert book.sheets.names() == names
+    assert snapshot(book, OUTPUT_SHEETS) == once
+
+
+def test_first_run_appends_the_output_sheets(book, tmp_path):
+    for name in OUTPUT_SHEETS:
+        book.sheets[name].delete()
+    button.run(book, home=tmp_path)
+    assert book.sheets.names()[-len(OUTPUT_SHEETS) :] == list(OUTPUT_SHEETS)
+
+
+def test_progress_goes_to_the_status_bar_and_is_handed_back(book, tmp_path):
+    button.run(book, home=tmp_path)
+    statuses = [v for kind, v in book.app.log if kind == "status"]
+    assert statuses[0] == "xlclv: reading the workbook..."
+    assert "xlclv: writing the report sheets..." in statuses
+    assert len(statuses) > 3  # the core's phases in between
+    assert all(isinstance(s, str) and s.startswith("xlclv: ") for s in statuses[:-1])
+    assert statuses[-1] is False
+
+
+def test_missing_column_is_a_plain_message_and_changes_nothing(book, tmp_path):
+    tx = book.sheets["Transactions"]
+    tx.rows[0] = ["Kunde", "Datum", "Betrag", *tx.rows[0][3:]]
+    before = snapshot(book, book.sheets.names())
+    assert button.run(book, home=tmp_path) is None
+    [alert] = book.app.alerts
+    assert alert["title"] == "xlclv"
+    assert "amount" in alert["prompt"] and "Traceback" not in alert["prompt"]
+    assert snapshot(book, book.sheets.names()) == before
+    assert book.app.status_bar is False
+
+
+def test_unexpected_error_names_the_log_and_logs_the_traceback(book, tmp_path, monkeypatch):
+    import xlclv.report
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(xlclv.report, "build_report", boom)
+    assert button.run(book, home=tmp_path) is None
+    [alert] = book.app.alerts
+    log = button.log_path(tmp_path)
+    assert str(log) in alert["prompt"] and "Traceback" not in alert["prompt"]
+    assert "RuntimeError: disk on fire" in log.read_text()
+    assert book.app.status_bar is False
+
+
+def test_no_transactions_sheet_lists_the_sheets(book, tmp_path):
+    book.sheets["Transactions"].name = "Sales"
+    button.run(book, home=tmp_path)
+    [alert] = book.app.alerts
+    assert "no sheet 'Transactions'" in alert["prompt"] and "Sales" in alert["prompt"]
+
+
+def test_inputs_from_cells_keeps_raw_cells_and_row_numbers():
+    d = dt.datetime(2024, 1, 5)
+    cells = {
+        "transactions ": (
+            [
+                ["Customer ID", "Date", "Amount", None],
+                ["a", d, 10.0, None],
+                [None, None, None, None],  # a blank row inside the data stays (row numbers)
+                ["b", "2024-01-06", "=1+1", None],
+                [None, None, None, None],
+            ],
+            3,
+        ),
+        "SETTINGS": ([["Setting", "Value"], ["gross_margin", 0.3], ["time_unit", "W"]], 1),
+        "NPS": ([[None]], 1),
+        "Notes": None,
+    }
+    inputs = button.inputs_from_cells(cells, source="x.xlsm")
+    tx = inputs.transactions
+    assert list(tx.columns) == ["Customer ID", "Date", "Amount"]
+    assert len(tx) == 3 and tx.iloc[2, 2] == "=1+1"  # text stays text
+    assert all(t == "object" for t in tx.dtypes.astype(str))
+    assert inputs.transactions_first_row == 4 and inputs.transactions_sheet == "transactions "
+    assert inputs.settings == {"gross_margin": 0.3, "time_unit": "W"}
+    assert inputs.nps is None and inputs.marketing is None  # an empty optional sheet is absent
+    assert inputs.source == "x.xlsm"
+
+
+def test_inputs_from_cells_empty_transactions_is_a_workbook_error():
+    with pytest.raises(WorkbookError, match="Sheet 'Transactions' is empty"):
+        button.inputs_from_cells({"Transactions": ([[None]], 1)}, source="x")
+
+
+def test_caller_book_from_the_addin_is_the_active_workbook():
+    app = FakeApp()
+    addin, user = FakeBook(app, "xlclv.xlam"), FakeBook(app, "sales.xlsx")
+    app.books.active = user
+
+    class XW:
+        class Book:
+            @staticmethod
+            def caller():
+                return addin
+
+    assert button._caller_book(XW) is user
+    XW.Book.caller = staticmethod(lambda: user)
+    assert button._caller_book(XW) is user
+
+
+def test_fake_matches_the_xlwings_api():
+    """The fake's names exist in xlwings with compatible signatures."""
+    import inspect
+
+    import xlwings as xw
+
+    assert "ndim" in inspect.getsource(xw.main)  # Range.options(ndim=2)
+    assert {"before", "after"} <= set(inspect.signature(xw.Sheet.copy).parameters)
+    assert {"title", "mode"} <= set(inspect.signature(xw.App.alert).parameters)
+    for attr in ("status_bar", "screen_updating"):
+        assert isinstance(getattr(xw.App, attr), property)
+    assert isinstance(xw.Sheet.used_range, property)
+    assert isinstance(xw.Range.row, property)
+    for method in ("delete", "activate"):
+        assert callable(getattr(xw.Sheet, method))
+    for method in ("activate", "close"):
+        assert callable(getattr(xw.Book, method))
+    assert callable(xw.main.Books.open)
+    assert isinstance(xw.main.Books.active, property)
+
+
+def test_reads_only_the_input_sheets(book):
+    cells = button._read_sheets(book)
+    inputs = button.inputs_from_cells(cells, source=book.name)
+    assert isinstance(inputs.transactions, pd.DataFrame)
+    assert cells["README"] is None  # non-input sheets are not read

@@ -1,0 +1,236 @@
+"""The one-click report inside Excel: ``xlclv.main()``, run by xlwings' ``RunPython``.
+
+Both buttons end here: the "Build CLV report" button of the ``xlclv.xlam`` ribbon add-in
+(``RunPython "import xlclv;xlclv.main()"``) and the form button of ``clv_report.xlsm``.
+
+:func:`run` reads the input sheets of the workbook (Transactions, Settings, and NPS / Marketing
+when present) into :class:`xlclv.inputs.WorkbookInputs`, builds the report with the core
+(:func:`xlclv.report.build_report`), writes it with the headless writer to a temporary file and
+copies the output sheets (:data:`xlclv.writer.OUTPUT_SHEETS`) into the workbook, replacing the
+earlier ones. Input sheets are never touched. Progress goes to Excel's status bar. A problem
+with the inputs (:class:`xlclv.XlclvError`) is shown as a plain message box; anything else as a
+short message that names the log file with the details -- never a traceback.
+
+Only the few functions marked "xlwings" below talk to Excel. The tests drive them through a
+small fake of exactly those xlwings calls; whether real Excel behaves like the fake can only be
+confirmed in Excel (see docs/excel.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+import traceback
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ._errors import WorkbookError, XlclvError
+
+__all__ = ["TITLE", "inputs_from_cells", "log_path", "main", "run"]
+
+TITLE = "xlclv"
+#: Input sheets, by their role; matched case-insensitively and ignoring surrounding spaces.
+SHEETS = {
+    "transactions": "Transactions",
+    "settings": "Settings",
+    "nps": "NPS",
+    "marketing": "Marketing",
+}
+
+
+def log_path(home: str | os.PathLike[str] | None = None) -> Path:
+    """Where unexpected errors are logged: ``~/.xlclv/logs/button.log``."""
+    return Path(home or Path.home()) / ".xlclv" / "logs" / "button.log"
+
+
+def main() -> None:
+    """Build the CLV report into the workbook that called (``xlclv.main()`` in RunPython)."""
+    import xlwings as xw
+
+    run(_caller_book(xw))
+
+
+def run(book: Any, *, home: str | os.PathLike[str] | None = None) -> Any:
+    """Build the report from ``book``'s input sheets into its output sheets.
+
+    Returns the :class:`xlclv.report.Report`, or ``None`` after showing an error message.
+    """
+    from .report import Settings, build_report
+
+    app = book.app
+    try:
+        _status(app, "reading the workbook")
+        inputs = inputs_from_cells(_read_sheets(book), source=book.name)
+        settings = Settings.from_values(inputs.settings)
+        report = build_report(inputs, settings, progress=lambda phase: _status(app, phase))
+        _status(app, "writing the report sheets")
+        _write_output(book, report)
+        return report
+    except XlclvError as exc:
+        _alert(app, str(exc))
+    except Exception:  # an unexpected failure: details to the log, a short message to the user
+        path = _log_exception(home)
+        _alert(
+            app,
+            "xlclv could not build the report because of an unexpected error.\n"
+            f"The details are in {path}; please send that file with your report of the problem.",
+        )
+    finally:
+        app.status_bar = False  # hand the status bar back to Excel
+    return None
+
+
+# ---------------------------------------------------------------- cells -> WorkbookInputs
+
+
+def inputs_from_cells(
+    sheets: Mapping[str, tuple[list[list[Any]], int] | None], *, source: str
+) -> Any:
+    """:class:`xlclv.inputs.WorkbookInputs` from raw sheet cells.
+
+    ``sheets`` maps every sheet name of the workbook to ``(rows, first_row)`` -- the cell values
+    of its used range as a list of rows, and the Excel row number of the first of them -- or to
+    ``None`` for a sheet that is not an input sheet (its name still appears in messages).
+    """
+    from .inputs import WorkbookInputs
+
+    by_key = {name.strip().casefold(): name for name, cells in sheets.items() if cells is not None}
+    found = {role: by_key.get(name.casefold()) for role, name in SHEETS.items()}
+    if found["transactions"] is None:
+        raise WorkbookError(
+            f"The workbook has no sheet '{SHEETS['transactions']}'; found: {', '.join(sheets)}. "
+            "Paste your transactions (customer_id, date, amount, ...) into a sheet of that name."
+        )
+    name = found["transactions"]
+    rows, first = sheets[name]
+    transactions = _table(rows, name)
+    settings: dict[str, object] = {}
+    if found["settings"] is not None:
+        srows, _ = sheets[found["settings"]]
+        for row in srows[1:]:  # header in row 1, then key in column A, value in column B
+            if row and isinstance(row[0], str) and row[0].strip():
+                settings[row[0].strip()] = row[1] if len(row) > 1 else None
+    optional = {  # an optional sheet left empty counts as absent
+        role: _table(sheets[found[role]][0], found[role])
+        if found[role] is not None and _has_header(sheets[found[role]][0])
+        else None
+        for role in ("nps", "marketing")
+    }
+    return WorkbookInputs(
+        transactions=transactions,
+        transactions_first_row=first + 1,
+        transactions_sheet=name,
+        settings=settings,
+        nps=optional["nps"],
+        marketing=optional["marketing"],
+        source=source,
+    )
+
+
+def _has_header(rows: Sequence[Sequence[Any]]) -> bool:
+    return bool(rows) and any(v is not None and v != "" for v in rows[0])
+
+
+def _table(rows: Sequence[Sequence[Any]], sheet: str) -> pd.DataFrame:
+    """Header row -> column names, the rest as raw cells (object dtype); blank trailing rows and
+    unnamed empty columns dropped."""
+    if not _has_header(rows):
+        raise WorkbookError(f"Sheet '{sheet}' is empty: it needs a header row and data below it")
+    width = max(len(r) for r in rows)
+    grid = [list(r) + [None] * (width - len(r)) for r in rows]
+    while len(grid) > 1 and all(v is None or v == "" for v in grid[-1]):
+        grid.pop()
+    header, body = grid[0], grid[1:]
+    keep = [
+        j
+        for j, h in enumerate(header)
+        if not (h is None or h == "") or any(r[j] not in (None, "") for r in body)
+    ]
+    columns = [_header(header[j], j) for j in keep]
+    return pd.DataFrame([[r[j] for j in keep] for r in body], columns=columns, dtype=object)
+
+
+def _header(value: Any, j: int) -> str:
+    if value is None or value == "":
+        return f"Column {j + 1}"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+# ---------------------------------------------------------------- the xlwings part
+
+
+def _caller_book(xw: Any) -> Any:
+    """xlwings: the workbook to report on. From the add-in, ``Book.caller()`` is the add-in
+    itself, so the active workbook is meant."""
+    book = xw.Book.caller()
+    if book.name.lower().endswith(".xlam"):
+        book = book.app.books.active
+    return book
+
+
+def _read_sheets(book: Any) -> dict[str, tuple[list[list[Any]], int] | None]:
+    """xlwings: (cells, first row number) of the used range of each input sheet; ``None`` for
+    the other sheets."""
+    wanted = {name.casefold() for name in SHEETS.values()}
+    out: dict[str, tuple[list[list[Any]], int] | None] = {}
+    for sheet in book.sheets:
+        out[sheet.name] = None
+        if sheet.name.strip().casefold() in wanted:
+            used = sheet.used_range
+            out[sheet.name] = (used.options(ndim=2).value, used.row)
+    return out
+
+
+def _write_output(book: Any, report: Any) -> None:
+    """xlwings: write the report to a temporary workbook with the headless writer, then replace
+    the output sheets of ``book`` with copies of its sheets (charts and tables come along)."""
+    from .writer import OUTPUT_SHEETS, write_report
+
+    app = book.app
+    with tempfile.TemporaryDirectory(prefix="xlclv-") as tmp:
+        path = write_report(report, Path(tmp) / "xlclv-report.xlsx")
+        screen = app.screen_updating
+        app.screen_updating = False
+        source = app.books.open(str(path))
+        try:
+            names = [s.name for s in book.sheets]
+            old = [n for n in names if n in OUTPUT_SHEETS]
+            at = names.index(old[0]) if old else len(names)
+            for name in old:
+                book.sheets[name].delete()
+            previous = book.sheets[at - 1] if at > 0 else None
+            for name in OUTPUT_SHEETS:
+                if previous is None:
+                    previous = source.sheets[name].copy(before=book.sheets[0])
+                else:
+                    previous = source.sheets[name].copy(after=previous)
+        finally:
+            source.close()
+            app.screen_updating = screen
+    book.activate()
+    book.sheets[OUTPUT_SHEETS[0]].activate()
+
+
+def _status(app: Any, phase: str) -> None:
+    """xlwings: show the current phase in Excel's status bar."""
+    app.status_bar = f"xlclv: {phase}..."
+
+
+def _alert(app: Any, message: str) -> None:
+    """xlwings: a plain message box."""
+    app.alert(message, title=TITLE, mode="critical")
+
+
+def _log_exception(home: str | os.PathLike[str] | None) -> Path:
+    path = log_path(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as f:
+        f.write(f"\n--- {dt.datetime.now().isoformat(timespec='seconds')}\n")
+        f.write(traceback.format_exc())
+    return path
