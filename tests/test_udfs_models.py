@@ -336,3 +336,218 @@ def test_fit_bad_inputs(cdnow_ranges):
         xl.call("PNBD_FIT", col([1.0, 2.0, 0.0]), col([1.0, 2.0, xl.NA]), col([5.0, 5.0, 5.0]))
     with pytest.raises(InputError, match="frequency is empty"):
         xl.call("BGNBD_FIT", col([None]), col([None]), col([None]))
+
+
+@pytest.fixture(scope="module")
+def pnbd_fit(cdnow_ranges):
+    r = cdnow_ranges
+    return xl.call("PNBD_FIT", r["frequency"], r["recency"], r["T"])
+
+
+def test_pnbd_fit_reproduces_the_published_cdnow_estimates(pnbd_fit):
+    got = fit_values(pnbd_fit)
+    assert list(got) == ["r", "alpha", "s", "beta", "log_likelihood"]
+    for k in ("r", "alpha", "s"):
+        assert sig3(got[k]) == sig3(PNBD_CDNOW[k]), k
+    assert got["beta"] == pytest.approx(PNBD_CDNOW["beta"], rel=0.01)  # flat surface in beta
+    assert got["log_likelihood"] == pytest.approx(PNBD_CDNOW_LL, abs=0.01)
+
+
+@pytest.fixture(scope="module")
+def lifetimes_pnbd():
+    from lifetimes import ParetoNBDFitter
+
+    m = ParetoNBDFitter()
+    m.params_ = pd.Series(PNBD_CDNOW)
+    return m
+
+
+def test_pnbd_palive_and_expected_agree_with_lifetimes(cdnow, lifetimes_pnbd):
+    sub = cdnow.iloc[:200]
+    r = {c: col(sub[c].tolist()) for c in ("frequency", "recency", "T")}
+    params = (tuple(PNBD_CDNOW.values()),)  # the four values in a row
+    palive = np.array(xl.call("PNBD_PALIVE", r["frequency"], r["recency"], r["T"], params))
+    ref = lifetimes_pnbd.conditional_probability_alive(sub["frequency"], sub["recency"], sub["T"])
+    np.testing.assert_allclose(palive[:, 0], ref, rtol=1e-6)
+    expected = np.array(
+        xl.call("PNBD_EXPECTED", 52.0, r["frequency"], r["recency"], r["T"], params)
+    )
+    ref = lifetimes_pnbd.conditional_expected_number_of_purchases_up_to_time(
+        52, sub["frequency"], sub["recency"], sub["T"]
+    )
+    np.testing.assert_allclose(expected[:, 0], ref, rtol=1e-6)
+
+
+# -- Gamma-Gamma --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def gg_fit(cdnow_ranges):
+    return xl.call("GG_FIT", cdnow_ranges["frequency"], cdnow_ranges["monetary_value"])
+
+
+def test_gg_fit_reproduces_the_published_cdnow_estimates(gg_fit):
+    got = fit_values(gg_fit)
+    assert list(got) == ["p", "q", "gamma", "log_likelihood"]
+    for k, v in GG_CDNOW.items():
+        assert sig3(got[k]) == sig3(v), k
+    # population mean spend p gamma / (q - 1), about $35.2
+    assert got["p"] * got["gamma"] / (got["q"] - 1) == pytest.approx(35.2, abs=0.05)
+
+
+def test_gg_spend_agrees_with_lifetimes_and_the_core(gg_fit, cdnow):
+    from lifetimes import GammaGammaFitter
+
+    from xlclv.models import GammaGammaModel
+
+    sub = cdnow.iloc[:100]
+    got = np.array(
+        xl.call(
+            "GG_SPEND",
+            col(sub["frequency"].tolist()),
+            col(sub["monetary_value"].tolist()),
+            as_range(gg_fit),
+        )
+    )[:, 0]
+    p, q, g = (fit_values(gg_fit)[k] for k in ("p", "q", "gamma"))
+    ref = GammaGammaFitter()
+    ref.params_ = pd.Series({"p": p, "q": q, "v": g})
+    np.testing.assert_allclose(
+        got, ref.conditional_expected_average_profit(sub["frequency"], sub["monetary_value"])
+    )
+    core = GammaGammaModel().set_params(p=p, q=q, v=g)
+    np.testing.assert_allclose(got, core.expected_spend(sub["frequency"], sub["monetary_value"]))
+
+
+# -- CLV_MODEL ----------------------------------------------------------------------------
+CLV_HEADER = [
+    "customer_id", "frequency", "recency (W)", "T (W)", "monetary_value",
+    "p_alive", "expected_purchases", "expected_spend", "clv",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cdnow_cal_tx(cdnow_tx):
+    return cdnow_tx[cdnow_tx["date"] <= datasets.CDNOW_CALIBRATION_END]
+
+
+@pytest.mark.parametrize("model", ["BGNBD", "PNBD"])
+def test_clv_model_agrees_with_the_core_pipeline(cdnow_cal_tx, model):
+    from xlclv.models import BetaGeoModel, GammaGammaModel, ParetoNBDModel
+    from xlclv.transactions import rfm_summary
+    from xlclv.valuation import customer_lifetime_value
+
+    ids, d, amounts = _tx_ranges(cdnow_cal_tx)
+    rows = xl.call("CLV_MODEL", ids, d, amounts, 0.3, 24.0, 0.1, model.lower(), "W")
+    assert rows[0] == CLV_HEADER
+    got = table(rows).set_index("customer_id")
+
+    tx = cdnow_cal_tx.assign(customer_id=cdnow_cal_tx["customer_id"].astype(int))
+    s = rfm_summary(tx, time_unit="W")
+    f, r, t, m = (s[c].to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))
+    purchase = (BetaGeoModel if model == "BGNBD" else ParetoNBDModel)().fit(f, r, t)
+    spend = GammaGammaModel().fit(f, m)
+    clv = customer_lifetime_value(
+        purchase, spend, f, r, t, m, gross_margin=0.3, horizon_months=24,
+        annual_discount_rate=0.1, time_unit="W",
+    )  # fmt: skip
+    assert list(got.index) == list(s.index)
+    np.testing.assert_allclose(got["clv"], clv, rtol=1e-6)
+    np.testing.assert_allclose(got["p_alive"], purchase.probability_alive(f, r, t), rtol=1e-6)
+    np.testing.assert_allclose(
+        got["expected_purchases"],
+        purchase.expected_purchases(24 * 365.25 / 12 / 7, f, r, t),
+        rtol=1e-6,
+    )
+    np.testing.assert_allclose(got["expected_spend"], spend.expected_spend(f, m), rtol=1e-6)
+    np.testing.assert_allclose(got[["frequency", "recency (W)", "T (W)", "monetary_value"]], s)
+
+
+def test_clv_model_is_linear_in_margin_and_defaults_apply(cdnow_cal_tx):
+    ids, d, amounts = _tx_ranges(cdnow_cal_tx)
+    full = table(xl.call("CLV_MODEL", ids, d, amounts))  # margin 1, 12 months, 10 %, BGNBD, W
+    half = table(xl.call("CLV_MODEL", ids, d, amounts, 0.5, None, None, None, None))
+    np.testing.assert_allclose(half["clv"], 0.5 * full["clv"], rtol=1e-9)
+    assert (full["clv"] >= 0).all() and full["p_alive"].between(0, 1).all()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ((1.0, 12.0, 0.1, "MBG"), r'model must be "BGNBD" \(BG/NBD\) or "PNBD" \(Pareto/NBD\), got \'MBG\''),
+        ((1.0, 12.0, 0.1, "BGNBD", "days"), r"time_unit must be one of D \(days\), W \(weeks\) or M"),
+        ((30.0,), r"gross_margin must be a share between 0 and 1 \(e.g. 0.3 for 30 %\), got 30"),
+        ((1.0, 0.0), "horizon_months must be greater than 0, got 0"),
+        ((1.0, "twelve"), "horizon_months must be a number, got the text 'twelve'"),
+    ],
+)  # fmt: skip
+def test_clv_model_bad_settings(extra, message):
+    ids, d, amounts = col(["a", "a", "b"]), col([35431.0, 35440.0, 35431.0]), col([10.0, 20.0, 5.0])
+    with pytest.raises(InputError, match=message):
+        xl.call("CLV_MODEL", ids, d, amounts, *extra)
+
+
+# -- shifted-beta-geometric ---------------------------------------------------------------
+def _survival_reference(alpha, beta, periods):
+    """S(t) = B(alpha, beta + t) / B(alpha, beta), by its recursion (Fader & Hardie 2007, eq. 7)."""
+    s = [1.0]
+    for t in range(1, periods + 1):
+        s.append(s[-1] * (beta + t - 1) / (alpha + beta + t - 1))
+    return np.array(s)
+
+
+@pytest.mark.parametrize(
+    ("counts", "alpha", "beta", "ll"),
+    [(SBG_REGULAR, 0.704, 1.182, -1680.27), (SBG_HIGH_END, 0.668, 3.806, -1611.16)],
+)
+def test_sbg_fit_reproduces_fader_hardie_2007(counts, alpha, beta, ll):
+    got = fit_values(xl.call("SBG_FIT", col([float(c) for c in counts] + [None, None])))
+    assert list(got) == ["alpha", "beta", "log_likelihood"]
+    assert got["alpha"] == pytest.approx(alpha, abs=0.0006)
+    assert got["beta"] == pytest.approx(beta, abs=0.0006)
+    assert got["log_likelihood"] == pytest.approx(ll, abs=0.01)
+
+
+def test_sbg_survival_projects_the_regular_segment():
+    fit = fit_values(xl.call("SBG_FIT", col([float(c) for c in SBG_REGULAR])))
+    rows = xl.call("SBG_SURVIVAL", fit["alpha"], fit["beta"], 12.0)
+    assert rows[0] == ["period", "survival"] and len(rows) == 14
+    got = table(rows)
+    assert list(got["period"]) == list(range(13))
+    np.testing.assert_allclose(
+        got["survival"], _survival_reference(fit["alpha"], fit["beta"], 12), rtol=1e-10
+    )
+    assert got["survival"].iloc[12] == pytest.approx(0.170, abs=0.0015)  # vs 0.173 observed
+    np.testing.assert_allclose(got["survival"].iloc[:8], SBG_REGULAR_ALL[:8], atol=0.01)
+
+
+def test_sbg_lifetime_closed_form_and_discounted_sum_of_survival():
+    alpha, beta = 1.5, 3.0  # alpha > 1: finite undiscounted lifetime
+    got = xl.call("SBG_LIFETIME", alpha, beta)[0][0]
+    assert got == pytest.approx((alpha + beta - 1) / (alpha - 1))  # E[lifetime], closed form
+    for d in (0.1, 0.01):
+        s = _survival_reference(alpha, beta, 20_000)
+        discount = np.exp(-np.arange(s.size) * np.log1p(d))
+        got = xl.call("SBG_LIFETIME", alpha, beta, d)[0][0]
+        assert got == pytest.approx(float(np.sum(s * discount)), rel=1e-6)
+    # the Fader-Hardie (2007) Regular segment, 10 % a year: alpha < 1 is fine once discounted
+    assert xl.call("SBG_LIFETIME", 0.704, 1.182, 0.1)[0][0] > 1
+
+
+def test_sbg_bad_inputs():
+    with pytest.raises(
+        InputError,
+        match=r"the undiscounted expected lifetime is infinite when alpha is at most 1 \(alpha = 0.704\)",
+    ):
+        xl.call("SBG_LIFETIME", 0.704, 1.182)
+    with pytest.raises(InputError, match="alpha must be greater than 0, got -1"):
+        xl.call("SBG_SURVIVAL", -1.0, 1.0, 5.0)
+    with pytest.raises(
+        InputError, match="periods must be a whole number from 0 to 100000, got 2.5"
+    ):
+        xl.call("SBG_SURVIVAL", 0.7, 1.2, 2.5)
+    with pytest.raises(InputError, match="discount_rate must be 0 or more, got -0.1"):
+        xl.call("SBG_LIFETIME", 0.7, 1.2, -0.1)
+    with pytest.raises(
+        InputError,
+        match=r"active_by_period must be a number, got the text 'n/a' \(cell 2 of the range\)",
+    ):
+        xl.call("SBG_FIT", col([1000.0, "n/a", 500.0]))
