@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import tomllib
+import zipfile
+from fnmatch import fnmatch
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -94,3 +101,35 @@ def test_cdnow_summary_without_zero_amounts_drops_only_the_free_purchases():
     pd.testing.assert_frame_equal(
         summary[["frequency", "recency", "T"]].round(2), published.loc[summary.index]
     )
+
+
+def test_data_files_are_package_data_and_load_from_a_zip(tmp_path):
+    """The loaders use importlib.resources, so they work from a wheel (here: a zip on sys.path)."""
+    root = Path(__file__).resolve().parent.parent
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["xlclv"]
+    data_files = sorted(p.name for p in (root / "xlclv" / "data").iterdir())
+    assert {"CDNOW_sample.txt", "donations.csv", "PROVENANCE.md"} <= set(data_files)
+    for name in data_files:
+        assert any(fnmatch(f"data/{name}", pattern) for pattern in patterns), name
+
+    archive = tmp_path / "xlclv.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in (root / "xlclv").rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts:
+                zf.write(path, path.relative_to(root).as_posix())
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from xlclv import datasets as d; "
+        "assert '.zip' in d.__file__; "
+        "print(len(d.load_cdnow_transactions()), len(d.load_cdnow_summary()), "
+        "len(d.load_cdnow_summary_with_monetary()), len(d.load_donations()))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(archive)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    assert out.stdout.split() == ["6919", "2357", "2357", "22"]
