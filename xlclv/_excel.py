@@ -219,6 +219,15 @@ def check_error_cell(v: Any, name: str, index: int | None) -> None:
         raise InputError(f"{name} contains the Excel error {v.strip()}{where}: fix that cell first")
 
 
+def cell_id(v: Any) -> Any:
+    """An ID cell as a key: text stripped, a whole number (Excel gives 101.0) as an int."""
+    if isinstance(v, str):
+        return v.strip()
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
 def filled_column(value: Any, name: str, what: str) -> list[Any]:
     """The cells of a one-row/one-column range, blanks at the end dropped, others refused.
 

@@ -16,6 +16,7 @@ from ._excel import (
     ARRAY,
     arg,
     as_grid,
+    cell_id,
     check_error_cell,
     column,
     func,
@@ -82,7 +83,7 @@ def _count_customers(customers) -> float:
         if v is None or (isinstance(v, str) and not v.strip()):
             continue
         check_error_cell(v, "customers", k)
-        ids.add(str(int(v) if isinstance(v, float) and v.is_integer() else v).strip())
+        ids.add(str(cell_id(v)))
     if not ids:
         raise InputError("customers is a range with no customer IDs: give IDs or a number")
     return float(len(ids))

@@ -30,6 +30,7 @@ from ._excel import (
     _is_blank,
     arg,
     as_grid,
+    cell_id,
     check_error_cell,
     filled_column,
     func,
@@ -131,14 +132,7 @@ def customer_ids(value: Any, name: str = "customer_ids") -> list[Any]:
     cells = filled_column(value, name, "transaction needs a customer ID")
     if not cells:
         raise InputError(f"{name} is empty: give a range with at least one customer ID")
-    return [
-        v.strip()
-        if isinstance(v, str)
-        else int(v)
-        if isinstance(v, float) and v.is_integer()
-        else v
-        for v in cells
-    ]
+    return [cell_id(v) for v in cells]
 
 
 def transactions_frame(customer_ids_, dates, amounts):
