@@ -3,5 +3,6 @@
 from .beta_geo import BetaGeoModel
 from .gamma_gamma import GammaGammaModel
 from .pareto_nbd import ParetoNBDModel
+from .shifted_beta_geometric import ShiftedBetaGeometricModel
 
-__all__ = ["BetaGeoModel", "GammaGammaModel", "ParetoNBDModel"]
+__all__ = ["BetaGeoModel", "GammaGammaModel", "ParetoNBDModel", "ShiftedBetaGeometricModel"]
