@@ -311,7 +311,7 @@ transactions_strategy = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(rows=transactions_strategy, extra_days=st.integers(0, 100))
 def test_summary_properties(rows, extra_days):
     tx = pd.DataFrame(rows, columns=["customer_id", "day", "amount"])
