@@ -1,0 +1,312 @@
+"""The templates and a generated report in a real office suite: LibreOffice headless.
+
+Two soffice calls for the whole module (each start costs about a second):
+
+1. recalc ALWAYS, on copies of the workbooks whose cached formula values were stripped, so
+   every value read back was computed by LibreOffice; native formulas must match xlclv's
+   Python numbers, and the only error cells allowed are xlclv function (UDF) cells, which
+   only Excel with the add-in can evaluate;
+2. recalc NEVER, on the files as shipped: the UDF cells must show the right cached values.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pytest
+from openpyxl.worksheet.formula import ArrayFormula
+
+from tests.conftest import ROOT
+from tests.libreoffice import ALWAYS, NEVER, LibreOffice, error_cells, require_soffice
+from tests.test_writer import INJECTION, small_report
+from xlclv import metrics
+from xlclv.models import ShiftedBetaGeometricModel
+from xlclv.writer import write_report
+
+pytestmark = pytest.mark.libreoffice
+
+WORKBOOKS = ROOT / "workbooks"
+TEMPLATES = ("clv_report.xlsx", "saas_metrics.xlsx", "nps_survey.xlsx")
+
+
+def udf_names() -> set[str]:
+    names: set[str] = set()
+    for module in sorted((ROOT / "xlclv").glob("_udf_*.py")):
+        text = module.read_text(encoding="utf-8")
+        names |= set(re.findall(r"^def ([A-Z][A-Z0-9_]+)\(", text, flags=re.M))
+    return names
+
+
+def udf_cells(path: Path) -> dict[tuple[str, str], str]:
+    """(sheet, cell) -> formula of every cell that calls an xlclv function, spill ranges too."""
+    pattern = re.compile(r"\b(" + "|".join(sorted(udf_names())) + r")\(")
+    wb = openpyxl.load_workbook(path)
+    found: dict[tuple[str, str], str] = {}
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                v = cell.value
+                text = v.text if isinstance(v, ArrayFormula) else v
+                if isinstance(text, str) and text.startswith("=") and pattern.search(text):
+                    if isinstance(v, ArrayFormula):
+                        for rng_row in ws[v.ref]:
+                            for c in rng_row:
+                                found[(ws.title, c.coordinate)] = text
+                    found[(ws.title, cell.coordinate)] = text
+    return found
+
+
+def strip_cached_values(src: Path, dst: Path) -> None:
+    """Copy a workbook without the cached values of its formulas."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.startswith("xl/worksheets/sheet"):
+                text = data.decode("utf-8")
+                text = re.sub(r"(<f[^>]*>[^<]*</f>|<f[^>]*/>)<v>[^<]*</v>", r"\1", text)
+                data = text.encode("utf-8")
+            zout.writestr(item, data)
+
+
+@pytest.fixture(scope="module")
+def office(tmp_path_factory):
+    exe = require_soffice()
+    root = tmp_path_factory.mktemp("lo")
+    src = root / "src"
+    src.mkdir()
+    stripped = root / "stripped"
+    stripped.mkdir()
+    for name in TEMPLATES:
+        shutil.copy(WORKBOOKS / name, src / name)
+        strip_cached_values(WORKBOOKS / name, stripped / name)
+    report = write_report(small_report(), stripped / "report.xlsx")
+    recalc = LibreOffice(exe, root / "always", recalc=ALWAYS).convert(
+        [*(stripped / n for n in TEMPLATES), report], "xlsx", root / "out-always"
+    )
+    cached = LibreOffice(exe, root / "never", recalc=NEVER).convert(
+        [src / n for n in TEMPLATES], "xlsx", root / "out-never"
+    )
+    return {
+        "recalc": {p.name: p for p in recalc},
+        "cached": {p.name: p for p in cached},
+        "report": report,
+    }
+
+
+def _values(path: Path, sheet: str) -> openpyxl.worksheet.worksheet.Worksheet:
+    # read_only: LibreOffice's chart XML trips openpyxl's chart reader, and values are all we need
+    return _book(path)[sheet]
+
+
+def _book(path: Path, data_only: bool = True):
+    """A read-only workbook over the file's bytes (nothing left open to close)."""
+    return openpyxl.load_workbook(
+        io.BytesIO(path.read_bytes()), data_only=data_only, read_only=True
+    )
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_no_error_cells_except_xlclv_functions(office, name):
+    errors = {(s, c) for s, c, _ in error_cells(office["recalc"][name])}
+    allowed = set(udf_cells(WORKBOOKS / name))
+    assert errors <= allowed, sorted(errors - allowed)
+
+
+def test_formulas_are_classic_functions_only():
+    forbidden = re.compile(
+        r"\b(XLOOKUP|XMATCH|LAMBDA|LET|FILTER|SORT|SORTBY|UNIQUE|SEQUENCE|TEXTJOIN|IFS|SWITCH"
+        r"|MAXIFS|MINIFS|CONCAT)\(",
+        re.I,
+    )
+    for name in TEMPLATES:
+        wb = openpyxl.load_workbook(WORKBOOKS / name)
+        for ws in wb.worksheets:
+            for row in ws.iter_rows():
+                for cell in row:
+                    v = cell.value
+                    text = v.text if isinstance(v, ArrayFormula) else v
+                    if isinstance(text, str) and text.startswith("="):
+                        assert not forbidden.search(text), (name, ws.title, cell.coordinate, text)
+
+
+def _monthly_rows(ws):
+    rows = []
+    for r in range(6, ws.max_row + 1):
+        if ws.cell(r, 2).value is None or not isinstance(ws.cell(r, 2).value, int | float):
+            break
+        rows.append(r)
+    return rows
+
+
+def test_saas_native_formulas_match_python(office):
+    path = office["recalc"]["saas_metrics.xlsx"]
+    ws = _values(path, "Monthly")
+    margin = ws["B2"].value
+    rows = _monthly_rows(ws)
+    assert len(rows) == 24
+    for r in rows:
+        start, lost, new, mrr, cac = (ws.cell(r, c).value for c in range(2, 7))
+        end = start - lost + new
+        churn = metrics.churn_rate(start, lost)
+        arpu = metrics.arpu(mrr, start)
+        life = metrics.lifetime(churn)
+        expected = [
+            end,
+            churn,
+            metrics.retention_rate(start, end, new),
+            life,
+            arpu,
+            arpu * margin * life,
+            metrics.ltv_cac(arpu * margin * life, cac),
+            metrics.cac_payback(cac, arpu, margin),
+        ]
+        got = [ws.cell(r, c).value for c in range(7, 15)]
+        assert got == pytest.approx(expected, rel=1e-9), r
+
+
+def test_saas_sbg_projection_matches_the_model(office):
+    ws = _values(office["recalc"]["saas_metrics.xlsx"], "Retention")
+    alpha, beta = ws["I5"].value, ws["I6"].value
+    model = ShiftedBetaGeometricModel().set_params(alpha=alpha, beta=beta)
+    surv = np.asarray(model.survival(60), dtype=float)
+    months = [ws.cell(r, 1).value for r in range(5, 66)]
+    assert months == list(range(61))
+    got = [ws.cell(r, 4).value for r in range(5, 66)]
+    assert got == pytest.approx(surv, rel=1e-9)
+    active = [ws.cell(r, 2).value for r in range(5, 18)]
+    c = 1 - (active[-1] / active[0]) ** (1 / 12)
+    naive = [ws.cell(r, 5).value for r in range(5, 66)]
+    assert naive == pytest.approx((1 - c) ** np.arange(61), rel=1e-9)
+    labels = {ws.cell(r, 8).value: ws.cell(r, 9).value for r in range(5, 40)}
+    assert labels["Lifetime, constant churn: 1 / c"] == pytest.approx(metrics.lifetime(c))
+    assert labels["Lifetime, sBG: (alpha + beta - 1) / (alpha - 1)"] == pytest.approx(
+        (alpha + beta - 1) / (alpha - 1)
+    )
+    d = (1.1) ** (1 / 12) - 1
+    assert labels["Discounted lifetime, constant churn: (1 + d) / (d + c)"] == pytest.approx(
+        metrics.lifetime_discounted(c, d)
+    )
+    # the point of the sheet: heterogeneity makes the sBG lifetime longer than 1 / churn
+    assert (alpha + beta - 1) / (alpha - 1) > 1 / c
+
+
+def test_saas_udf_cells_carry_the_right_cached_values(office):
+    """What Excel shows before it recalculates: the cached values in the shipped file."""
+    shipped = WORKBOOKS / "saas_metrics.xlsx"
+    cells = udf_cells(shipped)
+    assert {f.split("(")[0] for f in cells.values()} >= {"=LIFETIME", "=SBG_LIFETIME", "=SBG_FIT"}
+    book = openpyxl.load_workbook(shipped, data_only=True)
+    for (sheet, coord), formula in cells.items():
+        ws = book[sheet]
+        value = ws[coord].value
+        assert value is not None and not (isinstance(value, str) and value.startswith("#"))
+        if formula.startswith("=LIFETIME("):
+            ref = re.search(r"LIFETIME\((\w+)\)", formula).group(1)
+            assert value == pytest.approx(metrics.lifetime(ws[ref].value))
+    retention = book["Retention"]
+    alpha, beta = retention["I5"].value, retention["I6"].value
+    model = ShiftedBetaGeometricModel().set_params(alpha=alpha, beta=beta)
+    by_label = {retention.cell(r, 8).value: r for r in range(5, 40)}
+    r = by_label["Discounted lifetime, sBG: =SBG_LIFETIME(alpha, beta, d)"]
+    d = (1.1) ** (1 / 12) - 1
+    del_sbg = model.discounted_expected_lifetime(d)
+    assert retention.cell(r, 9).value == pytest.approx(del_sbg)
+    r = by_label["LTV, sBG (ARPU x margin x discounted lifetime)"]
+    monthly = book["Monthly"]
+    arpu_last = monthly[book.defined_names["arpu_last"].attr_text.split("!")[1].replace("$", "")]
+    assert retention.cell(r, 9).value == pytest.approx(arpu_last.value * 0.8 * del_sbg)
+    r = by_label["Refit in Excel: =SBG_FIT(active customers)"] + 1
+    spill = [[retention.cell(r + k, c).value for c in (8, 9)] for k in range(4)]
+    assert spill[0] == ["parameter", "value"]
+    assert spill[1] == ["alpha", pytest.approx(alpha)] and spill[2] == ["beta", pytest.approx(beta)]
+    active = np.array([retention.cell(k, 2).value for k in range(5, 18)], dtype=float)
+    refit = ShiftedBetaGeometricModel().fit(active)
+    assert (alpha, beta) == pytest.approx((refit.params_["alpha"], refit.params_["beta"]), rel=1e-4)
+    # LibreOffice with recalculation off keeps the scalar UDF cells' cached values
+    never = _book(office["cached"]["saas_metrics.xlsx"])
+    for (sheet, coord), formula in cells.items():
+        if "SBG_FIT" not in formula:
+            assert never[sheet][coord].value == pytest.approx(book[sheet][coord].value)
+
+
+def test_nps_native_formulas_match_python(office):
+    path = office["recalc"]["nps_survey.xlsx"]
+    resp = _values(path, "Responses")
+    rows = [[c.value for c in row] for row in resp.iter_rows(min_row=2)]
+    scores = np.array([r[2] for r in rows], dtype=float)
+    segments = np.array([r[3] for r in rows])
+    months = np.array([(r[1].year, r[1].month) for r in rows])
+    ws = _values(path, "NPS")
+    z = ws["B3"].value
+    assert z == pytest.approx(1.959963984540054)
+    checked = 0
+    for r in range(1, ws.max_row + 1):
+        key = ws.cell(r, 1).value
+        if key == "All responses":
+            subset = scores
+        elif isinstance(key, str) and key in set(segments):
+            subset = scores[segments == key]
+        elif hasattr(key, "year"):
+            subset = scores[(months[:, 0] == key.year) & (months[:, 1] == key.month)]
+        else:
+            continue
+        n, prom, pas, det, score, _se, low, high = (ws.cell(r, c).value for c in range(2, 10))
+        assert (n, prom, pas, det) == (
+            subset.size,
+            (subset >= 9).sum(),
+            ((subset >= 7) & (subset <= 8)).sum(),
+            (subset <= 6).sum(),
+        )
+        assert score == pytest.approx(metrics.nps(subset))
+        assert (low, high) == pytest.approx(metrics.nps_interval(subset, 0.95))
+        checked += 1
+    assert checked == 1 + 3 + 12
+
+
+def test_nps_udf_cell_cached_value(office):
+    ws = _values(office["cached"]["nps_survey.xlsx"], "NPS")  # LibreOffice, recalc off
+    cells = udf_cells(WORKBOOKS / "nps_survey.xlsx")
+    assert len(cells) == 1
+    ((_, coord),) = cells
+    resp = _values(office["cached"]["nps_survey.xlsx"], "Responses")
+    scores = [row[2].value for row in resp.iter_rows(min_row=2)]
+    assert ws[coord].value == pytest.approx(metrics.nps(scores))
+
+
+def test_clv_report_template_opens_without_errors(office):
+    path = office["recalc"]["clv_report.xlsx"]
+    assert error_cells(path) == []
+    wb = _book(path)
+    assert {"README", "Settings", "Transactions", "Dashboard", "Customers"} <= set(wb.sheetnames)
+    assert wb["Settings"]["A2"].value == "gross_margin"
+
+
+def test_formula_injection_stays_text_in_libreoffice(office):
+    converted = office["recalc"]["report.xlsx"]
+    wb = _book(converted, data_only=False)
+    ws = wb["Customers"]
+    for row, text in enumerate(INJECTION, start=2):
+        cell = ws.cell(row=row, column=1)
+        assert cell.value == text and cell.data_type == "s", (row, cell.value)
+    assert ws["B2"].value == "=West"
+    assert wb["Data issues"]["D3"].value == "=SUM(1,2)"
+    assert error_cells(converted) == []
+
+
+def test_report_numbers_survive_libreoffice(office):
+    original = _values(office["report"], "Customers")
+    converted = _values(office["recalc"]["report.xlsx"], "Customers")
+    for r in range(2, 10):
+        for c in range(1, 13):
+            a, b = original.cell(r, c).value, converted.cell(r, c).value
+            if isinstance(a, float):
+                assert math.isclose(a, b, rel_tol=1e-12), (r, c)
+            else:
+                assert a == b, (r, c)
