@@ -387,6 +387,8 @@ def test_calibration_holdout_properties(rows, cut, extra):
         [7, 3, 7, -2],  # compact integer range: coded by bincount
         [10**15, 3, 10**15, -2],  # wide range: hashed
         np.array([2**64 - 1, 3, 2**64 - 1, 0], dtype=np.uint64),
+        np.array([2**64 - 1, 2**64 - 9, 2**64 - 1, 2**64 - 5], dtype=np.uint64),  # compact
+        np.array([2**63 - 1, -(2**63), 2**63 - 1, 0], dtype=np.int64),
         np.array([7, 3, 7, 2], dtype=np.uint16),
         ["7", "3", "7", "-2"],
         [7.0, 3.0, 7.0, -2.0],

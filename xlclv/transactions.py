@@ -313,7 +313,8 @@ def _customer_codes(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
             offset = (values - low).astype(np.intp)
             present = np.bincount(offset) > 0
             code_of = np.cumsum(present) - 1
-            return code_of[offset], pd.Index(np.flatnonzero(present) + low, dtype=ids.dtype)
+            uniques = np.flatnonzero(present).astype(values.dtype) + low
+            return code_of[offset], pd.Index(uniques, dtype=ids.dtype)
     keys = _short_text_keys(ids)
     if keys is not None:
         codes, unique_keys = pd.factorize(keys, sort=True)
