@@ -12,6 +12,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests import excel_harness as xl
 from xlclv import InputError, datasets
@@ -90,6 +92,19 @@ EXPECTED_PARAMS = {"r": 0.25, "alpha": 4.4, "a": 0.8, "b": 2.4}
 )
 def test_params_from_a_fit_range_or_plain_values(value):
     assert model_params(value, "BGNBD") == EXPECTED_PARAMS
+
+
+@given(st.lists(st.floats(1e-6, 1e6), min_size=4, max_size=4), st.permutations(range(4)))
+def test_params_parse_the_same_in_every_layout(values, order):
+    names = ["r", "alpha", "a", "b"]
+    expected = dict(zip(names, values, strict=True))
+    fit_range = [
+        ("parameter", "value"),
+        *((names[i], values[i]) for i in order),
+        ("log_likelihood", -1.0),
+    ]
+    for layout in (fit_range, [(v,) for v in values], [tuple(values)], values):
+        assert model_params(layout, "BGNBD") == expected
 
 
 def test_gamma_gamma_params_use_excel_name_gamma_for_core_v():
@@ -174,7 +189,8 @@ def test_clv_rfm_reproduces_the_published_cdnow_summary(cdnow_tx, cdnow, dates):
     covers the customers without a zero-amount transaction: almost all of them.
     """
     ids, d, amounts = _tx_ranges(cdnow_tx, dates)
-    rows = xl.call("CLV_RFM", ids, d, amounts, dt.datetime(1997, 9, 30), "W")
+    end = dt.datetime(1997, 9, 30) if dates == "datetime" else 35703.0  # serial of 1997-09-30
+    rows = xl.call("CLV_RFM", ids, d, amounts, end, "W")
     assert rows[0] == ["customer_id", "frequency", "recency (W)", "T (W)", "monetary_value"]
     got = table(rows).set_index("customer_id")
     zero = set(cdnow_tx.loc[cdnow_tx["amount"] <= 0, "customer_id"])
