@@ -245,3 +245,21 @@ def test_use_before_fit_is_a_clear_error():
         GammaGammaModel().mean_spend()
     with pytest.raises(InputError, match="needs exactly the parameters p, q, v"):
         GammaGammaModel().set_params(p=1.0, q=2.0, gamma=3.0)
+
+
+def test_gradient_matches_finite_differences(cdnow):
+    rep = cdnow[cdnow["frequency"] > 0]
+    x = rep["frequency"].to_numpy()
+    m = rep["monetary_value"].to_numpy()
+    data = GammaGammaModel._prepare(x, m, np.ones(x.size))
+    model = GammaGammaModel()
+    params = np.array([4.0, 2.5, 20.0])
+    _, grad = model._negative_log_likelihood_and_gradient(params, data)
+    for i in range(3):
+        h = np.zeros(3)
+        h[i] = 1e-6 * params[i]
+        fd = (
+            model._negative_log_likelihood(params + h, data)
+            - model._negative_log_likelihood(params - h, data)
+        ) / (2 * h[i])
+        assert grad[i] == pytest.approx(fd, rel=1e-5)

@@ -161,13 +161,13 @@ class GammaGammaModel(BaseModel):
                 "average order value instead."
             )
         (x, m), c = unique_rows(x, m, weights=w)
-        data = {"x": x, "m": m, "c": c, "lx": np.log(x), "lm": np.log(m)}
+        data = self._prepare(x, m, c)
         mean_m = float(np.sum(c * m) / np.sum(c))
         starts = [
             (p0, q0, mean_m * (q0 - 1.0) / p0)
             for p0, q0 in ((1.0, 2.0), (5.0, 4.0), (0.5, 1.5), (20.0, 20.0))
         ]
-        with np.errstate(over="ignore", under="ignore"):  # exp() of far-off trial log-params
+        with np.errstate(all="ignore"):  # far-off trial log-params overflow; the base checks
             self._fit_mle(data, starts, stop_at_first=True)
         if self.params_["q"] <= 1.0:
             warnings.warn(
@@ -183,29 +183,54 @@ class GammaGammaModel(BaseModel):
     def _negative_log_likelihood(self, params, data) -> float:
         return self._negative_log_likelihood_and_gradient(params, data, gradient=False)[0]
 
+    @staticmethod
+    def _prepare(x, m, c) -> dict:
+        """Sufficient pieces of the likelihood: per distinct x, and sums that do not move.
+
+        Only ``log(v + x mbar)`` needs every row at each evaluation; the gamma functions
+        depend on x alone and the ``log mbar`` terms on no parameter.
+        """
+        ux, ix = np.unique(x, return_inverse=True)
+        lm = np.log(m)
+        return {
+            "ux": ux,
+            "lux": np.log(ux),
+            "nx": np.bincount(ix, weights=c),  # customers per distinct x
+            "C": float(c.sum()),
+            "S_xlm": float(np.sum(c * x * lm)),
+            "S_lm": float(np.sum(c * lm)),
+            "xm": x * m,
+            "c": c,
+            "cx": c * x,
+        }
+
     def _negative_log_likelihood_and_gradient(self, params, data, gradient=True):
-        """Fader & Hardie (2013), eq. (3), in logs; the gradient is exact (digamma)."""
+        """Fader & Hardie (2013), eq. (3), in logs; the gradient is exact (digamma).
+
+        ``ln f = ln Gamma(p x + q) - ln Gamma(p x) - ln Gamma(q) + q ln v + (p x - 1) ln mbar
+        + p x ln x - (p x + q) ln(v + x mbar)``, summed with the customer counts as weights.
+        """
         p, q, v = params
-        x, m, c, lx, lm = data["x"], data["m"], data["c"], data["lx"], data["lm"]
-        px = p * x
+        ux, lux, nx, C = data["ux"], data["lux"], data["nx"], data["C"]
+        xm, c, cx = data["xm"], data["c"], data["cx"]
+        pu = p * ux
         lv = np.log(v)
-        lvxm = np.log(v + x * m)
-        ll_i = (
-            special.gammaln(px + q)
-            - special.gammaln(px)
-            - special.gammaln(q)
-            + q * lv
-            + (px - 1.0) * lm
-            + px * lx
-            - (px + q) * lvxm
+        lvxm = np.log(v + xm)
+        ll = (
+            np.sum(nx * (special.gammaln(pu + q) - special.gammaln(pu) + pu * lux))
+            + C * (q * lv - special.gammaln(q))
+            + p * data["S_xlm"]
+            - data["S_lm"]
+            - np.sum((p * cx + q * c) * lvxm)
         )
-        nll = -float(np.sum(c * ll_i))
+        nll = -float(ll)
         if not gradient:
             return nll, None
-        dg_pxq = special.digamma(px + q)
-        d_p = np.sum(c * x * (dg_pxq - special.digamma(px) + lm + lx - lvxm))
-        d_q = np.sum(c * (dg_pxq - special.digamma(q) + lv - lvxm))
-        d_v = np.sum(c * (q / v - (px + q) / (v + x * m)))
+        dg_puq = special.digamma(pu + q)
+        d_p = np.sum(nx * ux * (dg_puq - special.digamma(pu) + lux)) + data["S_xlm"]
+        d_p -= np.sum(cx * lvxm)
+        d_q = np.sum(nx * dg_puq) + C * (lv - special.digamma(q)) - np.sum(c * lvxm)
+        d_v = C * q / v - np.sum((p * cx + q * c) / (v + xm))
         return nll, -np.array([d_p, d_q, d_v])
 
     # -- predictions ----------------------------------------------------------------------
