@@ -64,6 +64,10 @@ class FakeSheet:
         assert (before is None) != (after is None)
         anchor = before or after
         target = anchor.book
+        if self.name == "Dashboard":  # its charts read other sheets: Excel links the source
+            link = f"C:\\Temp\\{self.book.name}"
+            if link not in target.api.links:
+                target.api.links.append(link)
         assert self.name not in target.sheets.names(), "Excel would rename it 'Dashboard (2)'"
         new = FakeSheet(target, self.name, [list(r) for r in self.rows], self.first_row)
         at = target.sheets.items.index(anchor) + (1 if after is not None else 0)
@@ -93,9 +97,26 @@ class FakeSheets:
         return [s.name for s in self.items]
 
 
+class FakeApi:
+    """Book.api on Windows: the two calls that re-point links to the temporary workbook."""
+
+    def __init__(self) -> None:
+        self.links: list[str] = []
+        self.changed: list[tuple[str, str, int]] = []
+
+    def LinkSources(self, kind: int):
+        assert kind == 1  # xlExcelLinks
+        return tuple(self.links) or None
+
+    def ChangeLink(self, name: str, new_name: str, kind: int) -> None:
+        self.changed.append((name, new_name, kind))
+
+
 class FakeBook:
     def __init__(self, app: FakeApp, name: str) -> None:
         self.app, self.name, self.sheets = app, name, FakeSheets()
+        self.fullname = f"C:\\Users\\ann\\{name}"
+        self.api = FakeApi()
         self.closed = False
 
     def add(self, name: str, rows: list[list[Any]], first_row: int = 1) -> FakeSheet:
@@ -203,6 +224,8 @@ def test_replaces_only_the_output_sheets_in_place(book, tmp_path):
     assert customers.rows[0][0] == "Customer ID"
     ids = {r[0] for r in customers.rows[1:] if r[0] is not None}
     assert len(ids) == report.summary["customers"]
+    # links the Dashboard copy took along to the temporary workbook point back at the book
+    assert book.api.changed == [(book.api.links[0], book.fullname, 1)]
     # the temporary workbook was closed, the user's book and Dashboard are active again
     assert all(b.closed for b in book.app.books.opened)
     assert book.app.log[-2:] == [("activate book", book.name), ("activate sheet", "Dashboard")]

@@ -23,7 +23,7 @@ import os
 import tempfile
 import traceback
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any
 
 import pandas as pd
@@ -211,10 +211,25 @@ def _write_output(book: Any, report: Any) -> None:
                 else:
                     previous = source.sheets[name].copy(after=previous)
         finally:
+            source_name = source.name
             source.close()
             app.screen_updating = screen
+        _relink(book, source_name)
     book.activate()
     book.sheets[OUTPUT_SHEETS[0]].activate()
+
+
+def _relink(book: Any, source_name: str) -> None:
+    """xlwings (Windows): a sheet copied on its own keeps its references to other sheets (the
+    Dashboard's charts read Segments and Cohorts) as links to the temporary workbook; point
+    them back at ``book``. Elsewhere (macOS) Excel's API differs and this does nothing."""
+    try:
+        links = book.api.LinkSources(1) or ()  # 1 = xlExcelLinks
+        for link in links:
+            if PureWindowsPath(str(link)).name == source_name:
+                book.api.ChangeLink(link, book.fullname, 1)
+    except Exception:  # best effort: not Windows, or nothing to relink
+        return
 
 
 def _status(app: Any, phase: str) -> None:
