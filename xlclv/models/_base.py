@@ -164,6 +164,33 @@ def validate_rfm(
     return x, np.minimum(tx, T), T, w
 
 
+def result_shape(*inputs) -> tuple[int, ...]:
+    """The broadcast shape of a prediction's inputs (InputError if they do not match)."""
+    try:
+        return np.broadcast_shapes(*(np.shape(v) for v in inputs))
+    except ValueError:
+        raise InputError(
+            "the inputs must have the same length (or be single values), got lengths "
+            + ", ".join(str(np.size(v)) for v in inputs)
+        ) from None
+
+
+def shaped(values: np.ndarray, shape: tuple[int, ...]):
+    """Results take the broadcast shape of the inputs; a scalar question gets a float."""
+    return float(values.reshape(-1)[0]) if shape == () else values.reshape(shape)
+
+
+def check_times(name: str, t) -> np.ndarray:
+    """A horizon (or horizons) as a flat float array: finite and non-negative."""
+    try:
+        arr = np.atleast_1d(np.asarray(t, dtype=float)).ravel()
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number of time units") from None
+    if np.any(~np.isfinite(arr)) or np.any(arr < 0):
+        raise InputError(f"{name} must be a non-negative number of time units, got {t!r}")
+    return arr
+
+
 def numerical_hessian(f: Callable[[np.ndarray], float], x: np.ndarray) -> np.ndarray:
     """Central-difference Hessian of ``f`` at ``x`` (steps relative to each coordinate)."""
     x = np.asarray(x, dtype=float)
@@ -283,14 +310,21 @@ class BaseModel:
         )
 
     def _fit_mle(
-        self, data, starts: Sequence[Sequence[float]], *, stop_at_first: bool = False
+        self,
+        data,
+        starts: Sequence[Sequence[float]],
+        *,
+        stop_at_first: bool = False,
+        first_hessian: np.ndarray | None = None,
     ) -> None:
         """Minimise the negative log-likelihood over log-parameters from each start.
 
         Keeps the best optimum over ``starts`` (or the first converged one with
         ``stop_at_first``), polishes it with Newton steps on the Hessian in log-parameters,
         and declares convergence only if the Newton decrement there is negligible and the
-        estimates stayed away from the edges of the parameter space.
+        estimates stayed away from the edges of the parameter space. ``first_hessian`` (a
+        log-parameter Hessian guess for the first start, e.g. from a fit to a subsample)
+        seeds BFGS's curvature. The final log-parameter Hessian is kept in ``_log_hessian_``.
         """
         analytic = self._has_gradient()
         scale = 1.0  # the objective is divided by |NLL at the first start| (scale-free tols)
@@ -316,15 +350,23 @@ class BaseModel:
             return f(logp) / scale
 
         best = None
-        for x0 in starts:
+        for i, x0 in enumerate(starts):
             x0 = np.log(np.asarray(x0, dtype=float))
             v0 = f(x0)
             if not np.isfinite(v0):
                 continue
             scale = max(abs(v0), 1.0)
+            options = {"gtol": 1e-7 if analytic else 1e-6, "maxiter": 1000}
+            if i == 0 and first_hessian is not None:
+                try:
+                    inv = scale * np.linalg.inv(first_hessian)
+                    inv = (inv + inv.T) / 2
+                    np.linalg.cholesky(inv)  # BFGS needs it positive definite
+                    options["hess_inv0"] = inv
+                except np.linalg.LinAlgError:
+                    pass
             res = optimize.minimize(
-                objective, x0, jac=analytic, method="BFGS",
-                options={"gtol": 1e-8 if analytic else 1e-6, "maxiter": 1000},
+                objective, x0, jac=analytic, method="BFGS", options=options
             )  # fmt: skip
             res.fun = f(res.x)
             if not np.isfinite(res.fun):
@@ -340,28 +382,29 @@ class BaseModel:
             )
 
         x, nll = best.x, best.fun
-        hess = None
+        # Newton polish on one Hessian (in log-parameters) at the optimiser's point, then the
+        # convergence test: a positive-definite Hessian and a negligible Newton decrement.
+        _, g = fg(x)
+        hess = self._log_hessian(fg, x)
         decrement = np.inf
-        for _ in range(4):  # Newton polish + convergence test on the log-parameter Hessian
-            _, g = fg(x)
-            hess = self._log_hessian(fg, x)
+        for _ in range(6):
             try:
                 step = np.linalg.solve(hess, g)
             except np.linalg.LinAlgError:
                 break
             decrement = float(g @ step)
-            if not np.isfinite(decrement) or decrement < 0:
-                break  # not a minimum: no Newton step
-            if decrement < 1e-10:
-                break
+            if not np.isfinite(decrement) or decrement < 0 or decrement < 1e-12:
+                break  # not a minimum (no Newton step), or nothing left to gain
             trial = x - step
-            f_trial = f(trial)
-            if f_trial <= nll:
-                x, nll = trial, f_trial
-            else:
+            v_trial, g_trial = fg(trial)
+            if not v_trial <= nll + 1e-12 * max(abs(nll), 1.0):
                 break
+            x, nll, g = trial, v_trial, g_trial
+        else:
+            decrement = float(g @ np.linalg.solve(hess, g))
+        nll = f(x)
         params = np.exp(x)
-        eigen = np.linalg.eigvalsh(hess) if hess is not None else np.array([np.nan])
+        eigen = np.linalg.eigvalsh(hess) if np.all(np.isfinite(hess)) else np.array([np.nan])
         positive_definite = bool(np.all(eigen > 0))
         edge = [k for k, v in zip(self._param_names, x, strict=True) if abs(v) >= _EDGE]
         converged = positive_definite and decrement < 1e-6 and not edge
@@ -397,6 +440,7 @@ class BaseModel:
 
         self.params_ = {k: float(v) for k, v in zip(self._param_names, params, strict=True)}
         self.standard_errors_ = {k: float(v) for k, v in zip(self._param_names, ses, strict=True)}
+        self._log_hessian_ = hess
         self.log_likelihood_ = -float(nll)
         self.converged_ = converged
         self.fit_message_ = message
@@ -418,3 +462,91 @@ class BaseModel:
             e[i] = _STEP
             hess[i] = (fg(x + e)[1] - fg(x - e)[1]) / (2 * _STEP)
         return (hess + hess.T) / 2
+
+
+# Above this many distinct (x, t_x, T) rows, an RFM model's fit starts from a subsample fit.
+_SUBSAMPLE = 20_000
+
+
+class RFMModel(BaseModel):
+    """Shared ``fit`` of the models of an RFM summary (BG/NBD, Pareto/NBD).
+
+    Subclasses provide ``_prepare(x, t_x, T, counts) -> data`` for their likelihood and
+    ``_starts(rate, mean_T)``, a few starting points given the repeat-purchase rate per unit
+    of time and the mean observation length.
+    """
+
+    @staticmethod
+    def _prepare(x, tx, T, c):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @staticmethod
+    def _starts(rate: float, mean_T: float) -> list[tuple[float, ...]]:  # pragma: no cover
+        raise NotImplementedError
+
+    def fit(self, frequency, recency, T, weights=None):
+        """Fit by maximum likelihood.
+
+        Parameters
+        ----------
+        frequency, recency, T : array-like
+            The RFM summary, one value per customer: repeat purchases, time from the first to
+            the last purchase, time from the first purchase to the end of observation
+            (recency and T in the same time unit).
+        weights : array-like, optional
+            Number of customers each row stands for (default 1 each).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        InputError
+            For unusable data (negative, missing, non-integer frequency, recency > T, ...).
+        FitError
+            When the data cannot identify the model (e.g. nobody made a repeat purchase).
+        """
+        x, tx, T, w = validate_rfm(frequency, recency, T, weights)
+        (x, tx, T), c = unique_rows(x, tx, T, weights=w)
+        keep = c > 0
+        x, tx, T, c = x[keep], tx[keep], T[keep], c[keep]
+        name = self._model_name
+        if c.sum() == 0:
+            raise FitError(f"{name} cannot be fitted: all weights are zero")
+        if not np.any(x > 0):
+            raise FitError(
+                f"{name} cannot be fitted: no customer made a repeat purchase (all frequencies "
+                "are 0), so the purchase and dropout rates cannot be estimated. Use a longer "
+                "observation period or a business-level metric instead."
+            )
+        exposure = float(np.sum(c * T))
+        rate = float(np.sum(c * x)) / exposure if exposure > 0 else 1.0
+        starts = self._starts(max(rate, 1e-8), max(exposure / float(c.sum()), 1e-8))
+        hessian = None
+        if x.size > _SUBSAMPLE:  # big data: start from a fit to a subsample of the customers
+            warm = self._subsample_fit(x, tx, T, c, starts)
+            if warm is not None:
+                starts, hessian = [warm[0], *starts], warm[1]
+        self._fit_mle(self._prepare(x, tx, T, c), starts, stop_at_first=True, first_hessian=hessian)
+        return self
+
+    @classmethod
+    def _subsample_fit(cls, x, tx, T, c, starts):
+        """Parameters and (rescaled) log-Hessian of a fit to ~_SUBSAMPLE customers drawn from
+        the distinct rows, or None if that fit fails. Deterministic (fixed local seed)."""
+        rng = np.random.default_rng(0)
+        total = c.sum()
+        sub_c = rng.multinomial(_SUBSAMPLE, c / total).astype(float)
+        keep = sub_c > 0
+        if not np.any(x[keep] > 0):
+            return None
+        sub = cls()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            sub._fit_mle(
+                cls._prepare(x[keep], tx[keep], T[keep], sub_c[keep]), starts, stop_at_first=True
+            )
+        if not sub.converged_:
+            return None
+        return sub._param_array(), sub._log_hessian_ * (total / _SUBSAMPLE)

@@ -18,33 +18,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import special, stats
 
-from .._errors import FitError, InputError
-from ._base import BaseModel, hyp2f1, unique_rows, validate_rfm
-
-
-def _shape_of(*inputs) -> tuple[int, ...]:
-    try:
-        return np.broadcast_shapes(*(np.shape(v) for v in inputs))
-    except ValueError:
-        raise InputError(
-            "the inputs must have the same length (or be single values), got lengths "
-            + ", ".join(str(np.size(v)) for v in inputs)
-        ) from None
-
-
-def _shaped(values: np.ndarray, shape: tuple[int, ...]):
-    """Results take the broadcast shape of the inputs; a scalar question gets a float."""
-    return float(values.reshape(-1)[0]) if shape == () else values.reshape(shape)
-
-
-def _check_times(name: str, t) -> np.ndarray:
-    try:
-        arr = np.atleast_1d(np.asarray(t, dtype=float)).ravel()
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number of time units") from None
-    if np.any(~np.isfinite(arr)) or np.any(arr < 0):
-        raise InputError(f"{name} must be a non-negative number of time units, got {t!r}")
-    return arr
+from .._errors import InputError
+from ._base import RFMModel, check_times, hyp2f1, result_shape, shaped, unique_rows, validate_rfm
 
 
 def _one_minus_scaled_2f1(a: float, b: float, r: float, x, z) -> np.ndarray:
@@ -71,7 +46,7 @@ def _one_minus_scaled_2f1(a: float, b: float, r: float, x, z) -> np.ndarray:
     return c / (a - 1.0) * (1.0 - inner)
 
 
-class BetaGeoModel(BaseModel):
+class BetaGeoModel(RFMModel):
     """BG/NBD model: who is still a customer, and how many purchases will they make?
 
     Fit it to an RFM summary (frequency = repeat purchases, recency = time from the first to
@@ -94,51 +69,16 @@ class BetaGeoModel(BaseModel):
     _param_names = ("r", "alpha", "a", "b")
     _model_name = "BG/NBD"
 
-    # -- fitting --------------------------------------------------------------------------
-    def fit(self, frequency, recency, T, weights=None) -> BetaGeoModel:
-        """Fit by maximum likelihood.
-
-        Parameters
-        ----------
-        frequency, recency, T : array-like
-            The RFM summary, one value per customer (recency and T in the same time unit).
-        weights : array-like, optional
-            Number of customers each row stands for (default 1 each).
-
-        Returns
-        -------
-        self
-
-        Raises
-        ------
-        InputError
-            For unusable data (negative, missing, non-integer frequency, recency > T, ...).
-        FitError
-            When the data cannot identify the model (e.g. nobody made a repeat purchase).
-        """
-        x, tx, T, w = validate_rfm(frequency, recency, T, weights)
-        (x, tx, T), c = unique_rows(x, tx, T, weights=w)
-        keep = c > 0
-        x, tx, T, c = x[keep], tx[keep], T[keep], c[keep]
-        if c.sum() == 0:
-            raise FitError("BG/NBD cannot be fitted: all weights are zero")
-        if not np.any(x > 0):
-            raise FitError(
-                "BG/NBD cannot be fitted: no customer made a repeat purchase (all frequencies "
-                "are 0), so the purchase and dropout rates cannot be estimated. Use a longer "
-                "observation period or a business-level metric instead."
-            )
-        data = self._prepare(x, tx, T, c)
-        rate = float(np.sum(c * x) / np.sum(c * T)) if np.sum(c * T) > 0 else 1.0
-        alpha0 = 1.0 / max(rate, 1e-8)
-        starts = [
+    # -- fitting (``fit`` is RFMModel's) -------------------------------------------------
+    @staticmethod
+    def _starts(rate, mean_T):
+        alpha0 = 1.0 / rate
+        return [
             (1.0, alpha0, 1.0, 1.0),
             (0.5, 0.5 * alpha0, 0.5, 2.0),
             (2.0, 2.0 * alpha0, 2.0, 5.0),
             (0.1, 0.1 * alpha0, 0.1, 0.1),
         ]
-        self._fit_mle(data, starts, stop_at_first=True)
-        return self
 
     @staticmethod
     def _prepare(x, tx, T, c) -> dict:
@@ -205,9 +145,9 @@ class BetaGeoModel(BaseModel):
         right after a repeat purchase). Fader, Hardie & Lee (2008), eq. (1).
         """
         r, alpha, a, b = self._param_array()
-        shape = _shape_of(frequency, recency, T)
+        shape = result_shape(frequency, recency, T)
         x, tx, T, _ = validate_rfm(frequency, recency, T, broadcast=True)
-        return _shaped(self._p_alive(x, tx, T, r, alpha, a, b), shape)
+        return shaped(self._p_alive(x, tx, T, r, alpha, a, b), shape)
 
     @staticmethod
     def _p_alive(x, tx, T, r, alpha, a, b):
@@ -227,13 +167,13 @@ class BetaGeoModel(BaseModel):
         customers with hundreds of purchases.
         """
         r, alpha, a, b = self._param_array()
-        shape = _shape_of(t, frequency, recency, T)
-        t = _check_times("t", t)
+        shape = result_shape(t, frequency, recency, T)
+        t = check_times("t", t)
         x, tx, T, _ = validate_rfm(frequency, recency, T, broadcast=True)
         t, x, tx, T = np.broadcast_arrays(t, x, tx, T)
         z = t / (alpha + T + t)
         mean = _one_minus_scaled_2f1(a, b, r, x, z)
-        return _shaped(mean * self._p_alive(x, tx, T, r, alpha, a, b), shape)
+        return shaped(mean * self._p_alive(x, tx, T, r, alpha, a, b), shape)
 
     def expected_purchases_new_customer(self, t):
         """E[X(t)]: expected repeat purchases of a new customer in ``t`` time units.
@@ -242,8 +182,8 @@ class BetaGeoModel(BaseModel):
         """
         r, alpha, a, b = self._param_array()
         shape = np.shape(t)
-        t = _check_times("t", t)
-        return _shaped(_one_minus_scaled_2f1(a, b, r, 0.0, t / (alpha + t)), shape)
+        t = check_times("t", t)
+        return shaped(_one_minus_scaled_2f1(a, b, r, 0.0, t / (alpha + t)), shape)
 
     def probability_of_purchases(self, t, n):
         """P(X(t) = n): probability that a new customer makes ``n`` repeat purchases by ``t``.
@@ -252,8 +192,8 @@ class BetaGeoModel(BaseModel):
         function, evaluated with scipy for accuracy.
         """
         r, alpha, a, b = self._param_array()
-        shape = _shape_of(t, n)
-        t = _check_times("t", t)
+        shape = result_shape(t, n)
+        t = check_times("t", t)
         n_arr = np.atleast_1d(np.asarray(n, dtype=float)).ravel()
         if np.any(~np.isfinite(n_arr)) or np.any(n_arr < 0) or np.any(n_arr != np.round(n_arr)):
             raise InputError(f"n must be a whole number of purchases (0, 1, 2, ...), got {n!r}")
@@ -275,4 +215,4 @@ class BetaGeoModel(BaseModel):
                 * tail,
                 0.0,
             )
-        return _shaped(first + second, shape)
+        return shaped(first + second, shape)

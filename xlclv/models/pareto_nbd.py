@@ -28,9 +28,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from .._errors import FitError
-from ._base import BaseModel, hyp2f1, unique_rows, validate_rfm
-from .beta_geo import _check_times, _shape_of, _shaped
+from ._base import RFMModel, check_times, hyp2f1, result_shape, shaped, validate_rfm
 
 _M = 6.0  # exponent split of the quadrature's change of variable (see _quadrature)
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(16)
@@ -68,7 +66,7 @@ def _log_integral(r, alpha, s, beta, x, tx, T) -> np.ndarray:
     return l1 + _log1mexp(l2 - l1) - np.log(q)
 
 
-class ParetoNBDModel(BaseModel):
+class ParetoNBDModel(RFMModel):
     """Pareto/NBD model: who is still a customer, and how many purchases will they make?
 
     Fit it to an RFM summary (frequency = repeat purchases, recency = time from the first to
@@ -93,52 +91,21 @@ class ParetoNBDModel(BaseModel):
     _param_names = ("r", "alpha", "s", "beta")
     _model_name = "Pareto/NBD"
 
-    # -- fitting --------------------------------------------------------------------------
-    def fit(self, frequency, recency, T, weights=None) -> ParetoNBDModel:
-        """Fit by maximum likelihood.
-
-        Parameters
-        ----------
-        frequency, recency, T : array-like
-            The RFM summary, one value per customer (recency and T in the same time unit).
-        weights : array-like, optional
-            Number of customers each row stands for (default 1 each).
-
-        Returns
-        -------
-        self
-
-        Raises
-        ------
-        InputError
-            For unusable data (negative, missing, non-integer frequency, recency > T, ...).
-        FitError
-            When the data cannot identify the model (e.g. nobody made a repeat purchase).
-        """
-        x, tx, T, w = validate_rfm(frequency, recency, T, weights)
-        (x, tx, T), c = unique_rows(x, tx, T, weights=w)
-        keep = c > 0
-        x, tx, T, c = x[keep], tx[keep], T[keep], c[keep]
-        if c.sum() == 0:
-            raise FitError("Pareto/NBD cannot be fitted: all weights are zero")
-        if not np.any(x > 0):
-            raise FitError(
-                "Pareto/NBD cannot be fitted: no customer made a repeat purchase (all "
-                "frequencies are 0), so the purchase and dropout rates cannot be estimated. "
-                "Use a longer observation period or a business-level metric instead."
-            )
-        ux, ix = np.unique(x, return_inverse=True)
-        data = {"x": x, "tx": tx, "T": T, "c": c, "ux": ux, "nx": np.bincount(ix, weights=c)}
-        scale = float(np.sum(c * T) / np.sum(c))
-        rate = float(np.sum(c * x) / np.sum(c * T))
-        starts = [
-            (1.0, 1.0 / rate, 1.0, scale),
-            (0.5, 0.5 / rate, 0.5, 0.5 * scale),
-            (2.0, 2.0 / rate, 2.0, 2.0 * scale),
-            (0.1, 0.1 / rate, 0.1, 0.1 * scale),
+    # -- fitting (``fit`` is RFMModel's) -------------------------------------------------
+    @staticmethod
+    def _starts(rate, mean_T):
+        return [
+            (1.0, 1.0 / rate, 1.0, mean_T),
+            (0.5, 0.5 / rate, 0.5, 0.5 * mean_T),
+            (2.0, 2.0 / rate, 2.0, 2.0 * mean_T),
+            (0.1, 0.1 / rate, 0.1, 0.1 * mean_T),
         ]
-        self._fit_mle(data, starts, stop_at_first=True)
-        return self
+
+    @staticmethod
+    def _prepare(x, tx, T, c) -> dict:
+        """The distinct rows, plus customers per distinct x (for the gamma functions)."""
+        ux, ix = np.unique(x, return_inverse=True)
+        return {"x": x, "tx": tx, "T": T, "c": c, "ux": ux, "nx": np.bincount(ix, weights=c)}
 
     @staticmethod
     def _common(params, data):
@@ -235,9 +202,9 @@ class ParetoNBDModel(BaseModel):
 
         Fader & Hardie (2005), "A note on deriving the Pareto/NBD model", eq. (18).
         """
-        shape = _shape_of(frequency, recency, T)
+        shape = result_shape(frequency, recency, T)
         x, tx, T, _ = validate_rfm(frequency, recency, T, broadcast=True)
-        return _shaped(self._p_alive(x, tx, T), shape)
+        return shaped(self._p_alive(x, tx, T), shape)
 
     def _p_alive(self, x, tx, T):
         r, alpha, s, beta = self._param_array()
@@ -256,12 +223,12 @@ class ParetoNBDModel(BaseModel):
         [1 - ((beta+T)/(beta+T+t))^(s-1)]; Fader & Hardie (2005) note, eq. (22).
         """
         r, alpha, s, beta = self._param_array()
-        shape = _shape_of(t, frequency, recency, T)
-        t = _check_times("t", t)
+        shape = result_shape(t, frequency, recency, T)
+        t = check_times("t", t)
         x, tx, T, _ = validate_rfm(frequency, recency, T, broadcast=True)
         t, x, tx, T = np.broadcast_arrays(t, x, tx, T)
         mean = (r + x) * (beta + T) / (alpha + T) * _power_ratio(s, np.log1p(t / (beta + T)))
-        return _shaped(mean * self._p_alive(x, tx, T), shape)
+        return shaped(mean * self._p_alive(x, tx, T), shape)
 
     def expected_purchases_new_customer(self, t):
         """E[X(t)]: expected repeat purchases of a new customer in ``t`` time units.
@@ -270,8 +237,8 @@ class ParetoNBDModel(BaseModel):
         """
         r, alpha, s, beta = self._param_array()
         shape = np.shape(t)
-        t = _check_times("t", t)
-        return _shaped(r * beta / alpha * _power_ratio(s, np.log1p(t / beta)), shape)
+        t = check_times("t", t)
+        return shaped(r * beta / alpha * _power_ratio(s, np.log1p(t / beta)), shape)
 
 
 def _power_ratio(s: float, L: np.ndarray) -> np.ndarray:
