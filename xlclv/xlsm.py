@@ -27,6 +27,7 @@ Regenerate with ``python -m xlclv.xlsm`` (writes ``workbooks/clv_report.xlsm``).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import zipfile
@@ -61,9 +62,9 @@ __all__ = ["main"]
 
 def quickstart_vba_project() -> bytes:
     """``xl/vbaProject.bin`` of the installed xlwings' Excel-made ``quickstart.xlsm``."""
-    import xlwings
-
-    with zipfile.ZipFile(Path(xlwings.__file__).resolve().parent / "quickstart.xlsm") as z:
+    spec = importlib.util.find_spec("xlwings")  # its files only: no need to import it
+    assert spec is not None and spec.origin is not None, "xlwings is not installed"
+    with zipfile.ZipFile(Path(spec.origin).resolve().parent / "quickstart.xlsm") as z:
         return z.read("xl/vbaProject.bin")
 
 
