@@ -293,3 +293,28 @@ def test_long_horizons_and_many_purchases_against_numerical_integration(params, 
     mean_alive = integrate.quad(integrand, 0, 1, limit=500, epsrel=1e-11, points=[1e-6, 1e-3])[0]
     expected = mean_alive * m.probability_alive(x, tx, T)
     assert m.expected_purchases(t, x, tx, T) == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("factor", [7.0, 12 / (365.25 / 7)], ids=["days", "months"])
+def test_time_unit_changes_only_rescale_alpha(cdnow, cdnow_fit, factor):
+    """Measuring time in days (or months) multiplies alpha by the factor and shifts the
+    log-likelihood by -sum(x) log(factor) (the Jacobian of the purchase times)."""
+    m = BetaGeoModel().fit(cdnow["frequency"], cdnow["recency"] * factor, cdnow["T"] * factor)
+    expected = dict(cdnow_fit.params_, alpha=cdnow_fit.params_["alpha"] * factor)
+    assert m.params_ == pytest.approx(expected, rel=1e-7)
+    shift = -cdnow["frequency"].sum() * np.log(factor)
+    assert m.log_likelihood_ == pytest.approx(cdnow_fit.log_likelihood_ + shift, abs=1e-6)
+
+
+def test_big_data_warm_start_finds_the_same_optimum(monkeypatch):
+    """Above 20,000 distinct rows the fit starts from a subsample fit; same answer as without."""
+    from xlclv.models import _base
+
+    rng = np.random.default_rng(5)
+    d = sim.bgnbd_summary(40_000, 0.5, 6.0, 0.8, 3.0, rng.uniform(10, 50, 40_000), rng)
+    warm = BetaGeoModel().fit(d["frequency"], d["recency"], d["T"])
+    monkeypatch.setattr(_base, "_SUBSAMPLE", 10**9)
+    cold = BetaGeoModel().fit(d["frequency"], d["recency"], d["T"])
+    assert warm.converged_ and cold.converged_
+    assert warm.params_ == pytest.approx(cold.params_, rel=1e-6)
+    assert warm.standard_errors_ == pytest.approx(cold.standard_errors_, rel=1e-3)

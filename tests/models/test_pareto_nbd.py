@@ -220,3 +220,13 @@ def test_unfitted_model_raises_not_fitted_error():
         ParetoNBDModel().probability_alive(1, 1, 2)
     with pytest.raises(NotFittedError):
         ParetoNBDModel().expected_purchases_new_customer(1)
+
+
+@pytest.mark.parametrize("factor", [7.0, 12 / (365.25 / 7)], ids=["days", "months"])
+def test_time_unit_changes_only_rescale_alpha_and_beta(cdnow, cdnow_fit, factor):
+    m = ParetoNBDModel().fit(cdnow["frequency"], cdnow["recency"] * factor, cdnow["T"] * factor)
+    p = cdnow_fit.params_
+    expected = dict(p, alpha=p["alpha"] * factor, beta=p["beta"] * factor)
+    assert m.params_ == pytest.approx(expected, rel=1e-6)
+    shift = -cdnow["frequency"].sum() * np.log(factor)
+    assert m.log_likelihood_ == pytest.approx(cdnow_fit.log_likelihood_ + shift, abs=1e-6)

@@ -80,7 +80,7 @@ class ParetoNBDModel(RFMModel):
     >>> d = load_cdnow_summary()
     >>> m = ParetoNBDModel().fit(d["frequency"], d["recency"], d["T"])
     >>> round(m.params_["r"], 4), round(m.log_likelihood_, 2)
-    (0.5534, -9594.98)
+    (0.5533, -9594.97)
 
     References
     ----------
