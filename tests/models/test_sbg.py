@@ -247,7 +247,9 @@ def test_constant_retention_is_the_homogeneous_limit():
         warnings.simplefilter("ignore", ConvergenceWarning)
         m = ShiftedBetaGeometricModel().fit([1000 * 0.8**t for t in range(8)])
     assert m.params_["alpha"] > 100
-    assert m.params_["alpha"] / (m.params_["alpha"] + m.params_["beta"]) == pytest.approx(0.2, rel=1e-4)
+    assert m.params_["alpha"] / (m.params_["alpha"] + m.params_["beta"]) == pytest.approx(
+        0.2, rel=1e-4
+    )
     np.testing.assert_allclose(m.retention(20), 0.8, atol=2e-3)
 
 
