@@ -230,3 +230,25 @@ def test_time_unit_changes_only_rescale_alpha_and_beta(cdnow, cdnow_fit, factor)
     assert m.params_ == pytest.approx(expected, rel=1e-6)
     shift = -cdnow["frequency"].sum() * np.log(factor)
     assert m.log_likelihood_ == pytest.approx(cdnow_fit.log_likelihood_ + shift, abs=1e-6)
+
+
+@pytest.mark.parametrize("t", [1.0, 39.0, 200.0])
+def test_probability_of_purchases_sums_to_one_and_matches_the_mean(cdnow_fit, t):
+    n = np.arange(0, 400)
+    p = cdnow_fit.probability_of_purchases(t, n)
+    assert np.all(p >= 0)
+    assert p.sum() == pytest.approx(1.0, abs=1e-8)
+    assert (p * n).sum() == pytest.approx(cdnow_fit.expected_purchases_new_customer(t), rel=1e-7)
+
+
+def test_probability_of_purchases_matches_simulated_shares():
+    m = ParetoNBDModel().set_params(**PUBLISHED)
+    d = sim.pnbd_summary(200_000, **PUBLISHED, T=39.0, rng=np.random.default_rng(8))
+    p = m.probability_of_purchases(39.0, [0, 1, 2, 5])
+    for k, pk in zip([0, 1, 2, 5], p, strict=True):
+        share = float((d["frequency"] == k).mean())
+        assert abs(share - pk) < 4 * np.sqrt(pk * (1 - pk) / len(d)), k
+    assert isinstance(m.probability_of_purchases(10.0, 0), float)
+    assert m.probability_of_purchases(0.0, 0) == 1.0
+    with pytest.raises(InputError, match="n must be a whole number"):
+        m.probability_of_purchases(1.0, -1)

@@ -26,8 +26,9 @@ expressions. http://brucehardie.com/notes/009/
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
+from scipy import integrate, special
 
+from .._errors import InputError
 from ._base import RFMModel, check_times, hyp2f1, result_shape, shaped, validate_rfm
 
 _M = 6.0  # exponent split of the quadrature's change of variable (see _quadrature)
@@ -239,6 +240,63 @@ class ParetoNBDModel(RFMModel):
         shape = np.shape(t)
         t = check_times("t", t)
         return shaped(r * beta / alpha * _power_ratio(s, np.log1p(t / beta)), shape)
+
+    def probability_of_purchases(self, t, n):
+        """P(X(t) = n): probability that a new customer makes ``n`` repeat purchases by ``t``.
+
+        Alive throughout (t): the NBD term; died at tau < t: the integral of
+        ``s beta^s (beta+tau)^-(s+1) * NBD(n; tau)`` over tau, which the substitution
+        ``u = tau / (alpha + tau)`` turns into ``alpha s beta^s Gamma(r+n)/(Gamma(r) n!)
+        int_0^(t/(alpha+t)) u^n (1-u)^(r+s-1) (beta + (alpha-beta) u)^-(s+1) du`` (Schmittlein
+        et al. 1987; Fader & Hardie's note on P(X(t)=x) under the Pareto/NBD), integrated
+        adaptively in log-scaled form, one (t, n) pair at a time.
+        """
+        r, alpha, s, beta = self._param_array()
+        shape = result_shape(t, n)
+        t = check_times("t", t)
+        n_arr = np.atleast_1d(np.asarray(n, dtype=float)).ravel()
+        if np.any(~np.isfinite(n_arr)) or np.any(n_arr < 0) or np.any(n_arr != np.round(n_arr)):
+            raise InputError(f"n must be a whole number of purchases (0, 1, 2, ...), got {n!r}")
+        t, n_arr = np.broadcast_arrays(t, n_arr)
+        gl = special.gammaln
+        log_nb = gl(r + n_arr) - gl(r) - gl(n_arr + 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            alive = np.exp(
+                log_nb
+                + r * np.log(alpha / (alpha + t))
+                + special.xlogy(n_arr, t / (alpha + t))
+                + s * np.log(beta / (beta + t))
+            )
+        died = np.array(
+            [
+                _log_death_integral(r, alpha, s, beta, nn, tt)
+                for tt, nn in zip(t.ravel(), n_arr.ravel(), strict=True)
+            ]
+        ).reshape(t.shape)
+        died = np.exp(log_nb + np.log(alpha * s) + s * np.log(beta) + died)
+        return shaped(alive + died, shape)
+
+
+def _log_death_integral(r, alpha, s, beta, n, t) -> float:
+    """log of int_0^z u^n (1-u)^(r+s-1) (beta + (alpha-beta) u)^-(s+1) du, z = t/(alpha+t)."""
+    z = t / (alpha + t)
+    if z <= 0.0:
+        return -np.inf
+
+    def log_f(u):
+        return (
+            special.xlogy(n, u)
+            + (r + s - 1.0) * np.log1p(-u)
+            - (s + 1.0) * np.log(beta + (alpha - beta) * u)
+        )
+
+    grid = z * np.linspace(1e-6, 1.0, 65)
+    peak = float(np.max(log_f(grid)))
+    val, _ = integrate.quad(
+        lambda u: np.exp(log_f(u) - peak), 0.0, z, epsabs=0.0, epsrel=1e-11, limit=200,
+        points=[float(np.clip(n / (n + r + s), 0.0, z))] if 0 < n / (n + r + s) < z else None,
+    )  # fmt: skip
+    return peak + np.log(val) if val > 0 else -np.inf
 
 
 def _power_ratio(s: float, L: np.ndarray) -> np.ndarray:
