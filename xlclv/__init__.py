@@ -32,6 +32,28 @@ _EXPORTS: dict[str, str] = {
     "nps": ".metrics",
     "nps_category": ".metrics",
     "nps_interval": ".metrics",
+    # transactions, data and simulation
+    "rfm_summary": ".transactions",
+    "load_cdnow_transactions": ".datasets",
+    "load_cdnow_summary": ".datasets",
+    "load_cdnow_summary_with_monetary": ".datasets",
+    "load_donations": ".datasets",
+    # models and valuation
+    "BetaGeoModel": ".models",
+    "ParetoNBDModel": ".models",
+    "GammaGammaModel": ".models",
+    "ShiftedBetaGeometricModel": ".models",
+    "customer_lifetime_value": ".valuation",
+    "ConvergenceWarning": "._errors",
+    # the report
+    "Settings": ".report",
+    "Report": ".report",
+    "build_report": ".report",
+    "WorkbookInputs": ".inputs",
+    "read_workbook": ".inputs",
+    "write_report": ".writer",
+    # Excel: the RunPython entry point of the ribbon button and the template button
+    "main": ".button",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
