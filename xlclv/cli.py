@@ -15,6 +15,9 @@ def _cmd_functions(args: argparse.Namespace, console: Console) -> int:
     from ._xlmeta import excel_functions, signature, summary
 
     fns = excel_functions()
+    if args.markdown:
+        print(functions_markdown(), end="")
+        return 0
     console.print(
         f"[bold]{len(fns)} Excel functions[/bold] in the Function Wizard category 'xlclv' "
         "(optional arguments shown as \\[name=default]):\n"
@@ -30,6 +33,20 @@ def _cmd_functions(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def functions_markdown() -> str:
+    """The Excel function reference as a Markdown table (README embeds it)."""
+    from ._xlmeta import excel_functions, signature, summary
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| Function | What it returns | Arguments |", "|---|---|---|"]
+    for f in excel_functions().values():
+        args = "<br>".join(f"`{a['name']}`: {cell(a['doc'])}" for a in f.__xlfunc__["args"])
+        lines.append(f"| `{cell(signature(f))}` | {cell(summary(f))} | {args} |")
+    return "\n".join(lines) + "\n"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xlclv", description="Customer lifetime value in Excel and on the command line."
@@ -37,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("functions", help="list every Excel function with its signature and help")
     p.add_argument("-v", "--verbose", action="store_true", help="also print every argument's help")
+    p.add_argument(
+        "--markdown", action="store_true", help="print the reference as a Markdown table"
+    )
     p.set_defaults(handler=_cmd_functions)
     from .cli_report import register as register_report
 
