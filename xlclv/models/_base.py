@@ -8,7 +8,7 @@ standard errors from the Hessian.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -191,27 +191,6 @@ def check_times(name: str, t) -> np.ndarray:
     return arr
 
 
-def numerical_hessian(f: Callable[[np.ndarray], float], x: np.ndarray) -> np.ndarray:
-    """Central-difference Hessian of ``f`` at ``x`` (steps relative to each coordinate)."""
-    x = np.asarray(x, dtype=float)
-    n = x.size
-    h = 1e-4 * np.maximum(np.abs(x), 1e-2)
-    hess = np.empty((n, n))
-    f0 = f(x)
-    for i in range(n):
-        ei = np.zeros(n)
-        ei[i] = h[i]
-        hess[i, i] = (f(x + ei) - 2 * f0 + f(x - ei)) / h[i] ** 2
-        for j in range(i + 1, n):
-            ej = np.zeros(n)
-            ej[j] = h[j]
-            v = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) / (
-                4 * h[i] * h[j]
-            )
-            hess[i, j] = hess[j, i] = v
-    return hess
-
-
 class BaseModel:
     """Maximum-likelihood model on the log-parameter scale (scikit-learn conventions).
 
@@ -327,7 +306,7 @@ class BaseModel:
         seeds BFGS's curvature. The final log-parameter Hessian is kept in ``_log_hessian_``.
         """
         analytic = self._has_gradient()
-        scale = 1.0  # the objective is divided by |NLL at the first start| (scale-free tols)
+        scale = 1.0  # each start divides the objective by |NLL| there (scale-free tolerances)
 
         def f(logp: np.ndarray) -> float:
             with np.errstate(all="ignore"):
@@ -381,10 +360,10 @@ class BaseModel:
                 "for any starting value. Check the data (negative or missing values?)."
             )
 
-        x, nll = best.x, best.fun
+        x = best.x
         # Newton polish on one Hessian (in log-parameters) at the optimiser's point, then the
         # convergence test: a positive-definite Hessian and a negligible Newton decrement.
-        _, g = fg(x)
+        nll, g = fg(x)
         hess = self._log_hessian(fg, x)
         decrement = np.inf
         for _ in range(6):
