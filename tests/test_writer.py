@@ -310,3 +310,25 @@ def test_segment_table_names_are_valid_and_unique():
     assert segment_table_name("Sales channel (2024)", taken) == "tblSeg_Sales_channel__2024"
     assert segment_table_name("REGION", taken) == "tblSeg_REGION_2"
     assert segment_table_name("=+-@", taken) == "tblSeg_dim"
+
+
+def test_bulk_rows_path_matches_the_normal_path(tmp_path, monkeypatch, written):
+    """Big tables skip XlsxWriter's per-cell API; the cells must come out identical."""
+    monkeypatch.setattr(writer_mod, "BULK_ROWS", 3)
+    path = write_report(small_report(), tmp_path / "bulk.xlsx")
+    fast = openpyxl.load_workbook(path)
+    slow = openpyxl.load_workbook(written)
+    for name in ("Customers", "Data issues"):
+        a, b = fast[name], slow[name]
+        assert a.max_row == b.max_row and a.max_column == b.max_column
+        for row_a, row_b in zip(a.iter_rows(), b.iter_rows(), strict=True):
+            for ca, cb in zip(row_a, row_b, strict=True):
+                assert (ca.value, ca.data_type, ca.number_format) == (
+                    cb.value,
+                    cb.data_type,
+                    cb.number_format,
+                ), ca.coordinate
+    assert fast["Customers"].tables["tblCustomers"].ref == "A1:L9"
+    xml = _sheet_xml(path, "Customers")
+    assert "<f>" not in xml
+    assert '<c r="A3" s="' in xml and 't="inlineStr"><is><t>+1+2</t></is></c>' in xml

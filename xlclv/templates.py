@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from ._errors import WorkbookError
-from .writer import add_report_sheets, new_workbook, write_table, write_value
+from .writer import add_report_sheets, close_workbook, new_workbook, write_table, write_value
 
 __all__ = [
     "CREATED",
@@ -196,7 +196,7 @@ def build_clv_report(
     if vba_project is not None:
         for i, ws in enumerate(wb.worksheets(), start=1):
             ws.set_vba_name(f"Sheet{i}")
-    wb.close()
+    close_workbook(wb)
     return target
 
 
@@ -851,7 +851,7 @@ def build_saas_metrics(path: str | os.PathLike[str]) -> Path:
     rt.set_landscape()
     rt.fit_to_pages(1, 0)
     readme.activate()
-    wb.close()
+    close_workbook(wb)
     return target
 
 
@@ -1069,7 +1069,7 @@ def build_nps_survey(path: str | os.PathLike[str]) -> Path:
     out.set_landscape()
     out.fit_to_pages(1, 0)
     readme.activate()
-    wb.close()
+    close_workbook(wb)
     return target
 
 
