@@ -207,7 +207,7 @@ class _TemplateFormats:
         self.writer = _Formats(wb, "USD")
         self.title = wb.add_format(_TITLE)
         self.head = wb.add_format(_HEAD)
-        self.bold = wb.add_format({"bold": True})
+        self.bold = wb.add_format({"bold": True, "valign": "top"})
         self.text = wb.add_format({"text_wrap": True, "valign": "top"})
         self.key = wb.add_format({"bold": True, "font_name": "Consolas", "valign": "top"})
         self.header = wb.add_format(
@@ -309,6 +309,7 @@ def _clv_readme(ws: Any, fmt: _TemplateFormats, *, has_button: bool) -> None:
         elif label:
             ws.write_string(i, 0, label, fmt.bold)
             ws.write_string(i, 1, text, fmt.text)
+            ws.set_row(i, _wrapped_height(text, 95))
     ws.hide_gridlines(2)
     ws.set_landscape()
     ws.fit_to_pages(1, 0)
@@ -338,12 +339,18 @@ def _settings_sheet(wb: Any, ws: Any, fmt: _TemplateFormats, values: Mapping[str
             if isinstance(value, dt.date):
                 ws.write_datetime(i, 1, pd.Timestamp(value).to_pydatetime(), fmt.input_date)
         ws.write_string(i, 2, note, fmt.note)
+        ws.set_row(i, _wrapped_height(note, 100))
         ws.write_comment(i, 1, f"{key}: {note}", {"x_scale": 2, "y_scale": 1.2})
         ws.data_validation(i, 1, i, 1, _validation(key, note))
         wb.define_name(key, f"=Settings!$B${i + 1}")
     ws.freeze_panes(1, 0)
     ws.set_landscape()
     ws.fit_to_pages(1, 0)
+
+
+def _wrapped_height(text: str, chars_per_line: int) -> float:
+    """Row height (points) for wrapped text: XlsxWriter cannot autofit, so estimate it."""
+    return 15.0 * max(1, math.ceil(len(text) / chars_per_line))
 
 
 def _validation(key: str, note: str) -> dict[str, Any]:
@@ -552,6 +559,7 @@ def build_saas_metrics(path: str | os.PathLike[str]) -> Path:
     for i, (k, v) in enumerate(notes, start=2):
         readme.write_string(i, 0, k, fmt.bold)
         readme.write_string(i, 1, v, fmt.text)
+        readme.set_row(i, _wrapped_height(v, 105))
     readme.hide_gridlines(2)
     readme.set_landscape()
     readme.fit_to_pages(1, 0)
@@ -960,6 +968,7 @@ def build_nps_survey(path: str | os.PathLike[str]) -> Path:
     for i, (k, v) in enumerate(notes, start=2):
         readme.write_string(i, 0, k, fmt.bold)
         readme.write_string(i, 1, v, fmt.text)
+        readme.set_row(i, _wrapped_height(v, 105))
     readme.hide_gridlines(2)
     readme.set_landscape()
     readme.fit_to_pages(1, 0)
