@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
-import pandas as pd
 import pytest
 
 from xlclv import button
@@ -33,9 +32,14 @@ def _as_xlwings(v: Any) -> Any:
     return v
 
 
+class FakeCell:
+    def __init__(self, row: int, column: int) -> None:
+        self.row, self.column = row, column
+
+
 class FakeRange:
-    def __init__(self, rows: list[list[Any]], row: int) -> None:
-        self.rows, self.row = rows, row
+    def __init__(self, rows: list[list[Any]]) -> None:
+        self.rows = rows
         self.ndim = None
 
     def options(self, *, ndim: int) -> FakeRange:
@@ -49,13 +53,29 @@ class FakeRange:
         return [list(r) for r in self.rows]
 
 
+class FakeUsedRange:
+    def __init__(self, last_cell: FakeCell) -> None:
+        self.last_cell = last_cell
+
+
 class FakeSheet:
-    def __init__(self, book: FakeBook, name: str, rows: list[list[Any]], first_row: int = 1):
-        self.book, self.name, self.rows, self.first_row = book, name, rows, first_row
+    """``rows`` are the cells from A1; the used range ends at the last non-empty cell."""
+
+    def __init__(self, book: FakeBook, name: str, rows: list[list[Any]]):
+        self.book, self.name, self.rows = book, name, rows
 
     @property
-    def used_range(self) -> FakeRange:
-        return FakeRange(self.rows, self.first_row)
+    def used_range(self) -> FakeUsedRange:
+        filled = [
+            (i, j) for i, r in enumerate(self.rows) for j, v in enumerate(r) if v not in (None, "")
+        ]
+        return FakeUsedRange(FakeCell(max(i for i, _ in filled) + 1, max(j for _, j in filled) + 1))
+
+    def range(self, first: tuple[int, int], last: tuple[int, int]) -> FakeRange:
+        assert first == (1, 1)
+        width = last[1]
+        rows = [list(r[:width]) + [None] * (width - len(r)) for r in self.rows[: last[0]]]
+        return FakeRange(rows)
 
     def delete(self) -> None:
         self.book.sheets.items.remove(self)
@@ -69,7 +89,7 @@ class FakeSheet:
             if link not in target.api.links:
                 target.api.links.append(link)
         assert self.name not in target.sheets.names(), "Excel would rename it 'Dashboard (2)'"
-        new = FakeSheet(target, self.name, [list(r) for r in self.rows], self.first_row)
+        new = FakeSheet(target, self.name, [list(r) for r in self.rows])
         at = target.sheets.items.index(anchor) + (1 if after is not None else 0)
         target.sheets.items.insert(at, new)
         return new
@@ -119,8 +139,8 @@ class FakeBook:
         self.api = FakeApi()
         self.closed = False
 
-    def add(self, name: str, rows: list[list[Any]], first_row: int = 1) -> FakeSheet:
-        sheet = FakeSheet(self, name, rows, first_row)
+    def add(self, name: str, rows: list[list[Any]]) -> FakeSheet:
+        sheet = FakeSheet(self, name, rows)
         self.sheets.items.append(sheet)
         return sheet
 
@@ -169,8 +189,11 @@ def book_from_xlsx(app: FakeApp, path: Path, name: str | None = None) -> FakeBoo
     book = FakeBook(app, name or path.name)
     wb = openpyxl.load_workbook(path, data_only=True)
     for ws in wb.worksheets:
-        rows = [[_as_xlwings(v) for v in r] for r in ws.iter_rows(values_only=True)]
-        book.add(ws.title, rows or [[None]], ws.min_row)
+        rows = [
+            [_as_xlwings(v) for v in r]
+            for r in ws.iter_rows(min_row=1, min_col=1, values_only=True)
+        ]
+        book.add(ws.title, rows or [[None]])
     return book
 
 
@@ -292,37 +315,51 @@ def test_no_transactions_sheet_lists_the_sheets(book, tmp_path):
     assert "no sheet 'Transactions'" in alert["prompt"] and "Sales" in alert["prompt"]
 
 
-def test_inputs_from_cells_keeps_raw_cells_and_row_numbers():
+def test_inputs_from_cells_reads_like_read_workbook(template):
+    """The template read through xlwings' cells and by read_workbook gives the same inputs."""
+    from xlclv.inputs import read_workbook
+
+    book = book_from_xlsx(FakeApp(), template)
+    via_excel = button.inputs_from_cells(button._read_sheets(book), source=book.name)
+    via_file = read_workbook(template)
+    assert via_excel.transactions_first_row == via_file.transactions_first_row
+    assert via_excel.transactions_sheet == via_file.transactions_sheet
+    assert list(via_excel.transactions.columns) == list(via_file.transactions.columns)
+    assert len(via_excel.transactions) == len(via_file.transactions)
+    assert via_excel.settings.keys() == via_file.settings.keys()
+    for frame in ("nps", "marketing"):
+        a, b = getattr(via_excel, frame), getattr(via_file, frame)
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert list(a.columns) == list(b.columns) and len(a) == len(b)
+
+
+def test_inputs_from_cells_header_below_blank_rows_and_unread_sheets():
     d = dt.datetime(2024, 1, 5)
-    cells = {
-        "transactions ": (
-            [
-                ["Customer ID", "Date", "Amount", None],
-                ["a", d, 10.0, None],
-                [None, None, None, None],  # a blank row inside the data stays (row numbers)
-                ["b", "2024-01-06", "=1+1", None],
-                [None, None, None, None],
-            ],
-            3,
-        ),
-        "SETTINGS": ([["Setting", "Value"], ["gross_margin", 0.3], ["time_unit", "W"]], 1),
-        "NPS": ([[None]], 1),
+    grids = {
         "Notes": None,
+        "transactions": [
+            [None, None, None],
+            [None, None, None],
+            ["Customer ID", "Date", "Amount"],
+            ["a", d, 10.0],
+            ["b", "2024-01-06", "=1+1"],
+        ],
+        "SETTINGS": [["Setting", "Value"], ["gross_margin", 0.3], ["time_unit", "W"]],
     }
-    inputs = button.inputs_from_cells(cells, source="x.xlsm")
+    inputs = button.inputs_from_cells(grids, source="x.xlsm")
     tx = inputs.transactions
     assert list(tx.columns) == ["Customer ID", "Date", "Amount"]
-    assert len(tx) == 3 and tx.iloc[2, 2] == "=1+1"  # text stays text
-    assert all(t == "object" for t in tx.dtypes.astype(str))
-    assert inputs.transactions_first_row == 4 and inputs.transactions_sheet == "transactions "
+    assert tx.iloc[1, 2] == "=1+1"  # text stays text
+    assert inputs.transactions_first_row == 4 and inputs.transactions_sheet == "transactions"
     assert inputs.settings == {"gross_margin": 0.3, "time_unit": "W"}
-    assert inputs.nps is None and inputs.marketing is None  # an empty optional sheet is absent
+    assert inputs.nps is None and inputs.marketing is None
     assert inputs.source == "x.xlsm"
 
 
-def test_inputs_from_cells_empty_transactions_is_a_workbook_error():
-    with pytest.raises(WorkbookError, match="Sheet 'Transactions' is empty"):
-        button.inputs_from_cells({"Transactions": ([[None]], 1)}, source="x")
+def test_inputs_from_cells_without_transactions_lists_the_sheets():
+    with pytest.raises(WorkbookError, match="no sheet 'Transactions'; found: Notes, Sales"):
+        button.inputs_from_cells({"Notes": None, "Sales": [["a"]]}, source="x.xlsm")
 
 
 def test_caller_book_from_the_addin_is_the_active_workbook():
@@ -353,7 +390,9 @@ def test_fake_matches_the_xlwings_api():
     for attr in ("status_bar", "screen_updating"):
         assert isinstance(getattr(xw.App, attr), property)
     assert isinstance(xw.Sheet.used_range, property)
-    assert isinstance(xw.Range.row, property)
+    assert isinstance(xw.Range.last_cell, property)
+    assert isinstance(xw.Range.row, property) and isinstance(xw.Range.column, property)
+    assert callable(xw.Sheet.range)
     for method in ("delete", "activate"):
         assert callable(getattr(xw.Sheet, method))
     for method in ("activate", "close"):
@@ -364,6 +403,9 @@ def test_fake_matches_the_xlwings_api():
 
 def test_reads_only_the_input_sheets(book):
     cells = button._read_sheets(book)
-    inputs = button.inputs_from_cells(cells, source=book.name)
-    assert isinstance(inputs.transactions, pd.DataFrame)
-    assert cells["README"] is None  # non-input sheets are not read
+    assert cells["README"] is None and cells["xlwings.conf"] is None  # not input sheets
+    assert [str(v).lower() for v in cells["Transactions"][0][:3]] == [
+        "customer_id",
+        "date",
+        "amount",
+    ]

@@ -22,18 +22,16 @@ import datetime as dt
 import os
 import tempfile
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path, PureWindowsPath
 from typing import Any
-
-import pandas as pd
 
 from ._errors import WorkbookError, XlclvError
 
 __all__ = ["TITLE", "inputs_from_cells", "log_path", "main", "run"]
 
 TITLE = "xlclv"
-#: Input sheets, by their role; matched case-insensitively and ignoring surrounding spaces.
+#: Input sheets, by their role; matched as xlclv.inputs matches them (ignoring case and spaces).
 SHEETS = {
     "transactions": "Transactions",
     "settings": "Settings",
@@ -87,79 +85,39 @@ def run(book: Any, *, home: str | os.PathLike[str] | None = None) -> Any:
 # ---------------------------------------------------------------- cells -> WorkbookInputs
 
 
-def inputs_from_cells(
-    sheets: Mapping[str, tuple[list[list[Any]], int] | None], *, source: str
-) -> Any:
-    """:class:`xlclv.inputs.WorkbookInputs` from raw sheet cells.
+def inputs_from_cells(grids: Mapping[str, list[list[Any]] | None], *, source: str) -> Any:
+    """:class:`xlclv.inputs.WorkbookInputs` from raw sheet cells, read as
+    :func:`xlclv.inputs.read_workbook` reads a file (same helpers, same messages).
 
-    ``sheets`` maps every sheet name of the workbook to ``(rows, first_row)`` -- the cell values
-    of its used range as a list of rows, and the Excel row number of the first of them -- or to
-    ``None`` for a sheet that is not an input sheet (its name still appears in messages).
+    ``grids`` maps every sheet name of the workbook to its cells from A1 to the end of the used
+    range (a list of rows), or to ``None`` for a sheet that was not read (not an input sheet).
     """
-    from .inputs import WorkbookInputs
+    from .inputs import WorkbookInputs, _grid_to_frame, _read_settings, _sheet_lookup
 
-    by_key = {name.strip().casefold(): name for name, cells in sheets.items() if cells is not None}
-    found = {role: by_key.get(name.casefold()) for role, name in SHEETS.items()}
-    if found["transactions"] is None:
+    readable = [name for name, grid in grids.items() if grid is not None]
+
+    def find(wanted: str) -> str | None:
+        return _sheet_lookup(readable, wanted)
+
+    tx_name = find(SHEETS["transactions"])
+    if tx_name is None:
         raise WorkbookError(
-            f"The workbook has no sheet '{SHEETS['transactions']}'; found: {', '.join(sheets)}. "
-            "Paste your transactions (customer_id, date, amount, ...) into a sheet of that name."
+            f"Workbook '{source}' has no sheet 'Transactions'; found: {', '.join(grids)}. "
+            "Paste your transactions into a sheet named Transactions (see the template)"
         )
-    name = found["transactions"]
-    rows, first = sheets[name]
-    transactions = _table(rows, name)
-    settings: dict[str, object] = {}
-    if found["settings"] is not None:
-        srows, _ = sheets[found["settings"]]
-        for row in srows[1:]:  # header in row 1, then key in column A, value in column B
-            if row and isinstance(row[0], str) and row[0].strip():
-                settings[row[0].strip()] = row[1] if len(row) > 1 else None
-    optional = {  # an optional sheet left empty counts as absent
-        role: _table(sheets[found[role]][0], found[role])
-        if found[role] is not None and _has_header(sheets[found[role]][0])
-        else None
-        for role in ("nps", "marketing")
-    }
-    return WorkbookInputs(
-        transactions=transactions,
-        transactions_first_row=first + 1,
-        transactions_sheet=name,
-        settings=settings,
-        nps=optional["nps"],
-        marketing=optional["marketing"],
-        source=source,
+    tx, tx_first = _grid_to_frame(grids[tx_name])
+    inputs = WorkbookInputs(
+        transactions=tx, transactions_first_row=tx_first, transactions_sheet=tx_name, source=source
     )
-
-
-def _has_header(rows: Sequence[Sequence[Any]]) -> bool:
-    return bool(rows) and any(v is not None and v != "" for v in rows[0])
-
-
-def _table(rows: Sequence[Sequence[Any]], sheet: str) -> pd.DataFrame:
-    """Header row -> column names, the rest as raw cells (object dtype); blank trailing rows and
-    unnamed empty columns dropped."""
-    if not _has_header(rows):
-        raise WorkbookError(f"Sheet '{sheet}' is empty: it needs a header row and data below it")
-    width = max(len(r) for r in rows)
-    grid = [list(r) + [None] * (width - len(r)) for r in rows]
-    while len(grid) > 1 and all(v is None or v == "" for v in grid[-1]):
-        grid.pop()
-    header, body = grid[0], grid[1:]
-    keep = [
-        j
-        for j, h in enumerate(header)
-        if not (h is None or h == "") or any(r[j] not in (None, "") for r in body)
-    ]
-    columns = [_header(header[j], j) for j in keep]
-    return pd.DataFrame([[r[j] for j in keep] for r in body], columns=columns, dtype=object)
-
-
-def _header(value: Any, j: int) -> str:
-    if value is None or value == "":
-        return f"Column {j + 1}"
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
+    if (name := find(SHEETS["settings"])) is not None:
+        inputs.settings = _read_settings(grids[name])
+    if (name := find(SHEETS["nps"])) is not None:
+        inputs.nps, inputs.nps_first_row = _grid_to_frame(grids[name])
+        inputs.nps_sheet = name
+    if (name := find(SHEETS["marketing"])) is not None:
+        inputs.marketing, inputs.marketing_first_row = _grid_to_frame(grids[name])
+        inputs.marketing_sheet = name
+    return inputs
 
 
 # ---------------------------------------------------------------- the xlwings part
@@ -174,16 +132,18 @@ def _caller_book(xw: Any) -> Any:
     return book
 
 
-def _read_sheets(book: Any) -> dict[str, tuple[list[list[Any]], int] | None]:
-    """xlwings: (cells, first row number) of the used range of each input sheet; ``None`` for
-    the other sheets."""
-    wanted = {name.casefold() for name in SHEETS.values()}
-    out: dict[str, tuple[list[list[Any]], int] | None] = {}
+def _read_sheets(book: Any) -> dict[str, list[list[Any]] | None]:
+    """xlwings: the cells of each input sheet from A1 to the end of its used range (``None``
+    for the other sheets)."""
+    from .inputs import normalise_header
+
+    wanted = {normalise_header(name) for name in SHEETS.values()}
+    out: dict[str, list[list[Any]] | None] = {}
     for sheet in book.sheets:
         out[sheet.name] = None
-        if sheet.name.strip().casefold() in wanted:
-            used = sheet.used_range
-            out[sheet.name] = (used.options(ndim=2).value, used.row)
+        if normalise_header(sheet.name) in wanted:
+            last = sheet.used_range.last_cell
+            out[sheet.name] = sheet.range((1, 1), (last.row, last.column)).options(ndim=2).value
     return out
 
 
