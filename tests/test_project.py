@@ -42,3 +42,12 @@ def test_core_modules_do_not_import_xlwings():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"core imports {out.stdout.strip()}"
+
+
+def test_readme_function_reference_is_current():
+    from xlclv.cli import functions_markdown
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    m = re.search(r"<!-- functions:start -->\n(.*?)<!-- functions:end -->", text, flags=re.S)
+    assert m, "README lacks the function reference markers"
+    assert m.group(1) == functions_markdown(), "run scripts/regen-docs"
