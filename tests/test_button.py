@@ -185,16 +185,31 @@ class FakeApp:
         self.alerts.append({"prompt": prompt, "title": title, "mode": mode})
 
 
-def book_from_xlsx(app: FakeApp, path: Path, name: str | None = None) -> FakeBook:
-    book = FakeBook(app, name or path.name)
-    wb = openpyxl.load_workbook(path, data_only=True)
-    for ws in wb.worksheets:
-        rows = [
-            [_as_xlwings(v) for v in r]
-            for r in ws.iter_rows(min_row=1, min_col=1, values_only=True)
-        ]
-        book.add(ws.title, rows or [[None]])
+def read_cells(path: Path) -> dict[str, list[list[Any]]]:
+    """Every sheet's cells from A1, as xlwings would give them."""
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        return {
+            ws.title: [
+                [_as_xlwings(v) for v in r]
+                for r in ws.iter_rows(min_row=1, min_col=1, values_only=True)
+            ]
+            or [[None]]
+            for ws in wb.worksheets
+        }
+    finally:
+        wb.close()
+
+
+def book_from_cells(app: FakeApp, name: str, cells: dict[str, list[list[Any]]]) -> FakeBook:
+    book = FakeBook(app, name)
+    for title, rows in cells.items():
+        book.add(title, [list(r) for r in rows])
     return book
+
+
+def book_from_xlsx(app: FakeApp, path: Path, name: str | None = None) -> FakeBook:
+    return book_from_cells(app, name or path.name, read_cells(path))
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -204,13 +219,21 @@ def book_from_xlsx(app: FakeApp, path: Path, name: str | None = None) -> FakeBoo
 def template(tmp_path_factory) -> Path:
     from xlclv.templates import build_clv_report
 
-    return build_clv_report(tmp_path_factory.mktemp("tpl") / "clv_report.xlsx")
+    try:
+        return build_clv_report(tmp_path_factory.mktemp("tpl") / "clv_report.xlsx")
+    except NotImplementedError:  # the report core's build_report has not landed yet
+        pytest.skip("xlclv.report.build_report is not implemented yet")
+
+
+@pytest.fixture(scope="module")
+def template_cells(template) -> dict[str, list[list[Any]]]:
+    return read_cells(template)
 
 
 @pytest.fixture
-def book(template) -> FakeBook:
+def book(template_cells) -> FakeBook:
     app = FakeApp()
-    b = book_from_xlsx(app, template, name="Q3 customers (copy).xlsm")
+    b = book_from_cells(app, "Q3 customers (copy).xlsm", template_cells)
     b.add("xlwings.conf", [["UDF Modules", "xlclv.udfs"]])
     app.books.active = b
     return b
@@ -251,34 +274,28 @@ def test_replaces_only_the_output_sheets_in_place(book, tmp_path):
     assert book.api.changed == [(book.api.links[0], book.fullname, 1)]
     # the temporary workbook was closed, the user's book and Dashboard are active again
     assert all(b.closed for b in book.app.books.opened)
-    assert book.app.log[-2:] == [("activate book", book.name), ("activate sheet", "Dashboard")]
+    activations = [entry for entry in book.app.log if entry[0] != "status"]
+    assert activations[-2:] == [("activate book", book.name), ("activate sheet", "Dashboard")]
     assert book.app.screen_updating is True
-
-
-def test_twice_gives_the_same_sheets(book, tmp_path):
-    button.run(book, home=tmp_path)
-    once = snapshot(book, OUTPUT_SHEETS)
-    names = book.sheets.names()
-    button.run(book, home=tmp_path)
-    assert book.sheets.names() == names
-    assert snapshot(book, OUTPUT_SHEETS) == once
-
-
-def test_first_run_appends_the_output_sheets(book, tmp_path):
-    for name in OUTPUT_SHEETS:
-        book.sheets[name].delete()
-    button.run(book, home=tmp_path)
-    assert book.sheets.names()[-len(OUTPUT_SHEETS) :] == list(OUTPUT_SHEETS)
-
-
-def test_progress_goes_to_the_status_bar_and_is_handed_back(book, tmp_path):
-    button.run(book, home=tmp_path)
+    # progress went to the status bar, phase by phase, and the bar was handed back to Excel
     statuses = [v for kind, v in book.app.log if kind == "status"]
     assert statuses[0] == "xlclv: reading the workbook..."
     assert "xlclv: writing the report sheets..." in statuses
     assert len(statuses) > 3  # the core's phases in between
-    assert all(isinstance(s, str) and s.startswith("xlclv: ") for s in statuses[:-1])
+    assert all(isinstance(v, str) and v.startswith("xlclv: ") for v in statuses[:-1])
     assert statuses[-1] is False
+
+
+def test_first_run_appends_the_output_sheets_and_a_rerun_replaces_them(book, tmp_path):
+    for name in OUTPUT_SHEETS:
+        book.sheets[name].delete()
+    button.run(book, home=tmp_path)
+    names = book.sheets.names()
+    assert names[-len(OUTPUT_SHEETS) :] == list(OUTPUT_SHEETS)
+    once = snapshot(book, OUTPUT_SHEETS)
+    button.run(book, home=tmp_path)
+    assert book.sheets.names() == names
+    assert snapshot(book, OUTPUT_SHEETS) == once
 
 
 def test_missing_column_is_a_plain_message_and_changes_nothing(book, tmp_path):
@@ -315,11 +332,11 @@ def test_no_transactions_sheet_lists_the_sheets(book, tmp_path):
     assert "no sheet 'Transactions'" in alert["prompt"] and "Sales" in alert["prompt"]
 
 
-def test_inputs_from_cells_reads_like_read_workbook(template):
+def test_inputs_from_cells_reads_like_read_workbook(template, template_cells):
     """The template read through xlwings' cells and by read_workbook gives the same inputs."""
     from xlclv.inputs import read_workbook
 
-    book = book_from_xlsx(FakeApp(), template)
+    book = book_from_cells(FakeApp(), template.name, template_cells)
     via_excel = button.inputs_from_cells(button._read_sheets(book), source=book.name)
     via_file = read_workbook(template)
     assert via_excel.transactions_first_row == via_file.transactions_first_row
