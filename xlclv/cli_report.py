@@ -61,6 +61,13 @@ class PhaseTimer:
             self.console.print(f"  [green]✓[/green] {self._phase} [dim]{elapsed:.2f} s[/dim]")
         self._phase = None
 
+    def abort(self) -> None:
+        """Stop without marking the current phase as finished (it failed)."""
+        self._phase = None
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
     def done(self) -> dict[str, float]:
         self._finish()
         if self._status is not None:
@@ -187,11 +194,11 @@ def _print_summary(console: Console, report: Any, path: Path, seconds: float) ->
     total = float(s.get("total_predicted_clv", 0.0))
     horizon = getattr(report.settings, "horizon_months", None)
     console.print(f"[bold]CLV report[/bold] written to [cyan]{path}[/cyan] in {seconds:.1f} s")
-    console.print(f"  customers            {int(s.get('customers', 0)):,}")
-    label = f"total predicted CLV ({horizon:g} months)" if horizon else "total predicted CLV"
-    console.print(f"  {label:<20} {cur} {total:,.0f}")
-    console.print(f"  top segment          {s.get('top_segment') or '-'}")
-    console.print(f"  data issues          {int(s.get('issues', 0)):,}")
+    note = f"  (next {horizon:g} months, discounted)" if horizon else ""
+    console.print(f"  customers            {int(s.get('customers', 0)):,}", highlight=False)
+    console.print(f"  total predicted CLV  {cur} {total:,.0f}{note}", highlight=False)
+    console.print(f"  top segment          {s.get('top_segment') or '-'}", highlight=False)
+    console.print(f"  data issues          {int(s.get('issues', 0)):,}", highlight=False)
 
 
 def _run(
@@ -221,11 +228,11 @@ def _run(
             input_path=input_path,
         )
     except XlclvError as exc:
-        timer.done()
+        timer.abort()
         err.print(f"[bold red]error:[/bold red] {_one_line(exc)}", highlight=False)
         return 2
     except OSError as exc:  # unreadable or locked file, full disk...
-        timer.done()
+        timer.abort()
         err.print(f"[bold red]error:[/bold red] {_one_line(exc)}", highlight=False)
         return 2
     timer.done()

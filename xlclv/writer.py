@@ -181,6 +181,9 @@ class _Formats:
         self.ratio = self.add(num_format='0.0"x"')
         self.date = self.add(num_format=_DATE_FMT)
         self.text = self.add()
+        self.auto_int = self.add(num_format="#,##0", align="left")
+        self.auto_big = self.add(num_format="#,##0.00", align="left")
+        self.auto_small = self.add(num_format="0.0000", align="left")
         self.wrap = self.add(text_wrap=True, valign="top")
         self.title = self.add(bold=True, font_size=16, font_color="#1F3864")
         self.subtitle = self.add(italic=True, font_color="#595959")
@@ -192,6 +195,12 @@ class _Formats:
         self.tile_count = self.add(**tile, font_size=20, bold=True, num_format="#,##0")
         self.tile_money = self.add(**tile, font_size=20, bold=True, num_format=money0)
         self.tile_money2 = self.add(**tile, font_size=20, bold=True, num_format=money)
+
+    def auto(self, x: float) -> Any:
+        """A readable format for a number in a mixed (text and numbers) column."""
+        if x == int(x) and abs(x) < 1e15:
+            return self.auto_int
+        return self.auto_big if abs(x) >= 100 else self.auto_small
 
     def add(self, **props: Any) -> Any:
         return self.wb.add_format(props)
@@ -245,7 +254,7 @@ def write_value(ws: Worksheet, row: int, col: int, value: Any, fmt: Any, fmts: _
     elif isinstance(value, int | float | np.integer | np.floating):
         x = float(value)
         if math.isfinite(x):
-            ws.write_number(row, col, x, fmt)
+            ws.write_number(row, col, x, fmts.auto(x) if fmt is fmts.text else fmt)
         else:
             ws.write_string(row, col, "∞" if x > 0 else "-∞", fmt)
     elif isinstance(value, pd.Timestamp | dt.datetime | dt.date | np.datetime64):
@@ -933,6 +942,7 @@ def _dashboard_sheet(
         chart.set_x_axis(
             {"num_format": fmts_money_code(currency), "min": 0, "major_gridlines": _grid()}
         )
+        chart.set_y_axis({"reverse": True, "crossing": "max"})  # first row at the top
         charts.append(chart)
     if not seg_refs and cohort_info.get("cohort_value_col") is not None and len(report.cohorts):
         chart = _chart(workbook, "column")

@@ -1,0 +1,145 @@
+"""The template workbooks are built by code: rebuilt here, they must equal the checked-in files."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from tests.conftest import ROOT
+from xlclv import WorkbookError
+from xlclv.templates import SETTINGS_ROWS, TEMPLATES, build_all, build_clv_report
+
+WORKBOOKS = ROOT / "workbooks"
+#: Parts that change on every save (XlsxWriter comparison tests strip the same).
+VOLATILE = {"docProps/core.xml"}
+
+
+@pytest.fixture(scope="module")
+def rebuilt(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("templates")
+    build_all(folder)
+    return folder
+
+
+def _parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist() if n not in VOLATILE}
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_checked_in_templates_match_the_code(rebuilt, name):
+    fresh, shipped = _parts(rebuilt / name), _parts(WORKBOOKS / name)
+    assert sorted(fresh) == sorted(shipped), f"{name}: parts differ; run python -m xlclv.templates"
+    for part in sorted(fresh):
+        assert fresh[part] == shipped[part], (
+            f"{name}: {part} drifted from xlclv.templates; regenerate with python -m xlclv.templates"
+        )
+
+
+def test_builds_are_reproducible(rebuilt, tmp_path):
+    from xlclv.templates import build_nps_survey
+
+    again = build_nps_survey(tmp_path / "nps_survey.xlsx")
+    assert again.read_bytes() == (rebuilt / "nps_survey.xlsx").read_bytes()
+
+
+def test_clv_report_sheets_settings_and_names():
+    wb = openpyxl.load_workbook(WORKBOOKS / "clv_report.xlsx")
+    assert wb.sheetnames[:5] == ["README", "Settings", "Transactions", "NPS", "Marketing"]
+    assert wb.sheetnames[5:] == [
+        "Dashboard",
+        "Customers",
+        "Segments",
+        "Cohorts",
+        "Model",
+        "Data issues",
+    ]
+    ws = wb["Settings"]
+    assert [c.value for c in ws[1]] == ["Setting", "Value", "Note"]
+    validated = {str(dv.sqref) for dv in ws.data_validations.dataValidation}
+    for row, (key, _default, note) in enumerate(SETTINGS_ROWS, start=2):
+        assert ws.cell(row, 1).value == key
+        assert ws.cell(row, 3).value == note
+        assert wb.defined_names[key].attr_text == f"Settings!$B${row}"
+        assert f"B{row}" in validated
+        assert ws.cell(row, 2).comment is not None
+    tx = wb["Transactions"]
+    assert tx.tables["tblTransactions"].ref.startswith("A1:")
+    assert [c.value for c in tx[1]][:3] == ["customer_id", "date", "amount"]
+    assert tx["B2"].is_date
+
+
+def test_settings_sheet_reads_back_through_inputs():
+    from xlclv.inputs import read_workbook
+
+    inputs = read_workbook(WORKBOOKS / "clv_report.xlsx")
+    assert inputs.settings["time_unit"] == "W"
+    assert inputs.settings["gross_margin"] == pytest.approx(0.3)
+    assert len(inputs.transactions) > 1000
+
+
+@pytest.fixture(scope="module")
+def vba_bin(tmp_path_factory) -> Path:
+    import xlwings
+
+    quickstart = Path(xlwings.__file__).parent / "quickstart.xlsm"
+    with zipfile.ZipFile(quickstart) as z:
+        data = z.read("xl/vbaProject.bin")
+    path = tmp_path_factory.mktemp("vba") / "vbaProject.bin"
+    path.write_bytes(data)
+    return path
+
+
+def test_vba_button_and_conf_sheet_hook(vba_bin, tmp_path):
+    path = build_clv_report(
+        tmp_path / "clv_report.xlsm",
+        vba_project=vba_bin,
+        button_macro="SampleCall",
+        conf_sheet={"UDF Modules": "xlclv.udfs"},
+    )
+    with zipfile.ZipFile(path) as z:
+        names = z.namelist()
+        assert z.read("xl/vbaProject.bin") == vba_bin.read_bytes()
+        vml = [z.read(n).decode() for n in names if n.endswith(".vml") and "Drawing" in n]
+        workbook_xml = z.read("xl/workbook.xml").decode()
+    buttons = [v for v in vml if "<x:FmlaMacro>" in v]
+    assert len(buttons) == 2  # README and Transactions
+    assert all("<x:FmlaMacro>[0]!SampleCall</x:FmlaMacro>" in v for v in buttons)
+    assert all("Build CLV report" in v for v in buttons)
+    assert 'codeName="ThisWorkbook"' in workbook_xml
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    assert wb.sheetnames[-1] == "xlwings.conf"
+    conf = wb["xlwings.conf"]
+    assert (conf["A1"].value, conf["B1"].value) == ("UDF Modules", "xlclv.udfs")
+    olevba = Path(sys.executable).with_name("olevba")
+    out = subprocess.run([str(olevba), str(path)], capture_output=True, text=True).stdout
+    assert "Sub SampleCall()" in out
+
+
+def test_hook_rejects_inconsistent_options(vba_bin, tmp_path):
+    with pytest.raises(WorkbookError, match=r"must be an \.xlsm file"):
+        build_clv_report(tmp_path / "x.xlsx", vba_project=vba_bin)
+    with pytest.raises(WorkbookError, match="needs a macro"):
+        build_clv_report(tmp_path / "x.xlsx", button_macro="SampleCall")
+
+
+def test_saas_formulas_reference_the_inputs():
+    wb = openpyxl.load_workbook(WORKBOOKS / "saas_metrics.xlsx")
+    ws = wb["Monthly"]
+    assert ws["H6"].value == "=C6/B6"
+    assert ws["L6"].value == "=K6*gross_margin*J6"
+    ret = wb["Retention"]
+    assert re.fullmatch(r"=D5\*\(sbg_beta\+A6-1\)/\(sbg_alpha\+sbg_beta\+A6-1\)", ret["D6"].value)
+
+
+def test_nps_formulas_are_countifs():
+    ws = openpyxl.load_workbook(WORKBOOKS / "nps_survey.xlsx")["NPS"]
+    formulas = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert any(f.startswith("=COUNTIFS(Responses!$C$2:$C$721") for f in formulas)
+    assert any("NORMSINV" in f for f in formulas)
