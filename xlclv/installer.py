@@ -37,6 +37,8 @@ from ._errors import XlclvError
 __all__ = ["MANUAL_STEP", "Action", "Paths", "install", "plan", "register", "status", "uninstall"]
 
 UDF_MODULES = "xlclv.udfs"
+#: ``python -c ...``: xlwings' command line (``xlwings addin install``) with a chosen interpreter.
+_XLWINGS_CLI = ("-c", "from xlwings.cli import main; main()")
 #: Excel 2016+ for Mac's user startup folder, when Excel cannot be asked.
 _MAC_STARTUP = (
     "Library",
@@ -242,7 +244,7 @@ def plan(
     if paths.has_excel:
         startup = paths.startup_dir
         assert startup is not None
-        cmd = [python, "-c", "from xlwings.cli import main; main()", "addin", "install"]
+        cmd = [python, *_XLWINGS_CLI, "addin", "install"]
 
         def xlwings_addin() -> str:
             state.setdefault("xlwings_addin_preexisting", (startup / "xlwings.xlam").is_file())
@@ -435,9 +437,13 @@ def uninstall(
             )
         )
     if paths.has_excel and state and not state.get("xlwings_addin_preexisting", True):
-        cmd = [python, "-c", "from xlwings.cli import main; main()", "addin", "remove"]
+        cmd = [python, *_XLWINGS_CLI, "addin", "remove"]
+
+        def remove_xlwings_addin() -> None:
+            runner(cmd)
+
         actions.append(
-            Action("remove the xlwings add-in (xlwings addin remove)", lambda: runner(cmd) and None)
+            Action("remove the xlwings add-in (xlwings addin remove)", remove_xlwings_addin)
         )
 
     def forget() -> None:
