@@ -38,6 +38,11 @@ ISSUE_COLUMNS = ["Sheet", "Row", "Column", "Value", "Problem"]
 REQUIRED = ("customer_id", "date", "amount")
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # Excel's 1900 date system, serial 1 = 1900-01-01
 _MAX_SERIAL = 2958465  # 9999-12-31
+#: Excel's error values, as text (how some readers hand over error cells).
+EXCEL_ERRORS = frozenset(
+    "#N/A #DIV/0! #VALUE! #REF! #NAME? #NUM! #NULL! #GETTING_DATA #SPILL! #CALC! #FIELD! "
+    "#BLOCKED! #CONNECT! #BUSY! #UNKNOWN!".split()
+)
 
 
 @dataclass
@@ -92,64 +97,158 @@ def _cell_text(v: Any) -> str:
     return str(v)
 
 
+_NUMBER_TYPES = (float, int, np.floating, np.integer)
+
+
+def _kind(s: pd.Series) -> str:
+    """pandas' inferred kind of an object column ("string", "floating", "datetime", "mixed"...)."""
+    return pd.api.types.infer_dtype(s, skipna=True)
+
+
+def _type_masks(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(is text, is a number, is something else) per cell of an object column; blanks are
+    neither (one pass over the cells' types)."""
+    kinds = s.map(type)
+    is_str = np.array(kinds.map(lambda t: issubclass(t, str)), dtype=bool)
+    is_num = np.array(
+        kinds.map(lambda t: issubclass(t, _NUMBER_TYPES) and not issubclass(t, bool | np.bool_)),
+        dtype=bool,
+    )
+    present = ~s.isna().to_numpy()
+    is_num &= present
+    return is_str, is_num, present & ~is_str & ~is_num
+
+
 def _blank_mask(s: pd.Series) -> np.ndarray:
-    if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
-        as_text = s.astype("string")
-        return (s.isna() | (as_text.str.strip() == "")).to_numpy(dtype=bool, na_value=True)
-    return s.isna().to_numpy()
+    """True where a cell is empty: None, NaN/NaT or text of spaces only."""
+    blank = s.isna().to_numpy(dtype=bool)
+    if s.dtype != object and not pd.api.types.is_string_dtype(s.dtype):
+        return blank
+    kind = _kind(s)
+    if kind in ("floating", "integer", "mixed-integer-float", "datetime", "date", "empty"):
+        return blank
+    if kind == "string":
+        return blank | (s.str.strip() == "").to_numpy(dtype=bool, na_value=True)
+    is_str, _, _ = _type_masks(s)
+    if is_str.any():
+        blank[is_str] = (s[is_str].astype(str).str.strip() == "").to_numpy(dtype=bool)
+    return blank
+
+
+def _float_text(x: np.ndarray) -> np.ndarray:
+    """Numbers as text: whole numbers without ".0" (123.0 -> "123"), others as repr."""
+    out = np.empty(x.size, dtype=object)
+    whole = np.isfinite(x) & (x == np.round(x)) & (np.abs(x) < 2**62)
+    if whole.any():
+        out[whole] = x[whole].astype(np.int64).astype(str).astype(object)
+    if (~whole).any():
+        out[~whole] = [repr(float(v)) for v in x[~whole]]
+    return out
 
 
 def _id_text(s: pd.Series) -> pd.Series:
-    """Customer IDs or segment values as text: 123.0 (Excel number) -> "123"."""
-    if pd.api.types.is_float_dtype(s.dtype):
-        vals = s.to_numpy()
-        integral = np.isfinite(vals) & (vals == np.round(vals))
-        out = s.astype(object).astype(str)
-        out[integral] = pd.Series(vals[integral].astype(np.int64), index=s.index[integral]).astype(
-            str
+    """Customer IDs or segment values as text: 123.0 (Excel number) -> "123"; text stripped;
+    blank cells (and text of spaces only) become None.
+
+    Converts each distinct value once (ids repeat across a customer's transactions).
+    """
+    obj = s.astype(object)
+    if _kind(obj) in ("floating", "integer", "mixed-integer-float"):
+        obj = pd.Series(obj.to_numpy(dtype=float), index=s.index)
+    codes, uniques = pd.factorize(obj, use_na_sentinel=True)
+    text = _texts(pd.Series(np.asarray(uniques, dtype=object), dtype=object))
+    text = np.append(text, None)  # code -1 (a missing value) -> None
+    return pd.Series(text[codes], index=s.index, dtype=object)
+
+
+def _texts(values: pd.Series) -> np.ndarray:
+    """Distinct cell values (no NaN/None) as stripped text, None for blank text."""
+    out = np.full(len(values), None, dtype=object)
+    if len(values) == 0:
+        return out
+    is_str, is_num, other = _type_masks(values)
+    if is_str.any():
+        stripped = values[is_str].astype(str).str.strip()
+        out[is_str] = stripped.where(stripped != "", None).to_numpy(dtype=object)
+    if is_num.any():
+        out[is_num] = _float_text(values[is_num].to_numpy(dtype=float))
+    if other.any():
+        out[other] = [_cell_text(v) for v in values[other].tolist()]
+    return out
+
+
+def _serial_dates(x: np.ndarray) -> np.ndarray:
+    """Excel serial day numbers (1900 date system) as datetime64[ns]; NaT when out of range.
+
+    Serial 1 is 1900-01-01. Excel counts a 29 Feb 1900 that never was (serial 60, rejected),
+    so serials 1-59 are one day later than a plain count from 1899-12-30.
+    """
+    ok = np.isfinite(x) & (x >= 1) & (x < _MAX_SERIAL + 1) & (np.floor(x) != 60)
+    day = np.floor(np.where(ok, x, 61)).astype(np.int64)
+    day = np.where(day < 60, day + 1, day)
+    vals = np.datetime64("1899-12-30", "D") + day.astype("timedelta64[D]")
+    out = vals.astype("datetime64[ns]")
+    out[~ok] = np.datetime64("NaT")
+    return out
+
+
+def _iso_dates(text: pd.Series) -> np.ndarray:
+    """ISO text (YYYY-MM-DD, optionally with a time) as datetime64[ns]; NaT otherwise."""
+    text = text.astype(str).str.strip()
+    looks_iso = text.str.match(r"^\d{4}-\d{1,2}-\d{1,2}(?:[ T][\d:.]*)?$").to_numpy(dtype=bool)
+    out = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[ns]")
+    if looks_iso.any():
+        parsed = pd.to_datetime(text[looks_iso], format="ISO8601", errors="coerce")
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_localize(None)
+        out[looks_iso] = parsed.to_numpy(dtype="datetime64[ns]")
+    return out
+
+
+def _datetime_objects(values: pd.Series) -> np.ndarray:
+    """Date/datetime/Timestamp objects as datetime64[ns] (time zones dropped)."""
+    try:
+        parsed = pd.to_datetime(values, errors="coerce")
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_localize(None)
+        return parsed.to_numpy(dtype="datetime64[ns]")
+    except (TypeError, ValueError):  # mixed time zones, or objects pandas cannot read
+        return pd.to_datetime(values.map(_to_timestamp), errors="coerce").to_numpy(
+            dtype="datetime64[ns]"
         )
-        return out.astype(object)
-    if pd.api.types.is_integer_dtype(s.dtype):
-        return s.astype(str).astype(object)
-    out = s.astype(object).copy()
-    is_float = out.map(lambda v: isinstance(v, float) and v.is_integer()).to_numpy(dtype=bool)
-    if is_float.any():
-        out[is_float] = out[is_float].map(lambda v: str(int(v)))
-    return out.map(lambda v: v.strip() if isinstance(v, str) else _cell_text(v)).astype(object)
 
 
 def _parse_dates(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Dates from cells: datetimes, dates, Excel serial numbers or ISO text. (values, bad)."""
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        out = pd.to_datetime(s).dt.tz_localize(None) if getattr(s.dt, "tz", None) else s
+        out = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
         out = out.astype("datetime64[ns]").dt.normalize()
         return out, out.isna().to_numpy()
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-        num = s.astype(float)
-        ok = np.isfinite(num) & (num >= 1) & (num <= _MAX_SERIAL)
-        out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
-        out[ok] = _EXCEL_EPOCH + pd.to_timedelta(np.floor(num[ok]), unit="D")
-        return out, ~ok.to_numpy()
+        out = pd.Series(_serial_dates(s.to_numpy(dtype=float)), index=s.index)
+        return out, out.isna().to_numpy()
     obj = s.astype(object)
-    kind = obj.map(type)
-    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
-    is_num = kind.isin([float, int, np.float64, np.int64]).to_numpy()
-    if is_num.any():
-        num = obj[is_num].astype(float)
-        ok = np.isfinite(num) & (num >= 1) & (num <= _MAX_SERIAL)
-        vals = pd.Series(pd.NaT, index=num.index, dtype="datetime64[ns]")
-        vals[ok] = _EXCEL_EPOCH + pd.to_timedelta(np.floor(num[ok]), unit="D")
-        out[is_num] = vals
-    is_str = kind.eq(str).to_numpy()
-    if is_str.any():
-        text = obj[is_str].str.strip()
-        looks_iso = text.str.match(r"^\d{4}-\d{1,2}-\d{1,2}([ T].*)?$")
-        parsed = pd.to_datetime(text.where(looks_iso), format="ISO8601", errors="coerce")
-        out[is_str] = parsed.dt.tz_localize(None) if getattr(parsed.dt, "tz", None) else parsed
-    rest = ~(is_num | is_str)
-    if rest.any():
-        out[rest] = pd.to_datetime(obj[rest].map(_to_timestamp), errors="coerce")
-    out = out.dt.normalize()
+    kind = _kind(obj)
+    values = np.full(len(obj), np.datetime64("NaT"), dtype="datetime64[ns]")
+    if kind in ("datetime", "datetime64", "date"):
+        values = _datetime_objects(obj)
+    elif kind in ("floating", "integer", "mixed-integer-float"):
+        values = _serial_dates(obj.to_numpy(dtype=float))
+    elif kind == "string":
+        values = _iso_dates(obj)
+    elif kind != "empty":
+        is_str, is_num, other = _type_masks(obj)
+        if is_num.any():
+            values[is_num] = _serial_dates(obj[is_num].to_numpy(dtype=float))
+        if is_str.any():
+            values[is_str] = _iso_dates(obj[is_str])
+        if other.any():
+            sub = obj[other]
+            dated = sub.map(lambda v: isinstance(v, dt.date | np.datetime64)).to_numpy(bool)
+            idx = np.flatnonzero(other)[dated]
+            if idx.size:
+                values[idx] = _datetime_objects(sub[dated])
+    out = pd.Series(values, index=s.index).dt.normalize()
     return out, out.isna().to_numpy()
 
 
@@ -171,17 +270,26 @@ def _parse_numbers(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
         out = s.astype(float)
         return out, ~np.isfinite(out.to_numpy())
     obj = s.astype(object)
-    kind = obj.map(type)
-    out = pd.Series(np.nan, index=s.index, dtype=float)
-    is_num = kind.isin([float, int, np.float64, np.int64]).to_numpy()
-    out[is_num] = obj[is_num].astype(float)
-    is_str = kind.eq(str).to_numpy()
+    kind = _kind(obj)
+    if kind in ("floating", "integer", "mixed-integer-float"):
+        out = pd.Series(obj.to_numpy(dtype=float), index=s.index)
+        return out, ~np.isfinite(out.to_numpy())
+    values = np.full(len(obj), np.nan)
+    if kind == "string":
+        is_str, is_num = np.ones(len(obj), dtype=bool), np.zeros(len(obj), dtype=bool)
+    else:
+        is_str, is_num, _ = _type_masks(obj)
+    if is_num.any():
+        values[is_num] = obj[is_num].to_numpy(dtype=float)
     if is_str.any():
-        text = obj[is_str].str.strip()
-        plain = text.str.match(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-        out[is_str] = pd.to_numeric(text.where(plain), errors="coerce")
-    vals = out.to_numpy()
-    return out, ~np.isfinite(vals)
+        text = obj[is_str].astype(str).str.strip()
+        plain = text.str.match(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$").to_numpy(dtype=bool)
+        sub = np.full(len(text), np.nan)
+        if plain.any():
+            sub[plain] = text[plain].astype(float).to_numpy()
+        values[is_str] = sub
+    out = pd.Series(values, index=s.index)
+    return out, ~np.isfinite(values)
 
 
 def _problem_for_bad(v: Any, what: str) -> str:
@@ -210,8 +318,16 @@ def _drop_blank_rows(raw: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     if raw.empty:
         return raw, np.arange(0)
     blank = np.ones(len(raw), dtype=bool)
-    for col in raw.columns:
-        blank &= _blank_mask(raw[col])
+    for col in raw.columns:  # later columns are only looked at where all before were blank
+        rows = np.flatnonzero(blank)
+        if rows.size == 0:
+            break
+        if rows.size == len(raw):
+            blank = _blank_mask(raw[col])
+        else:
+            blank[rows] = _blank_mask(raw[col].iloc[rows])
+    if not blank.any():
+        return raw, np.arange(len(raw))
     keep = np.flatnonzero(~blank)
     return raw.iloc[keep], keep
 
@@ -279,9 +395,9 @@ def clean_transactions(
     rows = _excel_rows(positions, first_row)
 
     cid_raw, date_raw, amt_raw = (data[cols[k]] for k in REQUIRED)
-    cid_blank = _blank_mask(cid_raw)
     cid_text = _id_text(cid_raw)
-    cid_error = cid_text.astype(str).str.startswith("#").to_numpy() & ~cid_blank
+    cid_blank = cid_text.isna().to_numpy()
+    cid_error = cid_text.isin(EXCEL_ERRORS).to_numpy(dtype=bool)
     dates, date_bad = _parse_dates(date_raw)
     amounts, amt_bad = _parse_numbers(amt_raw)
 
@@ -355,7 +471,7 @@ def clean_transactions(
         if col in used or str(col).strip() == "":
             continue
         seg = _id_text(data[col][keep])
-        seg = seg.where(seg.astype(str).str.strip() != "", "(blank)")
+        seg = seg.where(seg.notna(), "(blank)")
         clean[str(col)] = seg.to_numpy(dtype=object)
     issue_df = _issues(issues)
     if not issue_df.empty:

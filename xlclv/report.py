@@ -369,22 +369,39 @@ def build_report(
     )
     sheet = inputs.transactions_sheet
     dims = _dimensions(tx, settings.segment_by, sheet, normalise_header)
-    purchases = tx[tx["amount"] > 0]
-    if purchases.empty:
+    amount = tx["amount"].to_numpy(dtype=float)
+    if not (amount > 0).any():
         raise InputError(_nothing_usable(tx, issues, sheet))
     end = (
         pd.Timestamp(settings.observation_end)
         if settings.observation_end is not None
         else tx["date"].max()
     )
-    buyers = pd.Index(purchases["customer_id"].unique())
-    only_returns = int(tx.loc[~tx["customer_id"].isin(buyers), "customer_id"].nunique())
-    tx = tx[tx["customer_id"].isin(buyers)]
+    # customers as integer codes: every per-customer sum below is a bincount
+    codes, uniques = pd.factorize(tx["customer_id"])
+    n_codes = len(uniques)
+    bought = np.bincount(codes[amount > 0], minlength=n_codes) > 0
+    only_returns = int((~bought).sum())
+    if only_returns:
+        keep = bought[codes]
+        tx, codes, amount = tx[keep], codes[keep], amount[keep]
+    purchase_rows = amount > 0
+    purchases = tx[purchase_rows]
 
     step("RFM summary")
     rfm = rfm_summary(tx, time_unit=unit, observation_end=end)
-    first_rows = purchases.sort_values("date", kind="stable").drop_duplicates("customer_id")
-    first_rows = first_rows.set_index("customer_id").reindex(rfm.index)
+    # position of each rfm customer among the codes
+    where = pd.Index(uniques).get_indexer(rfm.index)
+    # each customer's first purchase row (earliest date, then input order)
+    p_idx = np.flatnonzero(purchase_rows)
+    p_codes = codes[p_idx]
+    day = tx["date"].to_numpy(dtype="datetime64[ns]")
+    order = np.lexsort((p_idx, day[p_idx], p_codes))
+    firsts = np.full(n_codes, -1, dtype=np.int64)
+    sorted_codes = p_codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    firsts[sorted_codes[starts]] = p_idx[order][starts]
+    first_row = firsts[where]
     if not (rfm["frequency"] > 0).any():
         raise InputError(
             f"Every one of the {len(rfm):,} customers bought only once (on one day) by "
@@ -409,8 +426,8 @@ def build_report(
         purchase_model.expected_purchases(horizon_units, x, tx_, T), dtype=float
     ).reshape(-1)
     spend = np.asarray(spend_model.expected_spend(x, m), dtype=float).reshape(-1)
-    gross = float(purchases["amount"].sum())
-    returned = abs(float(tx.loc[tx["amount"] < 0, "amount"].sum()))
+    gross = float(amount[purchase_rows].sum())
+    returned = abs(float(amount[amount < 0].sum()))
     return_rate = min(returned / gross, 1.0) if gross > 0 else 0.0
     clv = customer_lifetime_value(
         purchase_model,
@@ -426,21 +443,22 @@ def build_report(
     )
     predicted = np.asarray(clv, dtype=float).reshape(-1) * (1.0 - return_rate)
 
-    net = tx.groupby("customer_id", sort=False)["amount"].sum().reindex(rfm.index)
-    orders = purchases.groupby("customer_id", sort=False).size().reindex(rfm.index)
-    ids = rfm.index.to_numpy(dtype=object)
-    customers = pd.DataFrame({"Customer ID": ids.astype(str).astype(object)})
+    net = np.bincount(codes, weights=amount, minlength=n_codes)[where]
+    orders = np.bincount(codes[purchase_rows], minlength=n_codes)[where]
+    ids = rfm.index.to_numpy(dtype=object).astype(str).astype(object)
+    customers = pd.DataFrame({"Customer ID": ids})
     for d in dims:
-        customers[d] = first_rows[d].to_numpy(dtype=object)
-    customers["First purchase"] = first_rows["date"].to_numpy()
-    customers["Orders"] = orders.to_numpy(dtype=np.int64)
-    customers["Revenue"] = net.to_numpy(dtype=float)
+        customers[d] = tx[d].to_numpy(dtype=object)[first_row]
+    first_day = day[first_row]
+    customers["First purchase"] = first_day
+    customers["Orders"] = orders.astype(np.int64)
+    customers["Revenue"] = np.round(net, 10)
     customers["Historical CLV"] = customers["Revenue"] * settings.gross_margin
     customers["P(alive)"] = p_alive
     customers["Expected purchases"] = expected
     customers["Expected spend"] = spend
     customers["Predicted CLV"] = predicted
-    customers["Tier"] = seg.assign_tiers(predicted, ids.astype(str))
+    customers["Tier"] = seg.assign_tiers(predicted, ids)
     customers["Frequency"] = x
     customers[f"Recency ({unit})"] = tx_
     customers[f"T ({unit})"] = T
@@ -474,11 +492,22 @@ def build_report(
         d: seg.segment_table(customers, d, nps=nps, marketing=marketing if d == mk_dim else None)
         for d in dims
     }
-    first_purchase = pd.Series(customers["First purchase"].to_numpy(), index=rfm.index)
+    first_purchase = pd.Series(first_day, index=rfm.index)
     span_days = float((first_purchase.max() - first_purchase.min()).days)
     labels, cohort_kind = seg.cohort_labels(first_purchase, span_days)
     cohorts = seg.cohort_table(customers, labels)
-    curves = seg.cohort_curves(tx, first_purchase, labels, end)
+    # per transaction: its customer's cohort and the months since their first purchase
+    customer_of_code = np.full(n_codes, -1, dtype=np.int64)
+    customer_of_code[where] = np.arange(len(rfm))
+    row_customer = customer_of_code[codes]
+    curves = seg.cohort_curves(
+        labels.to_numpy(dtype=object)[row_customer],
+        (day - first_day[row_customer]) / np.timedelta64(1, "D"),
+        amount,
+        labels,
+        first_purchase,
+        end,
+    )
     concentration = seg.concentration_curve(predicted)
     palive = seg.palive_distribution(p_alive)
 

@@ -160,56 +160,57 @@ def cohort_table(customers: pd.DataFrame, cohorts: pd.Series) -> pd.DataFrame:
 
 
 def cohort_curves(
-    transactions: pd.DataFrame,
-    first_purchase: pd.Series,
+    row_cohort: np.ndarray,
+    row_days: np.ndarray,
+    row_amount: np.ndarray,
     cohorts: pd.Series,
+    first_purchase: pd.Series,
     observation_end: pd.Timestamp,
 ) -> pd.DataFrame:
     """Cumulative net revenue per customer by whole months since acquisition, per cohort.
 
     Parameters
     ----------
-    transactions : pandas.DataFrame
-        Clean transactions (``customer_id``, ``date``, ``amount``; returns included), of the
-        customers in ``first_purchase`` only.
-    first_purchase, cohorts : pandas.Series
-        Each customer's first purchase day and cohort label, indexed by customer id.
+    row_cohort, row_days, row_amount : numpy arrays, one value per transaction
+        The transaction's customer's cohort label, its days since that customer's first
+        purchase, and its amount (returns included, so the curves are net revenue).
+    cohorts, first_purchase : pandas.Series
+        Each customer's cohort label and first purchase day (same index).
     observation_end : pandas.Timestamp
 
     Returns
     -------
     pandas.DataFrame
         ``Month`` (0, 1, ...: months of 365.25/12 days since the first purchase; month 0 is
-        the first month), then one column per cohort. A cohort's value at month m is blank
-        when its most recent customer has not yet been observed for m whole months.
+        the first month), then one column per cohort in time order. A cohort's value at month
+        m is blank when its most recently acquired customer has not yet been observed for m
+        whole months.
     """
-    if first_purchase.empty:
+    if len(cohorts) == 0:
         return pd.DataFrame({"Month": pd.Series([], dtype="int64")})
-    first = transactions["customer_id"].map(first_purchase)
-    days = (transactions["date"] - first).dt.days.to_numpy()
-    month = np.floor(np.maximum(days, 0) / DAYS_PER_MONTH).astype(np.int64)
-    cohort = transactions["customer_id"].map(cohorts).to_numpy()
-    size = cohorts.value_counts()
-    labels = sorted(size.index)
-    last_day = first_purchase.groupby(cohorts).max()
-    observed = np.floor((observation_end - last_day).dt.days / DAYS_PER_MONTH).astype(int)
-    n_months = int(max(observed.max(), month.max() if month.size else 0)) + 1
-    table = (
-        pd.DataFrame({"c": cohort, "m": month, "a": transactions["amount"].to_numpy()})
-        .groupby(["c", "m"])["a"]
-        .sum()
-        .unstack("c")
-        .reindex(index=range(n_months), columns=labels)
-        .fillna(0.0)
-        .cumsum()
-    )
-    table = table / size.reindex(labels).to_numpy()
-    months = np.arange(n_months)[:, None]
-    table = table.where(months <= observed.reindex(labels).to_numpy()[None, :])
-    table = table.loc[: int(observed.max())]
-    table.columns = [str(c) for c in table.columns]
-    table.index.name = "Month"
-    return table.reset_index()
+    labels = sorted(cohorts.unique())
+    size = cohorts.value_counts().reindex(labels).to_numpy(dtype=float)
+    last_day = pd.Series(first_purchase.to_numpy(), index=cohorts.to_numpy())
+    last_day = last_day.groupby(level=0).max().reindex(labels)
+    observed = np.floor(
+        (observation_end - last_day).dt.days.to_numpy(dtype=float) / DAYS_PER_MONTH
+    ).astype(np.int64)
+    observed = np.maximum(observed, 0)
+    n_months = int(observed.max()) + 1
+    month = np.floor(np.maximum(np.asarray(row_days, dtype=float), 0) / DAYS_PER_MONTH)
+    month = month.astype(np.int64)
+    code = pd.Categorical(row_cohort, categories=labels).codes.astype(np.int64)
+    inside = (month < n_months) & (code >= 0)  # later months are past every cohort's curve
+    sums = np.bincount(
+        code[inside] * n_months + month[inside],
+        weights=np.asarray(row_amount, dtype=float)[inside],
+        minlength=len(labels) * n_months,
+    ).reshape(len(labels), n_months)
+    curves = np.cumsum(sums, axis=1) / size[:, None]
+    curves[np.arange(n_months)[None, :] > observed[:, None]] = np.nan
+    table = pd.DataFrame(curves.T, columns=[str(c) for c in labels])
+    table.insert(0, "Month", np.arange(n_months, dtype=np.int64))
+    return table
 
 
 def concentration_curve(values: np.ndarray | pd.Series, points: int = 101) -> pd.DataFrame:
