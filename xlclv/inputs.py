@@ -121,7 +121,7 @@ def _type_masks(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _blank_mask(s: pd.Series) -> np.ndarray:
     """True where a cell is empty: None, NaN/NaT or text of spaces only."""
-    blank = s.isna().to_numpy(dtype=bool)
+    blank = np.array(s.isna(), dtype=bool)
     if s.dtype != object and not pd.api.types.is_string_dtype(s.dtype):
         return blank
     kind = _kind(s)
