@@ -318,3 +318,30 @@ def test_big_data_warm_start_finds_the_same_optimum(monkeypatch):
     assert warm.converged_ and cold.converged_
     assert warm.params_ == pytest.approx(cold.params_, rel=1e-6)
     assert warm.standard_errors_ == pytest.approx(cold.standard_errors_, rel=1e-3)
+
+
+DEGENERATE = {
+    "two customers": ([3, 0], [10.0, 0.0], [20.0, 20.0]),
+    "one heavy buyer": ([500, 0, 1], [38.0, 0.0, 5.0], [39.0, 39.0, 39.0]),
+    "tiny T": ([1, 0, 2], [1e-6, 0.0, 2e-6], [1e-5, 1e-5, 1e-5]),
+    "all bought on the last day": ([1, 2, 3, 0], [20.0, 20.0, 20.0, 0.0], [20.0] * 4),
+}
+
+
+@pytest.mark.parametrize("model", ["BetaGeoModel", "ParetoNBDModel"])
+@pytest.mark.parametrize("data", DEGENERATE.values(), ids=DEGENERATE.keys())
+def test_degenerate_data_gives_numbers_and_an_honest_status(model, data):
+    import xlclv.models
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        m = getattr(xlclv.models, model)().fit(*data)
+    if not m.converged_:
+        assert any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        assert m.fit_message_.startswith("did not converge")
+    assert np.isfinite(m.log_likelihood_)
+    p = m.probability_alive(*data)
+    e = m.expected_purchases(10.0, *data)
+    assert np.all(np.isfinite(p) & (p >= 0) & (p <= 1))
+    assert np.all(np.isfinite(e) & (e >= 0))
+    assert np.isfinite(m.expected_purchases_new_customer(52.0))

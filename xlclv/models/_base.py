@@ -54,7 +54,7 @@ def unique_rows(
     return [c[rep] for c in cols], counts
 
 
-def hyp2f1(A, B, C, z, *, max_terms: int = 200_000) -> np.ndarray:
+def hyp2f1(A, B, C, z, *, max_terms: int = 5_000) -> np.ndarray:
     """Gauss's hypergeometric function 2F1(A, B; C; z) for real 0 <= z < 1, element-wise.
 
     ``scipy.special.hyp2f1`` overflows to inf/NaN for large ``C`` (many purchases) with ``z``
@@ -65,22 +65,28 @@ def hyp2f1(A, B, C, z, *, max_terms: int = 200_000) -> np.ndarray:
     out = np.array(special.hyp2f1(A, B, C, z), dtype=float, ndmin=1).reshape(A.shape)
     bad = ~np.isfinite(out)
     if bad.any():
-        a, b, c, zz = A[bad], B[bad], C[bad], z[bad]
-        term = np.ones(a.size)
-        total = np.ones(a.size)
-        active = np.arange(a.size)
-        for k in range(max_terms):
-            ai = active
-            term[ai] *= (a[ai] + k) * (b[ai] + k) / ((c[ai] + k) * (k + 1)) * zz[ai]
-            total[ai] += term[ai]
-            done = np.abs(term[ai]) <= 1e-17 * np.abs(total[ai])
-            if done.any():
-                active = ai[~done]
-                if active.size == 0:
-                    break
-        total[active] = np.nan
-        out[bad] = total
+        with np.errstate(all="ignore"):
+            out[bad] = _hyp2f1_series(A[bad], B[bad], C[bad], z[bad], max_terms)
     return out
+
+
+def _hyp2f1_series(a, b, c, z, max_terms):
+    """The Gauss series summed term by term (NaN where it diverges or has not converged)."""
+    term = np.ones(a.size)
+    total = np.ones(a.size)
+    active = np.arange(a.size)
+    for k in range(max_terms):
+        if active.size == 0:
+            break
+        ai = active
+        term[ai] *= (a[ai] + k) * (b[ai] + k) / ((c[ai] + k) * (k + 1)) * z[ai]
+        total[ai] += term[ai]
+        blown = ~np.isfinite(total[ai])
+        total[ai[blown]] = np.nan
+        done = blown | (np.abs(term[ai]) <= 1e-17 * np.abs(total[ai]))
+        active = ai[~done]
+    total[active] = np.nan
+    return total
 
 
 def _as_column(name: str, values, *, integer: bool = False) -> np.ndarray:
@@ -348,6 +354,8 @@ class BaseModel:
                 objective, x0, jac=analytic, method="BFGS", options=options
             )  # fmt: skip
             res.fun = f(res.x)
+            if not np.isfinite(res.fun):  # e.g. a special function failing far out: use
+                res.fun = fg(res.x)[0]  # the objective the optimiser saw
             if not np.isfinite(res.fun):
                 continue
             if best is None or res.fun < best.fun - 1e-9 * scale:
@@ -381,7 +389,7 @@ class BaseModel:
             x, nll, g = trial, v_trial, g_trial
         else:
             decrement = float(g @ np.linalg.solve(hess, g))
-        nll = f(x)
+        nll = f(x) if np.isfinite(f(x)) else nll
         params = np.exp(x)
         eigen = np.linalg.eigvalsh(hess) if np.all(np.isfinite(hess)) else np.array([np.nan])
         positive_definite = bool(np.all(eigen > 0))

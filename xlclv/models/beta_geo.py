@@ -42,8 +42,21 @@ def _one_minus_scaled_2f1(a: float, b: float, r: float, x, z) -> np.ndarray:
             + _one_minus_scaled_2f1(a, b + 2e-7, r, x, z)
         )
     c = a + b + x - 1.0
-    inner = np.exp((a - 1.0) * np.log1p(-z)) * hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
-    return c / (a - 1.0) * (1.0 - inner)
+    with np.errstate(all="ignore"):
+        inner = np.exp((a - 1.0) * np.log1p(-z)) * hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
+        out = c / (a - 1.0) * (1.0 - inner)
+    bad = ~np.isfinite(out)
+    if np.any(bad):
+        # Huge a and b (a fit with no heterogeneity in p): Beta(a, b + x) is a point mass at
+        # p = a / (a+b+x), where E = (1 - (1-z)^(r+x) ... ) reduces to (1 - (1 + p u)^-(r+x)) / p
+        # with u = z / (1-z) (Gamma-mixed exponential dropout after a geometric count).
+        x_b, z_b = np.broadcast_arrays(np.asarray(x, dtype=float), z)
+        x_b, z_b = x_b[bad], z_b[bad]
+        p = a / (a + b + x_b)
+        limit = -np.expm1(-(r + x_b) * np.log1p(p * z_b / (1.0 - z_b))) / p
+        out = np.array(out, dtype=float)
+        out[bad] = limit
+    return np.maximum(out, 0.0)  # no -0.0 or -1e-17 from rounding
 
 
 class BetaGeoModel(RFMModel):

@@ -62,9 +62,69 @@ def _log_integral(r, alpha, s, beta, x, tx, T) -> np.ndarray:
         f = hyp2f1(1.0, q + 1.0 - b2, q + 1.0, z)
         return (1.0 - b2) * np.log1p(-z) + np.log(f) - q * np.log(big + t)
 
-    l1 = log_term(z1, tx)
-    l2 = log_term(z2, T)
-    return l1 + _log1mexp(l2 - l1) - np.log(q)
+    with np.errstate(all="ignore"):
+        l1 = log_term(z1, tx)
+        l2 = log_term(z2, T)
+        out = l1 + _log1mexp(l2 - l1) - np.log(q)
+    # Far out in the parameter space (e.g. s and beta in the millions) 2F1 can fail: there the
+    # quadrature takes over (-inf is right only when t_x = T: nothing to integrate).
+    bad = np.isnan(out) | (np.isinf(out) & (tx < T))
+    if np.any(bad):
+        out = np.array(out, dtype=float)
+        pick = [np.broadcast_to(v, out.shape)[bad] for v in (x, tx, T)]
+        out[bad] = _quadrature(r, alpha, s, beta, *pick)[0]
+    return out
+
+
+def _quadrature(r, alpha, s, beta, x, tx, T):
+    """log I and d log I / d(r, alpha, s, beta) by Gauss-Legendre quadrature.
+
+    Write I = int (A+tau)^-qA (B+tau)^-qB over (t_x, T), where the A-factor is whichever
+    of (alpha, r+x) and (beta, s+1) decays faster at t_x. With A + tau = (A+t_x) e^v and
+    k = (qA - 1) / m, the map w = (1 - e^(-k v)) / (1 - e^(-k V)) turns
+    I = (A+t_x)^(1-qA) int_0^V e^(-m k v) g(v) dv into (A+t_x)^(1-qA) (1-e^(-kV))/k
+    int_0^1 (1 - w c)^(m-1) g dw, c = 1 - e^(-kV): a smooth integrand whatever the
+    number of purchases, so 16 nodes give ~1e-12 relative accuracy (see the tests).
+    The derivatives are weighted means of d log(integrand) over the same nodes.
+    """
+    qa = r + x
+    qb = s + 1.0
+    use_a = qa / (alpha + tx) >= qb / (beta + tx)
+    A, B = np.where(use_a, alpha, beta), np.where(use_a, beta, alpha)
+    qA, qB = np.where(use_a, qa, qb), np.where(use_a, qb, qa)
+    k = ((qA - 1.0) / _M)[:, None]
+    la_tx = np.log(A + tx)[:, None]
+    V = (np.log(A + T) - np.log(A + tx))[:, None]
+    kV = k * V
+    small = np.abs(kV) < 1e-8
+    safe_k = np.where(small, 1.0, k)
+    c = -np.expm1(-kV)
+    D = np.where(small, V, c / safe_k)
+    l1 = np.log1p(-_NODES * np.where(small, 0.0, c))  # = -k v
+    v = np.where(small, _NODES * V, -l1 / safe_k)
+    tA = np.exp(la_tx + v)  # A + tau
+    tB = tA + (B - A)[:, None]  # B + tau
+    lB = np.log(tB)
+    lg = (_M - 1.0) * l1 - qB[:, None] * lB
+    top = lg.max(axis=1, keepdims=True)
+    g = _WEIGHTS * np.exp(lg - top)
+    total = g.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        log_I = (-(_M * k) * la_tx + np.log(D) + top + np.log(total))[:, 0]
+    p = g / total
+    lA_mean = np.sum(p * (la_tx + v), axis=1)
+    inv_A = np.sum(p / tA, axis=1)
+    lB_mean = np.sum(p * lB, axis=1)
+    inv_B = np.sum(p / tB, axis=1)
+    d = np.stack(
+        [
+            -np.where(use_a, lA_mean, lB_mean),
+            -qa * np.where(use_a, inv_A, inv_B),
+            -np.where(use_a, lB_mean, lA_mean),
+            -qb * np.where(use_a, inv_B, inv_A),
+        ]
+    )
+    return log_I, d
 
 
 class ParetoNBDModel(RFMModel):
@@ -132,7 +192,7 @@ class ParetoNBDModel(RFMModel):
         x, tx, T, c, ux, nx = (data[k] for k in ("x", "tx", "T", "c", "ux", "nx"))
         C = c.sum()
         ll_x, B1, lT_a, lT_b = self._common(params, data)
-        log_I, dI = self._quadrature(r, alpha, s, beta, x, tx, T)
+        log_I, dI = _quadrature(r, alpha, s, beta, x, tx, T)
         B2 = np.log(s) + log_I
         m = np.logaddexp(B1, B2)
         w2 = c * np.exp(B2 - m)  # weight of the "died between t_x and T" branch
@@ -145,57 +205,6 @@ class ParetoNBDModel(RFMModel):
         d_beta = C * s / beta + np.sum(-w1 * s / (beta + T) + w2 * dI[3])
         nll = -(ll_x + np.sum(c * m))
         return nll, -np.array([d_r, d_alpha, d_s, d_beta])
-
-    @staticmethod
-    def _quadrature(r, alpha, s, beta, x, tx, T):
-        """log I and d log I / d(r, alpha, s, beta) by Gauss-Legendre quadrature.
-
-        Write I = int (A+tau)^-qA (B+tau)^-qB over (t_x, T), where the A-factor is whichever
-        of (alpha, r+x) and (beta, s+1) decays faster at t_x. With A + tau = (A+t_x) e^v and
-        k = (qA - 1) / m, the map w = (1 - e^(-k v)) / (1 - e^(-k V)) turns
-        I = (A+t_x)^(1-qA) int_0^V e^(-m k v) g(v) dv into (A+t_x)^(1-qA) (1-e^(-kV))/k
-        int_0^1 (1 - w c)^(m-1) g dw, c = 1 - e^(-kV): a smooth integrand whatever the
-        number of purchases, so 16 nodes give ~1e-12 relative accuracy (see the tests).
-        The derivatives are weighted means of d log(integrand) over the same nodes.
-        """
-        qa = r + x
-        qb = s + 1.0
-        use_a = qa / (alpha + tx) >= qb / (beta + tx)
-        A, B = np.where(use_a, alpha, beta), np.where(use_a, beta, alpha)
-        qA, qB = np.where(use_a, qa, qb), np.where(use_a, qb, qa)
-        k = ((qA - 1.0) / _M)[:, None]
-        la_tx = np.log(A + tx)[:, None]
-        V = (np.log(A + T) - np.log(A + tx))[:, None]
-        kV = k * V
-        small = np.abs(kV) < 1e-8
-        safe_k = np.where(small, 1.0, k)
-        c = -np.expm1(-kV)
-        D = np.where(small, V, c / safe_k)
-        l1 = np.log1p(-_NODES * np.where(small, 0.0, c))  # = -k v
-        v = np.where(small, _NODES * V, -l1 / safe_k)
-        tA = np.exp(la_tx + v)  # A + tau
-        tB = tA + (B - A)[:, None]  # B + tau
-        lB = np.log(tB)
-        lg = (_M - 1.0) * l1 - qB[:, None] * lB
-        top = lg.max(axis=1, keepdims=True)
-        g = _WEIGHTS * np.exp(lg - top)
-        total = g.sum(axis=1, keepdims=True)
-        with np.errstate(divide="ignore"):
-            log_I = (-(_M * k) * la_tx + np.log(D) + top + np.log(total))[:, 0]
-        p = g / total
-        lA_mean = np.sum(p * (la_tx + v), axis=1)
-        inv_A = np.sum(p / tA, axis=1)
-        lB_mean = np.sum(p * lB, axis=1)
-        inv_B = np.sum(p / tB, axis=1)
-        d = np.stack(
-            [
-                -np.where(use_a, lA_mean, lB_mean),
-                -qa * np.where(use_a, inv_A, inv_B),
-                -np.where(use_a, lB_mean, lA_mean),
-                -qb * np.where(use_a, inv_B, inv_A),
-            ]
-        )
-        return log_I, d
 
     # -- predictions ----------------------------------------------------------------------
     def probability_alive(self, frequency, recency, T):
