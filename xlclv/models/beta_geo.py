@@ -47,9 +47,9 @@ def _one_minus_scaled_2f1(a: float, b: float, r: float, x, z) -> np.ndarray:
         out = c / (a - 1.0) * (1.0 - inner)
     bad = ~np.isfinite(out)
     if np.any(bad):
-        # Huge a and b (a fit with no heterogeneity in p): Beta(a, b + x) is a point mass at
-        # p = a / (a+b+x), where E = (1 - (1-z)^(r+x) ... ) reduces to (1 - (1 + p u)^-(r+x)) / p
-        # with u = z / (1-z) (Gamma-mixed exponential dropout after a geometric count).
+        # Huge a and b (no heterogeneity in p, e.g. a fit that did not converge): Beta(a, b+x)
+        # is then a point mass at p = a / (a+b+x), and E[Y(t) | alive] =
+        # (1 - (1 + p u)^-(r+x)) / p with u = z / (1-z) = t / (alpha + T).
         x_b, z_b = np.broadcast_arrays(np.asarray(x, dtype=float), z)
         x_b, z_b = x_b[bad], z_b[bad]
         p = a / (a + b + x_b)
