@@ -116,3 +116,23 @@ def test_output_must_not_be_the_input(tmp_path, capsys):
     assert main(["report", str(src), "-o", str(src), "--force"]) == 2
     assert "never writes into its input" in capsys.readouterr().err
     assert _sha(src) == before
+
+
+@pytest.mark.parametrize(
+    ("rows", "code", "text"),
+    [
+        ([("A", "2024-01-01", 10), ("A", "2024-02-01", 12)], 0, "customers            1"),
+        ([("A", "2024-01-01", 10), ("B", "2024-02-01", 12)], 2, "bought only once"),
+        ([], 2, "no transactions"),
+    ],
+    ids=["one customer", "all one-time buyers", "empty"],
+)
+def test_edge_cases_give_a_report_or_a_clear_message(tmp_path, capsys, rows, code, text):
+    csv = tmp_path / "tx.csv"
+    pd.DataFrame(rows, columns=["customer_id", "date", "amount"]).to_csv(csv, index=False)
+    out = tmp_path / "out.xlsx"
+    assert main(["report", str(csv), "-o", str(out)]) == code
+    captured = capsys.readouterr()
+    assert text in (captured.out if code == 0 else captured.err.splitlines()[-1])
+    assert "Traceback" not in captured.err
+    assert out.exists() == (code == 0)
