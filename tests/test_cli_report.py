@@ -136,3 +136,18 @@ def test_edge_cases_give_a_report_or_a_clear_message(tmp_path, capsys, rows, cod
     assert text in (captured.out if code == 0 else captured.err.splitlines()[-1])
     assert "Traceback" not in captured.err
     assert out.exists() == (code == 0)
+
+
+def test_segment_and_date_flags_override_the_settings_sheet(tmp_path, capsys):
+    src = tmp_path / "clv_report.xlsx"
+    shutil.copy(ROOT / "workbooks" / "clv_report.xlsx", src)
+    out = tmp_path / "out.xlsx"
+    args = ["report", str(src), "-o", str(out), "--segment-by", "channel"]
+    assert main([*args, "--observation-end", "2025-06-30", "--model", "pnbd"]) == 0
+    wb = openpyxl.load_workbook(out)
+    tables = {name for ws in wb.worksheets for name in ws.tables}
+    assert "tblSeg_channel" in tables and "tblSeg_region" not in tables
+    issues = wb["Data issues"]
+    assert issues.max_row > 2  # rows after observation_end are listed
+    model = [c for row in wb["Model"].iter_rows(values_only=True) for c in row]
+    assert "Pareto/NBD" in model

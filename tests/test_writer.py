@@ -332,3 +332,22 @@ def test_bulk_rows_path_matches_the_normal_path(tmp_path, monkeypatch, written):
     xml = _sheet_xml(path, "Customers")
     assert "<f>" not in xml
     assert '<c r="A3" s="' in xml and 't="inlineStr"><is><t>+1+2</t></is></c>' in xml
+
+
+def test_a_real_report_round_trips(tmp_path):
+    from xlclv.report import Settings, build_report
+    from xlclv.sample import sample_inputs
+
+    report = build_report(sample_inputs(), Settings.from_values({"gross_margin": 0.3}))
+    path = write_report(report, tmp_path / "real.xlsx")
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Customers"]
+    assert [c.value for c in ws[1]] == list(report.customers.columns)
+    assert ws.max_row == 1 + report.summary["customers"] == 1 + len(report.customers)
+    tables = {name for sheet in wb.worksheets for name in sheet.tables}
+    assert {f"tblSeg_{d}" for d in report.segments} <= tables
+    first = report.customers.iloc[0]
+    assert ws["A2"].value == first["Customer ID"]
+    assert ws.cell(2, list(report.customers.columns).index("Predicted CLV") + 1).value == (
+        pytest.approx(first["Predicted CLV"])
+    )
