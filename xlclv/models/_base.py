@@ -41,7 +41,7 @@ def unique_rows(
     key = np.zeros(n, dtype=np.int64)
     size = 1
     for c in cols:
-        codes, uniq = pd.factorize(c)
+        codes, uniq = pd.factorize((c + 0.0).view(np.int64))  # bit patterns hash faster
         if size * max(len(uniq), 1) >= 2**62:  # pragma: no cover - astronomically many rows
             key, _ = pd.factorize(pd.MultiIndex.from_arrays([key, codes]))
             size = int(key.max()) + 1
@@ -372,7 +372,7 @@ class BaseModel:
         # Newton polish on one Hessian (in log-parameters) at the optimiser's point, then the
         # convergence test: a positive-definite Hessian and a negligible Newton decrement.
         nll, g = fg(x)
-        hess = self._log_hessian(fg, x)
+        hess = self._log_hessian(fg, x, g if analytic else None)
         decrement = np.inf
         for _ in range(6):
             try:
@@ -440,14 +440,21 @@ class BaseModel:
             )
 
     @staticmethod
-    def _log_hessian(fg, x: np.ndarray) -> np.ndarray:
-        """Hessian in log-parameters by central differences of the gradient, symmetrised."""
+    def _log_hessian(fg, x: np.ndarray, g0: np.ndarray | None = None) -> np.ndarray:
+        """Hessian in log-parameters by differences of the gradient, symmetrised.
+
+        Forward differences from ``g0`` (the gradient at ``x``) when the gradient is exact,
+        central differences otherwise (a finite-difference gradient is too noisy for them).
+        """
         n = x.size
         hess = np.empty((n, n))
         for i in range(n):
             e = np.zeros(n)
             e[i] = _STEP
-            hess[i] = (fg(x + e)[1] - fg(x - e)[1]) / (2 * _STEP)
+            if g0 is None:
+                hess[i] = (fg(x + e)[1] - fg(x - e)[1]) / (2 * _STEP)
+            else:
+                hess[i] = (fg(x + e)[1] - g0) / _STEP
         return (hess + hess.T) / 2
 
 
