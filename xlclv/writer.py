@@ -176,6 +176,7 @@ class _Formats:
         self.money0 = self.add(num_format=money0)
         self.pct = self.add(num_format="0.0%")
         self.count = self.add(num_format="#,##0")
+        self.row_number = self.add(num_format="0")
         self.num2 = self.add(num_format="#,##0.00")
         self.num4 = self.add(num_format="0.0000")
         self.ratio = self.add(num_format='0.0"x"')
@@ -834,7 +835,7 @@ def _issues_sheet(ws: Worksheet, report: Any, fmts: _Formats) -> None:
         TABLE_NAMES["issues"],
         fmts,
         widths=widths,
-        formats={"Value": fmts.text, "Row": fmts.count},
+        formats={"Value": fmts.text, "Row": fmts.row_number},
         allow_bulk=True,
     )
     widths = {c: min(w, 70) for c, w in widths.items()}
