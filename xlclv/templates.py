@@ -424,8 +424,10 @@ def _input_table(ws: Any, fmt: _TemplateFormats, df: pd.DataFrame, name: str, wf
     formats: dict[str, Any] = {}
     for col in df.columns:
         s = df[col]
-        if s.dtype == object and len(s) and all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in s.dropna()
+        if (
+            s.dtype == object
+            and len(s)
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in s.dropna())
         ):
             s = df[col] = s.astype("float64")
         if pd.api.types.is_datetime64_any_dtype(s.dtype) or _looks_like_dates(s):
