@@ -84,7 +84,7 @@ def _quadrature(r, alpha, s, beta, x, tx, T):
     k = (qA - 1) / m, the map w = (1 - e^(-k v)) / (1 - e^(-k V)) turns
     I = (A+t_x)^(1-qA) int_0^V e^(-m k v) g(v) dv into (A+t_x)^(1-qA) (1-e^(-kV))/k
     int_0^1 (1 - w c)^(m-1) g dw, c = 1 - e^(-kV): a smooth integrand whatever the
-    number of purchases, so 16 nodes give ~1e-12 relative accuracy (see the tests).
+    number of purchases, so 16 nodes give ~1e-10 relative accuracy or better (see the tests).
     The derivatives are weighted means of d log(integrand) over the same nodes.
     """
     qa = r + x
