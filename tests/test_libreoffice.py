@@ -41,6 +41,7 @@ def udf_names() -> set[str]:
     for module in sorted((ROOT / "xlclv").glob("_udf_*.py")):
         text = module.read_text(encoding="utf-8")
         names |= set(re.findall(r"^def ([A-Z][A-Z0-9_]+)\(", text, flags=re.M))
+    assert {"LIFETIME", "NPS", "SBG_FIT", "SBG_LIFETIME"} <= names, "UDF modules moved?"
     return names
 
 
