@@ -1,4 +1,4 @@
-"""The button entry point xlclv.button: everything but Excel is real (core, writer, template);
+"""The button entry point xlclv.excel_button: everything but Excel is real (core, writer, template);
 Excel is a small fake of exactly the xlwings calls the button makes. Whether real Excel
 behaves like this fake can only be confirmed in Excel (docs/excel.md says so)."""
 
@@ -11,7 +11,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from xlclv import button
+from xlclv import excel_button as button
 from xlclv._errors import WorkbookError
 
 pytest.importorskip("xlclv.report", reason="the report core (xlclv/report.py) is not there yet")

@@ -39,7 +39,7 @@ def fake_templates(paths):
     """Two small stand-ins, so these tests do not depend on the report core's speed."""
     return {
         "clv_report.xlsx": lambda p: p.write_bytes(b"template"),
-        "clv_report.py": lambda p: p.write_text("from xlclv.button import main\n"),
+        "clv_report.py": lambda p: p.write_text("from xlclv.excel_button import main\n"),
     }
 
 

@@ -16,7 +16,7 @@ import xlclv.udfs
 from tests import excel_harness as xl
 from tests.conftest import ROOT
 from xlclv import cli
-from xlclv._xlmeta import signature, summary
+from xlclv._excel_meta import signature, summary
 
 #: Every Excel function with its arguments as the Function Wizard lists them.
 SIGNATURES = {

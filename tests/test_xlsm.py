@@ -107,7 +107,7 @@ def test_paired_module_is_what_samplecall_imports(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     namespace: dict = {}
     exec(f"import {name}", namespace)
-    from xlclv import button
+    from xlclv import excel_button as button
 
     assert namespace[name].main is button.main
 

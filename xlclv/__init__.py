@@ -53,7 +53,7 @@ _EXPORTS: dict[str, str] = {
     "read_workbook": ".inputs",
     "write_report": ".writer",
     # Excel: the RunPython entry point of the ribbon button and the template button
-    "main": ".button",
+    "main": ".excel_button",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])

@@ -12,7 +12,7 @@ from ._errors import XlclvError
 
 
 def _cmd_functions(args: argparse.Namespace, console: Console) -> int:
-    from ._xlmeta import excel_functions, signature, summary
+    from ._excel_meta import excel_functions, signature, summary
 
     fns = excel_functions()
     if args.markdown:
@@ -35,7 +35,7 @@ def _cmd_functions(args: argparse.Namespace, console: Console) -> int:
 
 def functions_markdown() -> str:
     """The Excel function reference as a Markdown table (README embeds it)."""
-    from ._xlmeta import excel_functions, signature, summary
+    from ._excel_meta import excel_functions, signature, summary
 
     def cell(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")

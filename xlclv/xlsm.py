@@ -14,7 +14,7 @@ plus:
   ``RunPython "import clv_report;clv_report.main()"`` -- the module named like the workbook.
   :data:`PAIRED_MODULE` is that module (``clv_report.py``, installed next to the workbook by
   ``xlclv install``; xlwings puts the workbook's folder on the Python path). It hands over to
-  :func:`xlclv.button.main`.
+  :func:`xlclv.excel_button.main`.
 - an ``xlwings.conf`` sheet with ``UDF Modules`` = ``xlclv.udfs``, so Import Functions in this
   workbook brings in the xlclv functions even without the user-wide config.
 
@@ -54,7 +54,7 @@ xlwings' RunPython calls main() of the module named like the workbook, so this f
 next to clv_report.xlsm and be named like it. The xlclv ribbon tab works under any name.
 """
 
-from xlclv.button import main
+from xlclv.excel_button import main
 
 __all__ = ["main"]
 '''
