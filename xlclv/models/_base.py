@@ -197,6 +197,17 @@ def check_times(name: str, t) -> np.ndarray:
     return arr
 
 
+def check_counts(name: str, n) -> np.ndarray:
+    """Purchase counts as a flat float array: whole, non-negative numbers."""
+    try:
+        arr = np.atleast_1d(np.asarray(n, dtype=float)).ravel()
+    except (TypeError, ValueError):
+        arr = np.array([np.nan])
+    if np.any(~np.isfinite(arr)) or np.any(arr < 0) or np.any(arr != np.round(arr)):
+        raise InputError(f"{name} must be a whole number of purchases (0, 1, 2, ...), got {n!r}")
+    return arr
+
+
 class BaseModel:
     """Maximum-likelihood model on the log-parameter scale (scikit-learn conventions).
 

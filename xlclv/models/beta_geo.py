@@ -18,8 +18,16 @@ from __future__ import annotations
 import numpy as np
 from scipy import special, stats
 
-from .._errors import InputError
-from ._base import RFMModel, check_times, hyp2f1, result_shape, shaped, unique_rows, validate_rfm
+from ._base import (
+    RFMModel,
+    check_counts,
+    check_times,
+    hyp2f1,
+    result_shape,
+    shaped,
+    unique_rows,
+    validate_rfm,
+)
 
 
 def _one_minus_scaled_2f1(a: float, b: float, r: float, x, z) -> np.ndarray:
@@ -207,9 +215,7 @@ class BetaGeoModel(RFMModel):
         r, alpha, a, b = self._param_array()
         shape = result_shape(t, n)
         t = check_times("t", t)
-        n_arr = np.atleast_1d(np.asarray(n, dtype=float)).ravel()
-        if np.any(~np.isfinite(n_arr)) or np.any(n_arr < 0) or np.any(n_arr != np.round(n_arr)):
-            raise InputError(f"n must be a whole number of purchases (0, 1, 2, ...), got {n!r}")
+        n_arr = check_counts("n", n)
         t, n_arr = np.broadcast_arrays(t, n_arr)
         gl = special.gammaln
         log_beta_ratio = gl(b + n_arr) + gl(a + b) - gl(b) - gl(a + b + n_arr)

@@ -28,8 +28,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import integrate, special
 
-from .._errors import InputError
-from ._base import RFMModel, check_times, hyp2f1, result_shape, shaped, validate_rfm
+from ._base import RFMModel, check_counts, check_times, hyp2f1, result_shape, shaped, validate_rfm
 
 _M = 6.0  # exponent split of the quadrature's change of variable (see _quadrature)
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(16)
@@ -263,9 +262,7 @@ class ParetoNBDModel(RFMModel):
         r, alpha, s, beta = self._param_array()
         shape = result_shape(t, n)
         t = check_times("t", t)
-        n_arr = np.atleast_1d(np.asarray(n, dtype=float)).ravel()
-        if np.any(~np.isfinite(n_arr)) or np.any(n_arr < 0) or np.any(n_arr != np.round(n_arr)):
-            raise InputError(f"n must be a whole number of purchases (0, 1, 2, ...), got {n!r}")
+        n_arr = check_counts("n", n)
         t, n_arr = np.broadcast_arrays(t, n_arr)
         gl = special.gammaln
         log_nb = gl(r + n_arr) - gl(r) - gl(n_arr + 1)
