@@ -448,7 +448,7 @@ def build_report(
     ids = rfm.index.to_numpy(dtype=object).astype(str).astype(object)
     customers = pd.DataFrame({"Customer ID": ids})
     for d in dims:
-        customers[d] = tx[d].to_numpy(dtype=object)[first_row]
+        customers[d] = tx[d].iloc[first_row].to_numpy(dtype=object)
     first_day = day[first_row]
     customers["First purchase"] = first_day
     customers["Orders"] = orders.astype(np.int64)
@@ -501,7 +501,7 @@ def build_report(
     customer_of_code[where] = np.arange(len(rfm))
     row_customer = customer_of_code[codes]
     curves = seg.cohort_curves(
-        labels.to_numpy(dtype=object)[row_customer],
+        row_customer,
         (day - first_day[row_customer]) / np.timedelta64(1, "D"),
         amount,
         labels,

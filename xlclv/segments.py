@@ -160,7 +160,7 @@ def cohort_table(customers: pd.DataFrame, cohorts: pd.Series) -> pd.DataFrame:
 
 
 def cohort_curves(
-    row_cohort: np.ndarray,
+    row_customer: np.ndarray,
     row_days: np.ndarray,
     row_amount: np.ndarray,
     cohorts: pd.Series,
@@ -171,11 +171,11 @@ def cohort_curves(
 
     Parameters
     ----------
-    row_cohort, row_days, row_amount : numpy arrays, one value per transaction
-        The transaction's customer's cohort label, its days since that customer's first
-        purchase, and its amount (returns included, so the curves are net revenue).
+    row_customer, row_days, row_amount : numpy arrays, one value per transaction
+        The transaction's customer (position in ``cohorts``), its days since that customer's
+        first purchase, and its amount (returns included, so the curves are net revenue).
     cohorts, first_purchase : pandas.Series
-        Each customer's cohort label and first purchase day (same index).
+        Each customer's cohort label and first purchase day (same index and order).
     observation_end : pandas.Timestamp
 
     Returns
@@ -199,7 +199,8 @@ def cohort_curves(
     n_months = int(observed.max()) + 1
     month = np.floor(np.maximum(np.asarray(row_days, dtype=float), 0) / DAYS_PER_MONTH)
     month = month.astype(np.int64)
-    code = pd.Categorical(row_cohort, categories=labels).codes.astype(np.int64)
+    customer_code = pd.Categorical(cohorts.to_numpy(), categories=labels).codes.astype(np.int64)
+    code = customer_code[np.asarray(row_customer, dtype=np.int64)]
     inside = (month < n_months) & (code >= 0)  # later months are past every cohort's curve
     sums = np.bincount(
         code[inside] * n_months + month[inside],
