@@ -13,9 +13,6 @@ import pytest
 
 from xlclv import excel_button as button
 from xlclv._errors import WorkbookError
-
-pytest.importorskip("xlclv.report", reason="the report core (xlclv/report.py) is not there yet")
-
 from xlclv.writer import OUTPUT_SHEETS
 
 # ----------------------------------------------------------------------------- the fake

@@ -241,7 +241,6 @@ def test_uninstall_restores_the_previous_state(win, capsys, monkeypatch):
 
 
 def test_linux_install_writes_config_and_real_templates(tmp_path, capsys, monkeypatch):
-    pytest.importorskip("xlclv.report", reason="the report core is not there yet")
     paths = installer.Paths.from_env({"HOME": str(tmp_path)}, "linux")
     try:
         assert installer.install(paths) == 0
