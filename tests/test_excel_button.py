@@ -216,10 +216,7 @@ def book_from_xlsx(app: FakeApp, path: Path, name: str | None = None) -> FakeBoo
 def template(tmp_path_factory) -> Path:
     from xlclv.templates import build_clv_report
 
-    try:
-        return build_clv_report(tmp_path_factory.mktemp("tpl") / "clv_report.xlsx")
-    except NotImplementedError:  # the report core's build_report has not landed yet
-        pytest.skip("xlclv.report.build_report is not implemented yet")
+    return build_clv_report(tmp_path_factory.mktemp("tpl") / "clv_report.xlsx")
 
 
 @pytest.fixture(scope="module")
