@@ -140,6 +140,16 @@ def test_every_issue_kind_with_its_excel_row():
     assert clean["customer_id"].tolist() == ["a", "f", "i"]
 
 
+def test_dates_beyond_2262_are_rejected_not_wrapped():
+    # datetime64[ns] ends on 2262-04-11; a typo such as 2925 must be listed, not wrapped to 1678
+    # serial 132320 = 2262-04-11 (days from 1899-12-30)
+    df = raw([["a", c, 1.0] for c in (132320.0, 132321.0, "2925-01-01", dt.date(2925, 1, 1))])
+    clean, issues = clean_transactions(df)
+    assert clean["date"].tolist() == [pd.Timestamp("2262-04-11")]
+    assert issues["Row"].tolist() == [3, 4, 5]
+    assert "not a date between 1900 and 2262" in issues["Problem"].iloc[0]
+
+
 def test_row_numbers_follow_first_row_and_sheet():
     df = raw([["a", "bad", 1.0]])
     _, issues = clean_transactions(df, sheet="Sales", first_row=5)
@@ -277,3 +287,26 @@ def test_read_csv_keeps_text_and_parquet_keeps_types(tmp_path):
     ).to_parquet(pq)
     clean, issues = clean_transactions(read_table_file(pq).transactions)
     assert clean["customer_id"].tolist() == ["1", "2"] and issues.empty
+
+
+# -- properties -----------------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(st.dates(min_value=dt.date(1900, 3, 1), max_value=dt.date(2262, 4, 11)))
+def test_excel_serials_round_trip(day):
+    # From 1 March 1900 on, an Excel serial is the day count from 30 Dec 1899.
+    serial = float((day - dt.date(1899, 12, 30)).days)
+    for cell in (serial, serial + 0.5, day.isoformat(), day):
+        clean, issues = clean_transactions(raw([["a", cell, 1.0]]))
+        assert issues.empty and clean["date"].iloc[0].date() == day
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(st.integers(-(10**15), 10**15))
+def test_whole_number_ids_become_their_digits(n):
+    clean, _ = clean_transactions(raw([[float(n), "2024-01-01", 1.0], [n, "2024-01-01", 1.0]]))
+    assert clean["customer_id"].tolist() == [str(n), str(n)]

@@ -84,3 +84,39 @@ def test_palive_bands():
     dist = palive_distribution([0.0, 0.05, 0.1, 0.95, 1.0, np.nan])
     assert dist["P(alive)"].iloc[0] == "0-10%" and dist["P(alive)"].iloc[9] == "90-100%"
     assert dist["Customers"].tolist() == [2, 1, 0, 0, 0, 0, 0, 0, 0, 2]
+
+
+# -- properties -----------------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+values = arrays(
+    np.float64, st.integers(1, 300), elements=st.floats(0, 1e6, allow_nan=False, width=32)
+)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(values)
+def test_tier_sizes_and_order(v):
+    import math
+
+    tiers = assign_tiers(v)
+    n = v.size
+    assert (tiers == "Top 10%").sum() == math.ceil(0.1 * n)
+    assert (tiers == "Next 20%").sum() == math.ceil(0.3 * n) - math.ceil(0.1 * n)
+    # every top customer is worth at least every customer below the top tier
+    if (tiers != "Top 10%").any():
+        assert v[tiers == "Top 10%"].min() >= v[tiers != "Top 10%"].max()
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(values)
+def test_concentration_curve_is_a_lorenz_curve(v):
+    curve = concentration_curve(v)
+    x = curve["Share of customers"].to_numpy()
+    y = curve["Share of predicted CLV"].to_numpy()
+    assert x[0] == 0 and y[0] == 0 and x[-1] == 1 and y[-1] == pytest.approx(1)
+    assert np.all(np.diff(x) > 0) and np.all(np.diff(y) >= -1e-12)
+    assert np.all(y >= x - 1e-9)  # best customers first: never below the diagonal

@@ -39,7 +39,22 @@ __all__ = [
 ISSUE_COLUMNS = ["Sheet", "Row", "Column", "Value", "Problem"]
 REQUIRED = ("customer_id", "date", "amount")
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # Excel's 1900 date system, serial 1 = 1900-01-01
-_MAX_SERIAL = 2958465  # 9999-12-31
+# Dates are datetime64[ns]: 1677-09-22 to 2262-04-11 (Excel serial curtailed to that).
+_MAX_SERIAL = 2958465  # 9999-12-31; later days than 2262-04-11 are rejected by _as_ns
+_NS_FIRST, _NS_LAST = np.datetime64("1677-09-22", "D"), np.datetime64("2262-04-11", "D")
+
+
+def _as_ns(values: Any) -> np.ndarray:
+    """Datetimes of any unit as datetime64[ns] days; NaT outside what [ns] can hold (a plain
+    cast would silently wrap a year 2925 typo to 1755)."""
+    arr = np.asarray(values)
+    if arr.dtype == np.dtype("datetime64[ns]"):
+        return arr
+    outside = (arr < _NS_FIRST) | (arr > _NS_LAST)
+    arr = np.where(outside, np.datetime64("NaT"), arr)
+    return arr.astype("datetime64[ns]")
+
+
 #: Excel's error values, as text (how some readers hand over error cells).
 EXCEL_ERRORS = frozenset(
     "#N/A #DIV/0! #VALUE! #REF! #NAME? #NUM! #NULL! #GETTING_DATA #SPILL! #CALC! #FIELD! "
@@ -196,9 +211,8 @@ def _serial_dates(x: np.ndarray) -> np.ndarray:
     day = np.floor(np.where(ok, x, 61)).astype(np.int64)
     day = np.where(day < 60, day + 1, day)
     vals = np.datetime64("1899-12-30", "D") + day.astype("timedelta64[D]")
-    out = vals.astype("datetime64[ns]")
-    out[~ok] = np.datetime64("NaT")
-    return out
+    vals[~ok] = np.datetime64("NaT")
+    return _as_ns(vals)
 
 
 def _iso_dates(text: pd.Series) -> np.ndarray:
@@ -210,7 +224,7 @@ def _iso_dates(text: pd.Series) -> np.ndarray:
         parsed = pd.to_datetime(text[looks_iso], format="ISO8601", errors="coerce")
         if getattr(parsed.dt, "tz", None) is not None:
             parsed = parsed.dt.tz_localize(None)
-        out[looks_iso] = parsed.to_numpy(dtype="datetime64[ns]")
+        out[looks_iso] = _as_ns(parsed.to_numpy())
     return out
 
 
@@ -220,18 +234,16 @@ def _datetime_objects(values: pd.Series) -> np.ndarray:
         parsed = pd.to_datetime(values, errors="coerce")
         if getattr(parsed.dt, "tz", None) is not None:
             parsed = parsed.dt.tz_localize(None)
-        return parsed.to_numpy(dtype="datetime64[ns]")
+        return _as_ns(parsed.to_numpy())
     except (TypeError, ValueError):  # mixed time zones, or objects pandas cannot read
-        return pd.to_datetime(values.map(_to_timestamp), errors="coerce").to_numpy(
-            dtype="datetime64[ns]"
-        )
+        return _as_ns(pd.to_datetime(values.map(_to_timestamp), errors="coerce").to_numpy())
 
 
 def _parse_dates(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Dates from cells: datetimes, dates, Excel serial numbers or ISO text. (values, bad)."""
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         out = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
-        out = out.astype("datetime64[ns]").dt.normalize()
+        out = pd.Series(_as_ns(out.to_numpy()), index=s.index).dt.normalize()
         return out, out.isna().to_numpy()
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
         out = pd.Series(_serial_dates(s.to_numpy(dtype=float)), index=s.index)
@@ -309,8 +321,8 @@ def _problem_for_bad(v: Any, what: str) -> str:
         return f"{what} is the Excel error {text}: row not used (fix the cell or its formula)"
     if what == "date":
         return (
-            f"date {text!r} is not a date: row not used (use a date cell, an Excel serial "
-            "number or yyyy-mm-dd)"
+            f"date {text!r} is not a date between 1900 and 2262: row not used (use a date "
+            "cell, an Excel serial number or yyyy-mm-dd)"
         )
     return (
         f"{what} {text!r} is not a number: row not used (use a number with a plain decimal "
