@@ -329,3 +329,18 @@ def test_override_errors_do_not_blame_the_sheet():
         Settings.from_values({}, margin=0.3)
     with pytest.raises(InputError, match="Setting 'gross_margin'"):
         Settings(gross_margin=3)
+
+
+def test_ids_and_segments_that_look_like_formulas_stay_text():
+    rows = [
+        ("=1+1", "2024-01-01", 10.0, "@SUM(A1)", "+cmd"),
+        ("=1+1", "2024-02-01", 20.0, "@SUM(A1)", "+cmd"),
+        (7.0, "2024-01-05", 5.0, 12.0, "-x"),
+        (7.0, "2024-03-01", 5.0, 12.0, "-x"),
+    ]
+    report = build(rows)
+    c = report.customers
+    assert c["Customer ID"].tolist() == ["7", "=1+1"]
+    assert c["region"].tolist() == ["12", "@SUM(A1)"]
+    assert all(isinstance(v, str) for v in c["channel"])
+    assert set(report.segments["channel"]["channel"]) == {"+cmd", "-x"}
