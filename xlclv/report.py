@@ -27,6 +27,21 @@ Settings
 values (the Settings sheet) plus overrides (CLI flags). Percentages are fractions: a gross
 margin of 40 % is 0.4 (an Excel cell formatted as % holds 0.4) or the text "40%"; a value
 above 1 is rejected with that hint rather than silently divided by 100.
+
+Holdout check
+-------------
+The purchase model is refitted on the data up to 75 % of the period (first purchase to
+observation end) and predicts each early customer's repeat purchases in the last 25 %; the
+Model sheet compares the total with what customers actually did, in a table and a sentence.
+The reported predictions always use all the data.
+
+References
+----------
+Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005), "'Counting Your Customers' the Easy Way:
+An Alternative to the Pareto/NBD Model", Marketing Science 24(2), 275-284 (BG/NBD, and the
+calibration/holdout validation used here).
+Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005), "RFM and CLV: Using Iso-Value Curves for
+Customer Base Analysis", Journal of Marketing Research 42(4), 415-430 (Gamma-Gamma spend, CLV).
 """
 
 from __future__ import annotations
