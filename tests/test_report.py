@@ -344,3 +344,13 @@ def test_ids_and_segments_that_look_like_formulas_stay_text():
     assert c["region"].tolist() == ["12", "@SUM(A1)"]
     assert all(isinstance(v, str) for v in c["channel"])
     assert set(report.segments["channel"]["channel"]) == {"+cmd", "-x"}
+
+
+def test_columns_with_too_many_values_are_not_segments_unless_named():
+    rows = [(r[0], r[1], r[2], r[3], f"order-{i}") for i, r in enumerate(ROWS * 6)]
+    rows = [(c if k < 9 else f"{c}{k}", d, a, reg, o) for k, (c, d, a, reg, o) in enumerate(rows)]
+    report = build(rows)
+    assert list(report.segments) == ["region"]  # 54 different order ids > 50
+    assert any("Column 'channel' has 54 different values" in n for n in report.summary["notes"])
+    forced = build(rows, settings=Settings(segment_by=["channel"]))
+    assert list(forced.segments) == ["channel"]

@@ -62,8 +62,10 @@ from ._timeunits import check_time_unit, months_to_units
 from .transactions import rfm_summary
 from .valuation import customer_lifetime_value
 
-__all__ = ["MODELS", "Report", "Settings", "build_report"]
+__all__ = ["MAX_SEGMENTS", "MODELS", "Report", "Settings", "build_report"]
 
+#: With segment_by blank, an extra column with more distinct values than this is not a segment.
+MAX_SEGMENTS = 50
 #: Purchase models the report can use: key -> display name.
 MODELS = {"BGNBD": "BG/NBD", "PNBD": "Pareto/NBD"}
 _MODEL_ALIASES = {
@@ -384,6 +386,17 @@ def build_report(
     )
     sheet = inputs.transactions_sheet
     dims = _dimensions(tx, settings.segment_by, sheet, normalise_header)
+    notes: list[str] = []
+    if settings.segment_by is None:  # all extra columns: leave out ids, free text, amounts
+        for d in list(dims):
+            n = tx[d].nunique()
+            if n > MAX_SEGMENTS:
+                dims.remove(d)
+                notes.append(
+                    f"Column '{d}' has {n:,} different values, too many for a segment "
+                    f"(at most {MAX_SEGMENTS}); it is not used. Name it in segment_by to "
+                    "use it anyway."
+                )
     amount = tx["amount"].to_numpy(dtype=float)
     if not (amount > 0).any():
         raise InputError(_nothing_usable(tx, issues, sheet))
@@ -426,7 +439,6 @@ def build_report(
         )
 
     step("fit purchase model")
-    notes: list[str] = []
     purchase_model, purchase_warnings = _fit_purchase(settings.model, rfm)
     step("fit spend model")
     spend_model, spend_note, spend_warnings = _fit_spend(rfm, purchases, end)
