@@ -354,3 +354,8 @@ def test_columns_with_too_many_values_are_not_segments_unless_named():
     assert any("Column 'channel' has 54 different values" in n for n in report.summary["notes"])
     forced = build(rows, settings=Settings(segment_by=["channel"]))
     assert list(forced.segments) == ["channel"]
+
+
+def test_a_single_one_time_buyer_is_a_clear_message():
+    with pytest.raises(InputError, match=r"^The only customer bought only once .* by 2024-01-01"):
+        build([("A", "2024-01-01", 10.0, "a", "b")])

@@ -432,7 +432,8 @@ def build_report(
     first_row = firsts[where]
     if not (rfm["frequency"] > 0).any():
         raise InputError(
-            f"Every one of the {len(rfm):,} customers bought only once (on one day) by "
+            ("The only customer" if len(rfm) == 1 else f"Every one of the {len(rfm):,} customers")
+            + f" bought only once (on one day) by "
             f"{end.date().isoformat()}, so the {MODELS[settings.model]} model cannot estimate "
             "how often customers buy again or when they stop. Add more history (a longer "
             f"period in sheet '{sheet}') or set a later observation_end."
