@@ -135,7 +135,8 @@ def test_model_tables_and_summary(small):
     assert fit["Gross sales"] == 335.0 and fit["Returns"] == 20.0
     assert fit["Customers"] == 4
     s = small.summary
-    assert s["customers"] == 4 and s["issues"] == 0 and s["currency"] == "USD"
+    # one issue: NPS respondent "X" is not a customer (see the test below)
+    assert s["customers"] == 4 and s["issues"] == 1 and s["currency"] == "USD"
     assert s["total_predicted_clv"] == pytest.approx(small.customers["Predicted CLV"].sum())
     assert s["top_segment"].startswith("region: ")
     assert len(small.palive_distribution) == 10
@@ -359,3 +360,10 @@ def test_columns_with_too_many_values_are_not_segments_unless_named():
 def test_a_single_one_time_buyer_is_a_clear_message():
     with pytest.raises(InputError, match=r"^The only customer bought only once .* by 2024-01-01"):
         build([("A", "2024-01-01", 10.0, "a", "b")])
+
+
+def test_nps_answers_from_unknown_customers_are_reported(small):
+    # "X" answered the survey (NPS row 6: header in row 1, A, C, B, D, X below) but never bought.
+    nps_issues = small.issues[small.issues["Sheet"] == "NPS"]
+    assert nps_issues[["Row", "Column", "Value"]].values.tolist() == [[6, "customer_id", "X"]]
+    assert "not found on sheet 'Transactions'" in nps_issues["Problem"].iloc[0]

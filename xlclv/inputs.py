@@ -503,7 +503,8 @@ def clean_transactions(
 def clean_nps(
     raw: pd.DataFrame, *, sheet: str = "NPS", first_row: int = 2
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """NPS responses (``customer_id``, ``score`` 0–10 whole numbers); bad rows reported."""
+    """NPS responses (``customer_id``, ``score`` 0–10 whole numbers, ``row`` = Excel row);
+    bad rows reported."""
     cols = _require(raw, ("customer_id", "score"), sheet)
     data, positions = _drop_blank_rows(raw)
     rows = _excel_rows(positions, first_row)
@@ -541,7 +542,11 @@ def clean_nps(
             )
     keep = ~(cid_blank | bad | out_of_range)
     clean = pd.DataFrame(
-        {"customer_id": _id_text(cid_raw)[keep].to_numpy(dtype=object), "score": sv[keep]}
+        {
+            "customer_id": _id_text(cid_raw)[keep].to_numpy(dtype=object),
+            "score": sv[keep],
+            "row": rows[keep].astype(np.int64),
+        }
     )
     return clean, _issues(issues)
 

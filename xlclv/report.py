@@ -371,7 +371,13 @@ def build_report(
         purchase model cannot be estimated); the message says what to do.
     """
     from . import segments as seg
-    from .inputs import clean_marketing, clean_nps, clean_transactions, normalise_header
+    from .inputs import (
+        clean_marketing,
+        clean_nps,
+        clean_transactions,
+        find_column,
+        normalise_header,
+    )
 
     settings = settings if settings is not None else Settings.from_values(inputs.settings)
     step = progress or (lambda phase: None)
@@ -504,6 +510,23 @@ def build_report(
             first_row=getattr(inputs, "nps_first_row", 2),
         )
         issues = _concat_issues(issues, nps_issues)
+        unknown = ~nps["customer_id"].isin(customers["Customer ID"]).to_numpy()
+        if unknown.any():
+            nps_sheet = getattr(inputs, "nps_sheet", "NPS")
+            cid_col = find_column(inputs.nps, "customer_id") or "customer_id"
+            issues = _concat_issues(
+                issues,
+                pd.DataFrame(
+                    {
+                        "Sheet": nps_sheet,
+                        "Row": nps["row"][unknown].to_numpy(),
+                        "Column": cid_col,
+                        "Value": nps["customer_id"][unknown].astype(str).to_numpy(),
+                        "Problem": f"customer_id not found on sheet '{sheet}': response not "
+                        "counted in segment NPS",
+                    }
+                ),
+            )
     if inputs.marketing is not None and len(inputs.marketing.columns):
         mk_sheet = getattr(inputs, "marketing_sheet", "Marketing")
         marketing, mk_issues, mk_col = clean_marketing(
