@@ -20,6 +20,8 @@ PUBLIC = [
     "arpu",
     "build_report",
     "cac_payback",
+    "cdnow_inputs",
+    "clean_transactions",
     "churn_rate",
     "clv_historical",
     "clv_predictive",
@@ -36,9 +38,11 @@ PUBLIC = [
     "nps",
     "nps_category",
     "nps_interval",
+    "read_table_file",
     "read_workbook",
     "retention_rate",
     "rfm_summary",
+    "sample_inputs",
     "write_report",
 ]
 

@@ -51,6 +51,10 @@ _EXPORTS: dict[str, str] = {
     "build_report": ".report",
     "WorkbookInputs": ".inputs",
     "read_workbook": ".inputs",
+    "read_table_file": ".inputs",
+    "clean_transactions": ".inputs",
+    "sample_inputs": ".sample",
+    "cdnow_inputs": ".sample",
     "write_report": ".writer",
     # Excel: the RunPython entry point of the ribbon button and the template button
     "main": ".excel_button",
