@@ -11,6 +11,7 @@ from typing import Any
 import openpyxl
 import pytest
 
+from tests.test_writer import sheet_charts
 from xlclv import excel_button as button
 from xlclv._errors import WorkbookError
 from xlclv.writer import OUTPUT_SHEETS
@@ -56,10 +57,14 @@ class FakeUsedRange:
 
 
 class FakeSheet:
-    """``rows`` are the cells from A1; the used range ends at the last non-empty cell."""
+    """``rows`` are the cells from A1; the used range ends at the last non-empty cell.
+    ``chart_sheets``: the sheets its charts read (from the chart formulas of the file)."""
 
-    def __init__(self, book: FakeBook, name: str, rows: list[list[Any]]):
+    def __init__(
+        self, book: FakeBook, name: str, rows: list[list[Any]], chart_sheets: set[str] = frozenset()
+    ):
         self.book, self.name, self.rows = book, name, rows
+        self.chart_sheets = set(chart_sheets)
 
     @property
     def used_range(self) -> FakeUsedRange:
@@ -81,12 +86,13 @@ class FakeSheet:
         assert (before is None) != (after is None)
         anchor = before or after
         target = anchor.book
-        if self.name == "Dashboard":  # its charts read other sheets: Excel links the source
+        if self.chart_sheets - {self.name}:
+            # a chart reading another sheet of the source: Excel links the copy to the source
             link = f"C:\\Temp\\{self.book.name}"
-            if link not in target.api.links:
-                target.api.links.append(link)
+            if link not in target.links:
+                target.links.append(link)
         assert self.name not in target.sheets.names(), "Excel would rename it 'Dashboard (2)'"
-        new = FakeSheet(target, self.name, [list(r) for r in self.rows])
+        new = FakeSheet(target, self.name, [list(r) for r in self.rows], self.chart_sheets)
         at = target.sheets.items.index(anchor) + (1 if after is not None else 0)
         target.sheets.items.insert(at, new)
         return new
@@ -114,30 +120,16 @@ class FakeSheets:
         return [s.name for s in self.items]
 
 
-class FakeApi:
-    """Book.api on Windows: the two calls that re-point links to the temporary workbook."""
-
-    def __init__(self) -> None:
-        self.links: list[str] = []
-        self.changed: list[tuple[str, str, int]] = []
-
-    def LinkSources(self, kind: int):
-        assert kind == 1  # xlExcelLinks
-        return tuple(self.links) or None
-
-    def ChangeLink(self, name: str, new_name: str, kind: int) -> None:
-        self.changed.append((name, new_name, kind))
-
-
 class FakeBook:
     def __init__(self, app: FakeApp, name: str) -> None:
         self.app, self.name, self.sheets = app, name, FakeSheets()
-        self.fullname = f"C:\\Users\\ann\\{name}"
-        self.api = FakeApi()
+        self.links: list[str] = []  # other workbooks it links to (Excel: Data > Edit Links)
         self.closed = False
 
-    def add(self, name: str, rows: list[list[Any]]) -> FakeSheet:
-        sheet = FakeSheet(self, name, rows)
+    def add(
+        self, name: str, rows: list[list[Any]], chart_sheets: set[str] = frozenset()
+    ) -> FakeSheet:
+        sheet = FakeSheet(self, name, rows, chart_sheets)
         self.sheets.items.append(sheet)
         return sheet
 
@@ -206,7 +198,11 @@ def book_from_cells(app: FakeApp, name: str, cells: dict[str, list[list[Any]]]) 
 
 
 def book_from_xlsx(app: FakeApp, path: Path, name: str | None = None) -> FakeBook:
-    return book_from_cells(app, name or path.name, read_cells(path))
+    book = book_from_cells(app, name or path.name, read_cells(path))
+    for title, charts in sheet_charts(path).items():
+        formulas = [f for chart in charts for f in chart["f"]]
+        book.sheets[title].chart_sheets = {f.rsplit("!", 1)[0].strip("'") for f in formulas}
+    return book
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -264,8 +260,9 @@ def test_replaces_only_the_output_sheets_in_place(book, tmp_path):
     assert customers.rows[0][0] == "Customer ID"
     ids = {r[0] for r in customers.rows[1:] if r[0] is not None}
     assert len(ids) == report.summary["customers"]
-    # links the Dashboard copy took along to the temporary workbook point back at the book
-    assert book.api.changed == [(book.api.links[0], book.fullname, 1)]
+    # the Dashboard's charts came along reading only the Dashboard: no links to the temp file
+    assert book.sheets["Dashboard"].chart_sheets == {"Dashboard"}
+    assert book.links == []
     # the temporary workbook was closed, the user's book and Dashboard are active again
     assert all(b.closed for b in book.app.books.opened)
     activations = [entry for entry in book.app.log if entry[0] != "status"]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import posixpath
 import re
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
+from xml.etree import ElementTree as ET
 
 import numpy as np
 import openpyxl
@@ -253,6 +255,162 @@ def test_dashboard_kpis_charts_and_page_setup(written):
         )
     # two segment bars (bar + column are both barChart), concentration, P(alive), cohorts
     assert kinds == ["bar", "bar", "bar", "line", "scatter"]
+
+
+_NS = {
+    "c": "http://schemas.openxmlformats.org/drawingml/2006/chart",
+    "a": "http://schemas.openxmlformats.org/drawingml/2006/main",
+    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
+}
+_R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def _rels(z: zipfile.ZipFile, part: str) -> dict[str, str]:
+    """Relationship id -> target part (resolved) of one package part."""
+    folder, name = posixpath.split(part)
+    rels = posixpath.join(folder, "_rels", name + ".rels")
+    if rels not in z.namelist():
+        return {}
+    root = ET.fromstring(z.read(rels))
+    return {
+        r.get("Id"): posixpath.normpath(posixpath.join(folder, r.get("Target")))
+        for r in root.findall("rel:Relationship", _NS)
+    }
+
+
+def sheet_charts(path: Path) -> dict[str, list[dict]]:
+    """For each sheet, its charts as read from the package: the title and, per series, the
+    ``<c:f>`` formulas of its name, categories (x values) and values (y values)."""
+    out: dict[str, list[dict]] = {}
+    with zipfile.ZipFile(path) as z:
+        book = ET.fromstring(z.read("xl/workbook.xml"))
+        book_rels = _rels(z, "xl/workbook.xml")
+        for sheet in book.find("m:sheets", _NS):
+            part = book_rels[sheet.get(_R_ID)]
+            charts = out.setdefault(sheet.get("name"), [])
+            for drawing in _rels(z, part).values():
+                if "/drawings/" not in drawing:
+                    continue
+                for chart_part in _rels(z, drawing).values():
+                    root = ET.fromstring(z.read(chart_part))
+                    head = root.find("c:chart/c:title", _NS)
+                    title = "".join(t.text or "" for t in head.iterfind(".//a:t", _NS))
+                    series = []
+                    for ser in root.iterfind(".//c:ser", _NS):
+
+                        def f(*tags: str, ser=ser) -> str | None:
+                            for tag in tags:
+                                el = ser.find(f"c:{tag}//c:f", _NS)
+                                if el is not None:
+                                    return el.text
+                            return None
+
+                        series.append(
+                            {"name": f("tx"), "cat": f("cat", "xVal"), "val": f("val", "yVal")}
+                        )
+                    formulas = [el.text for el in root.iterfind(".//c:f", _NS)]
+                    charts.append(
+                        {"part": chart_part, "title": title, "series": series, "f": formulas}
+                    )
+    return out
+
+
+_DASHBOARD_REF = re.compile(r"^(?:Dashboard|'Dashboard')!\$([A-Z]+)\$(\d+)(?::\$([A-Z]+)\$(\d+))?$")
+
+
+def _cells(wb: openpyxl.Workbook, formula: str) -> list:
+    """The values of a one-column (or one-cell) reference to the Dashboard."""
+    m = _DASHBOARD_REF.match(formula)
+    assert m, f"chart reads outside the Dashboard: {formula}"
+    col, first = m.group(1), int(m.group(2))
+    last = int(m.group(4) or first)
+    assert m.group(3) in (None, col), formula
+    ws = wb["Dashboard"]
+    return [ws[f"{col}{r}"].value for r in range(first, last + 1)]
+
+
+def _first_cell(formula: str) -> str:
+    m = _DASHBOARD_REF.match(formula)
+    return f"{m.group(1)}{m.group(2)}"
+
+
+def _num(values) -> list:
+    return [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in values]
+
+
+@pytest.mark.parametrize("segments", [True, False], ids=["segments", "no-segments"])
+def test_dashboard_charts_read_only_the_dashboard(tmp_path, segments):
+    """Copied on its own into another workbook (the Excel button), the Dashboard must bring no
+    links along: every chart formula points at the Dashboard's own chart data, right of the
+    print area, and those cells hold the report's numbers."""
+    report = small_report(segments=segments)
+    path = write_report(report, tmp_path / "r.xlsx")
+    charts = sheet_charts(path)
+    with zipfile.ZipFile(path) as z:
+        parts = {n for n in z.namelist() if re.fullmatch(r"xl/charts/chart\d+\.xml", n)}
+    assert {c["part"] for c in charts["Dashboard"]} == parts  # every chart is the Dashboard's
+    assert all(not charts[name] for name in OUTPUT_SHEETS[1:])
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Dashboard"]
+    last_printed = re.search(r":\$([A-Z]+)\$", ws.print_area).group(1)
+    assert last_printed == "P"
+    for chart in charts["Dashboard"]:
+        assert chart["f"], chart["title"]
+        for formula in chart["f"]:
+            m = _DASHBOARD_REF.match(formula)
+            assert m, f"{chart['title']}: {formula}"
+            col = openpyxl.utils.column_index_from_string(m.group(1))
+            assert col > openpyxl.utils.column_index_from_string(last_printed), formula
+    assert ws["T1"].value == "Chart data"
+
+    by_title = {c["title"]: c["series"] for c in charts["Dashboard"]}
+    expected = {
+        "Concentration of predicted CLV",
+        "How likely are customers still active? P(alive)",
+        "Cumulative revenue per customer by cohort",
+    }
+    if segments:
+        expected |= {"Predicted CLV by region", "Predicted CLV by channel"}
+    else:
+        expected |= {"Predicted CLV by acquisition cohort"}
+    assert set(by_title) == expected
+
+    def series_cells(s: dict) -> tuple[list, list]:
+        return _cells(wb, s["cat"]), _cells(wb, s["val"])
+
+    if segments:
+        for dim in ("region", "channel"):
+            [s] = by_title[f"Predicted CLV by {dim}"]
+            cats, vals = series_cells(s)
+            assert cats == list(report.segments[dim][dim])
+            assert vals == pytest.approx(list(report.segments[dim]["Predicted CLV"]))
+            assert ws[_first_cell(s["val"])].number_format.startswith('"$"')
+    else:
+        [s] = by_title["Predicted CLV by acquisition cohort"]
+        cats, vals = series_cells(s)
+        assert cats == list(report.cohorts["Cohort"])
+        assert vals == pytest.approx(list(report.cohorts["Predicted CLV"]))
+
+    lorenz, diagonal = by_title["Concentration of predicted CLV"]
+    xs, ys = series_cells(lorenz)
+    assert xs == pytest.approx(list(report.concentration["Share of customers"]))
+    assert ys == pytest.approx(list(report.concentration["Share of predicted CLV"]))
+    assert ws[_first_cell(lorenz["val"])].number_format.endswith("%")
+    assert series_cells(diagonal) == ([0, 1], [0, 1])
+
+    [s] = by_title["How likely are customers still active? P(alive)"]
+    cats, vals = series_cells(s)
+    assert cats == list(report.palive_distribution["P(alive)"])  # "=90-100%" stays text
+    assert vals == list(report.palive_distribution["Customers"])
+
+    curves = report.cohort_curves
+    lines = by_title["Cumulative revenue per customer by cohort"]
+    assert [_cells(wb, s["name"]) for s in lines] == [[c] for c in curves.columns[1:]]
+    for s, cohort in zip(lines, curves.columns[1:], strict=True):
+        months, vals = series_cells(s)
+        assert months == list(curves["Month"])
+        assert _num(vals) == pytest.approx(_num(curves[cohort].tolist()))
 
 
 def test_currency_from_settings(tmp_path):

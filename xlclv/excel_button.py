@@ -23,7 +23,7 @@ import os
 import tempfile
 import traceback
 from collections.abc import Mapping
-from pathlib import Path, PureWindowsPath
+from pathlib import Path
 from typing import Any
 
 from ._errors import WorkbookError, XlclvError
@@ -149,7 +149,10 @@ def _read_sheets(book: Any) -> dict[str, list[list[Any]] | None]:
 
 def _write_output(book: Any, report: Any) -> None:
     """xlwings: write the report to a temporary workbook with the headless writer, then replace
-    the output sheets of ``book`` with copies of its sheets (charts and tables come along)."""
+    the output sheets of ``book`` with copies of its sheets (charts and tables come along).
+
+    The Dashboard's charts read only the Dashboard's own cells (its chart data, right of the
+    print area), so the copied sheets carry no links back to the temporary workbook."""
     from .writer import OUTPUT_SHEETS, write_report
 
     app = book.app
@@ -171,25 +174,10 @@ def _write_output(book: Any, report: Any) -> None:
                 else:
                     previous = source.sheets[name].copy(after=previous)
         finally:
-            source_name = source.name
             source.close()
             app.screen_updating = screen
-        _relink(book, source_name)
     book.activate()
     book.sheets[OUTPUT_SHEETS[0]].activate()
-
-
-def _relink(book: Any, source_name: str) -> None:
-    """xlwings (Windows): a sheet copied on its own keeps its references to other sheets (the
-    Dashboard's charts read Segments and Cohorts) as links to the temporary workbook; point
-    them back at ``book``. Elsewhere (macOS) Excel's API differs and this does nothing."""
-    try:
-        links = book.api.LinkSources(1) or ()  # 1 = xlExcelLinks
-        for link in links:
-            if PureWindowsPath(str(link)).name == source_name:
-                book.api.ChangeLink(link, book.fullname, 1)
-    except Exception:  # best effort: not Windows, or nothing to relink
-        return
 
 
 def _status(app: Any, phase: str) -> None:

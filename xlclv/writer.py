@@ -2,7 +2,9 @@
 
 The workbook has the output sheets in :data:`OUTPUT_SHEETS`: a Dashboard with KPI tiles and
 native Excel charts, then Customers, Segments, Cohorts, Model (with the settings used) and
-Data issues, each as Excel Tables with stable names, number formats and frozen headers.
+Data issues, each as Excel Tables with stable names, number formats and frozen headers. The
+Dashboard's charts read only its own "Chart data" tables (right of the print area), so the
+sheet can be copied into another workbook on its own without links back to this file.
 
 Safety rules, all tested:
 
@@ -65,8 +67,13 @@ TABLE_NAMES: dict[str, str] = {
     "holdout": "tblHoldout",
     "settings": "tblSettingsUsed",
     "issues": "tblIssues",
+    # chart data on the Dashboard
+    "chart_segments_1": "tblChartSeg1",
+    "chart_segments_2": "tblChartSeg2",
+    "chart_cohorts": "tblChartCohorts",
     "concentration": "tblConcentration",
     "palive": "tblPAlive",
+    "chart_curves": "tblChartCurves",
 }
 
 #: Options that make XlsxWriter write strings as strings, whatever they look like.
@@ -628,11 +635,11 @@ def add_report_sheets(workbook: Workbook, report: Any) -> dict[str, Worksheet]:
     fmts = _Formats(workbook, getattr(settings, "currency", "USD"))
     sheets = {name: workbook.add_worksheet(name) for name in OUTPUT_SHEETS}
     _customers_sheet(sheets["Customers"], report, fmts)
-    seg_charts = _segments_sheet(sheets["Segments"], report, fmts)
-    cohort_info = _cohorts_sheet(sheets["Cohorts"], report, fmts)
+    _segments_sheet(sheets["Segments"], report, fmts)
+    _cohorts_sheet(sheets["Cohorts"], report, fmts)
     _model_sheet(sheets["Model"], report, fmts)
     _issues_sheet(sheets["Data issues"], report, fmts)
-    _dashboard_sheet(workbook, sheets["Dashboard"], report, fmts, seg_charts, cohort_info)
+    _dashboard_sheet(workbook, sheets["Dashboard"], report, fmts)
     sheets["Dashboard"].activate()
     return sheets
 
@@ -647,8 +654,8 @@ def _customers_sheet(ws: Worksheet, report: Any, fmts: _Formats) -> None:
     ws.repeat_rows(0)
 
 
-def _segments_sheet(ws: Worksheet, report: Any, fmts: _Formats) -> list[dict[str, Any]]:
-    """One table per dimension, stacked with a heading each; returns chart references."""
+def _segments_sheet(ws: Worksheet, report: Any, fmts: _Formats) -> None:
+    """One table per dimension, stacked with a heading each."""
     ws.write_string(0, 0, "Segments", fmts.title)
     ws.write_string(
         1,
@@ -658,7 +665,6 @@ def _segments_sheet(ws: Worksheet, report: Any, fmts: _Formats) -> list[dict[str
         fmts.subtitle,
     )
     widths: dict[int, float] = {}
-    refs: list[dict[str, Any]] = []
     taken: set[str] = set()
     row = 3
     segments: dict[str, pd.DataFrame] = dict(getattr(report, "segments", {}) or {})
@@ -668,25 +674,14 @@ def _segments_sheet(ws: Worksheet, report: Any, fmts: _Formats) -> list[dict[str
         ws.write_string(row, 0, f"By {dim}", fmts.heading)
         table = segment_table_name(dim, taken)
         last_row, _ = write_table(ws, row + 1, 0, df, table, fmts, widths=widths)
-        headers = [_header_text(h) for h in df.columns]
-        if "Predicted CLV" in headers and len(df):
-            refs.append(
-                {
-                    "dimension": str(dim),
-                    "first": row + 2,
-                    "last": last_row,
-                    "value_col": headers.index("Predicted CLV"),
-                }
-            )
         row = last_row + 3
     _apply_widths(ws, widths)
     if widths:
         ws.set_column(0, 0, max(widths.get(0, 12), 16))
     _page_setup(ws)
-    return refs
 
 
-def _cohorts_sheet(ws: Worksheet, report: Any, fmts: _Formats) -> dict[str, Any]:
+def _cohorts_sheet(ws: Worksheet, report: Any, fmts: _Formats) -> None:
     ws.write_string(0, 0, "Cohorts", fmts.title)
     ws.write_string(
         1,
@@ -697,21 +692,15 @@ def _cohorts_sheet(ws: Worksheet, report: Any, fmts: _Formats) -> dict[str, Any]
     widths: dict[int, float] = {}
     cohorts = report.cohorts
     last_row, _ = write_table(ws, 3, 0, cohorts, TABLE_NAMES["cohorts"], fmts, widths=widths)
-    info: dict[str, Any] = {"cohorts_first": 4, "cohorts_last": last_row, "n_cohorts": len(cohorts)}
-    headers = [_header_text(h) for h in cohorts.columns]
-    info["cohort_value_col"] = (
-        headers.index("Predicted CLV") if "Predicted CLV" in headers else None
-    )
-    curves = getattr(report, "cohort_curves", None)
+    curves = _cohort_curves(report)
     row = last_row + 3
-    if curves is not None and len(curves.columns):
-        curves = curves.reset_index() if "Month" not in map(str, curves.columns) else curves
+    if curves is not None:
         ws.write_string(
             row, 0, "Cumulative net revenue per customer, by months since acquisition", fmts.heading
         )
         money = {_header_text(c): fmts.money for c in curves.columns if str(c) != "Month"}
         money["Month"] = fmts.count
-        c_last, c_lastcol = write_table(
+        write_table(
             ws,
             row + 1,
             0,
@@ -722,12 +711,17 @@ def _cohorts_sheet(ws: Worksheet, report: Any, fmts: _Formats) -> dict[str, Any]
             formats=money,
             style="Table Style Light 9",
         )
-        info.update(curves_first=row + 2, curves_last=c_last, curves_ncols=c_lastcol + 1)
-        info["curve_names"] = [_header_text(c) for c in curves.columns]
     _apply_widths(ws, widths)
     ws.freeze_panes(4, 1)
     _page_setup(ws)
-    return info
+
+
+def _cohort_curves(report: Any) -> pd.DataFrame | None:
+    """The cohort curves with ``Month`` as a column, or None when there are none."""
+    curves = getattr(report, "cohort_curves", None)
+    if curves is None or not len(curves.columns):
+        return None
+    return curves.reset_index() if "Month" not in map(str, curves.columns) else curves
 
 
 def _settings_rows(settings: Any) -> pd.DataFrame:
@@ -884,8 +878,6 @@ def _dashboard_sheet(
     ws: Worksheet,
     report: Any,
     fmts: _Formats,
-    seg_refs: list[dict[str, Any]],
-    cohort_info: dict[str, Any],
 ) -> None:
     settings = report.settings
     summary = dict(getattr(report, "summary", {}) or {})
@@ -911,88 +903,106 @@ def _dashboard_sheet(
         ws.merge_range(8, 0, 9, 2 * _CHART_COLS - 1, "", fmts.note)
         ws.write_string(8, 0, line, fmts.note)
 
-    # Chart data lives right of the printed area (column T on), in small tables.
+    # Every chart reads only cells of this sheet: its data sits right of the print area
+    # (column T on), in small tables under "Chart data". So the Dashboard is self-contained and
+    # copying it into another workbook (the Excel button) brings no links to other files along.
     data_col = 2 * _CHART_COLS + 3
     ws.write_string(0, data_col, "Chart data", fmts.heading)
+    ws.write_string(1, data_col, "The charts read these tables (not printed).", fmts.subtitle)
     widths: dict[int, float] = {}
-    charts: list[Any] = []
+    next_row = 3
 
+    def block(heading: str, df: pd.DataFrame, name: str, **options: Any) -> tuple[int, int]:
+        """Write ``df`` as table ``name`` under ``heading``; returns its first and last data
+        rows (0-based)."""
+        nonlocal next_row
+        ws.write_string(next_row, data_col, heading, fmts.heading)
+        last, _ = write_table(ws, next_row + 1, data_col, df, name, fmts, widths=widths, **options)
+        first = next_row + 2
+        next_row = last + 3
+        return first, last
+
+    def cells(first: int, last: int, col: int) -> list[Any]:
+        """A column of the data area (``col`` counts from its first column)."""
+        return [ws.name, first, data_col + col, last, data_col + col]
+
+    charts: list[Any] = []
     currency = getattr(settings, "currency", "USD")
-    for ref in seg_refs[:2]:
+
+    def money_axis() -> dict[str, Any]:
+        return {"num_format": fmts_money_code(currency), "min": 0, "major_gridlines": _grid()}
+
+    segments: dict[str, pd.DataFrame] = dict(getattr(report, "segments", {}) or {})
+    charted = [
+        (str(dim), df)
+        for dim, df in segments.items()
+        if len(df) and "Predicted CLV" in [_header_text(h) for h in df.columns]
+    ][:2]
+    for k, (dim, df) in enumerate(charted, start=1):
+        value_col = [_header_text(h) for h in df.columns].index("Predicted CLV")
+        title = f"Predicted CLV by {dim}"
+        first, last = block(title, df.iloc[:, [0, value_col]], TABLE_NAMES[f"chart_segments_{k}"])
         chart = _chart(workbook, "bar")
-        n = ref["last"] - ref["first"] + 1
         chart.add_series(
             {
                 "name": "Predicted CLV",
-                "categories": ["Segments", ref["first"], 0, ref["last"], 0],
-                "values": [
-                    "Segments",
-                    ref["first"],
-                    ref["value_col"],
-                    ref["last"],
-                    ref["value_col"],
-                ],
+                "categories": cells(first, last, 0),
+                "values": cells(first, last, 1),
                 "fill": {"color": _BLUE},
                 "data_labels": {"value": True, "num_format": fmts_money_code(currency)}
-                if n <= 12
+                if len(df) <= 12
                 else {},
             }
         )
-        chart.set_title({"name": f"Predicted CLV by {ref['dimension']}"})
+        chart.set_title({"name": title})
         chart.set_legend({"none": True})
-        chart.set_x_axis(
-            {"num_format": fmts_money_code(currency), "min": 0, "major_gridlines": _grid()}
-        )
+        chart.set_x_axis(money_axis())
         chart.set_y_axis({"reverse": True, "crossing": "max"})  # first row at the top
         charts.append(chart)
-    if not seg_refs and cohort_info.get("cohort_value_col") is not None and len(report.cohorts):
+    cohorts = report.cohorts
+    cohort_headers = [_header_text(h) for h in cohorts.columns]
+    if not charted and "Predicted CLV" in cohort_headers and len(cohorts):
+        title = "Predicted CLV by acquisition cohort"
+        sub = cohorts.iloc[:, [0, cohort_headers.index("Predicted CLV")]]
+        first, last = block(title, sub, TABLE_NAMES["chart_cohorts"])
         chart = _chart(workbook, "column")
-        col = cohort_info["cohort_value_col"]
-        first, last = cohort_info["cohorts_first"], cohort_info["cohorts_last"]
         chart.add_series(
             {
                 "name": "Predicted CLV",
-                "categories": ["Cohorts", first, 0, last, 0],
-                "values": ["Cohorts", first, col, last, col],
+                "categories": cells(first, last, 0),
+                "values": cells(first, last, 1),
                 "fill": {"color": _BLUE},
             }
         )
-        chart.set_title({"name": "Predicted CLV by acquisition cohort"})
+        chart.set_title({"name": title})
         chart.set_legend({"none": True})
-        chart.set_y_axis(
-            {"num_format": fmts_money_code(currency), "min": 0, "major_gridlines": _grid()}
-        )
+        chart.set_y_axis(money_axis())
         charts.append(chart)
 
     # concentration (Lorenz) curve with the diagonal
     conc = getattr(report, "concentration", None)
-    row = 2
     if conc is not None and len(conc):
-        ws.write_string(row, data_col, "Concentration", fmts.heading)
-        last, _ = write_table(
-            ws, row + 1, data_col, conc, TABLE_NAMES["concentration"], fmts, widths=widths
-        )
-        first = row + 2
-        diag_col = data_col + len(conc.columns) + 1
-        ws.write_string(row + 1, diag_col, "Diagonal x", fmts.text)
-        ws.write_string(row + 1, diag_col + 1, "Diagonal y", fmts.text)
+        first, last = block("Concentration", conc, TABLE_NAMES["concentration"])
+        diag = len(conc.columns) + 1
+        ws.write_string(first - 1, data_col + diag, "Diagonal x", fmts.text)
+        ws.write_string(first - 1, data_col + diag + 1, "Diagonal y", fmts.text)
         for i, v in enumerate((0.0, 1.0)):
-            ws.write_number(row + 2 + i, diag_col, v, fmts.pct)
-            ws.write_number(row + 2 + i, diag_col + 1, v, fmts.pct)
+            ws.write_number(first + i, data_col + diag, v, fmts.pct)
+            ws.write_number(first + i, data_col + diag + 1, v, fmts.pct)
         chart = _chart(workbook, "scatter", "straight")
         chart.add_series(
             {
                 "name": "Customers, best first",
-                "categories": ["Dashboard", first, data_col, last, data_col],
-                "values": ["Dashboard", first, data_col + 1, last, data_col + 1],
+                "categories": cells(first, last, 0),
+                "values": cells(first, last, 1),
                 "line": {"color": _BLUE, "width": 2.25},
             }
         )
         chart.add_series(
             {
                 "name": "Equal shares",
-                "categories": ["Dashboard", row + 2, diag_col, row + 3, diag_col],
-                "values": ["Dashboard", row + 2, diag_col + 1, row + 3, diag_col + 1],
+                "categories": cells(first, first + 1, diag),
+                "values": cells(first, first + 1, diag + 1),
                 "line": {"color": _GREY, "dash_type": "dash", "width": 1.25},
             }
         )
@@ -1002,27 +1012,21 @@ def _dashboard_sheet(
         chart.set_y_axis({**axis, "name": "Share of predicted CLV", "major_gridlines": _grid()})
         chart.set_legend({"position": "bottom"})
         charts.append(chart)
-        row = last + 3
 
     palive = getattr(report, "palive_distribution", None)
     if palive is not None and len(palive):
-        ws.write_string(row, data_col, "P(alive) distribution", fmts.heading)
-        last, _ = write_table(
-            ws,
-            row + 1,
-            data_col,
+        first, last = block(
+            "P(alive) distribution",
             palive,
             TABLE_NAMES["palive"],
-            fmts,
-            widths=widths,
             formats={_header_text(palive.columns[0]): fmts.text},
         )
         chart = _chart(workbook, "column")
         chart.add_series(
             {
                 "name": "Customers",
-                "categories": ["Dashboard", row + 2, data_col, last, data_col],
-                "values": ["Dashboard", row + 2, data_col + 1, last, data_col + 1],
+                "categories": cells(first, last, 0),
+                "values": cells(first, last, 1),
                 "fill": {"color": _BLUE},
                 "gap": 30,
             }
@@ -1033,22 +1037,32 @@ def _dashboard_sheet(
         chart.set_y_axis({"name": "Customers", "num_format": "#,##0", "major_gridlines": _grid()})
         charts.append(chart)
 
-    if cohort_info.get("curves_first") is not None:
+    curves = _cohort_curves(report)
+    if curves is not None:
+        names = [_header_text(c) for c in curves.columns]
+        shown = [j for j, h in enumerate(names) if h != "Month"][:12]  # at most 12 lines
+        month = [names.index("Month")] if "Month" in names else []
+        sub = curves.iloc[:, month + shown]
+        money = {_header_text(c): fmts.money for c in sub.columns if str(c) != "Month"}
+        money["Month"] = fmts.count
+        first, last = block(
+            "Cumulative revenue per customer by cohort",
+            sub,
+            TABLE_NAMES["chart_curves"],
+            formats=money,
+        )
         chart = _chart(workbook, "line")
-        names = cohort_info["curve_names"]
-        first, last = cohort_info["curves_first"], cohort_info["curves_last"]
         palette = ["#1F3864", "#2E75B6", "#9DC3E6", "#ED7D31", "#F4B183", "#70AD47", "#A9D18E"]
         palette += ["#7030A0", "#BF9000", "#C00000", "#595959", "#00B0F0"]
-        series_cols = [j for j, h in enumerate(names) if h != "Month"]
-        month_col = names.index("Month") if "Month" in names else None
-        for k, j in enumerate(series_cols[:12]):
+        for k in range(len(shown)):
+            col = len(month) + k
             series = {
-                "name": ["Cohorts", first - 1, j],
-                "values": ["Cohorts", first, j, last, j],
+                "name": [ws.name, first - 1, data_col + col],
+                "values": cells(first, last, col),
                 "line": {"color": palette[k % len(palette)], "width": 1.75},
             }
-            if month_col is not None:
-                series["categories"] = ["Cohorts", first, month_col, last, month_col]
+            if month:
+                series["categories"] = cells(first, last, 0)
             chart.add_series(series)
         chart.set_title({"name": "Cumulative revenue per customer by cohort"})
         chart.set_x_axis({"name": "Months since first purchase", "interval_unit": 3})
