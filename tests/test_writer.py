@@ -509,3 +509,16 @@ def test_a_real_report_round_trips(tmp_path):
     assert ws.cell(2, list(report.customers.columns).index("Predicted CLV") + 1).value == (
         pytest.approx(first["Predicted CLV"])
     )
+
+
+def test_report_gets_ordinary_file_permissions(tmp_path):
+    """The temp file is private while being written; the report must not stay 0600."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        path = write_report(small_report(), tmp_path / "perm.xlsx")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644

@@ -151,6 +151,10 @@ def write_report(report: Any, path: str | os.PathLike[str], *, force: bool = Fal
     fd, tmp_name = tempfile.mkstemp(prefix=f".~{target.stem}-", suffix=".xlsx", dir=folder)
     os.close(fd)
     tmp = Path(tmp_name)
+    # mkstemp makes the file private (0600); give the report the permissions any new file gets.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
         workbook = new_workbook(tmp, use_zip64=True)
         add_report_sheets(workbook, report)
