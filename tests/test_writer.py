@@ -522,3 +522,14 @@ def test_report_gets_ordinary_file_permissions(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_numeric_headers_are_right_aligned_like_their_numbers(tmp_path):
+    """In a wide column a right-aligned number under a left-aligned header reads as the next
+    column's; headers of numeric columns are right-aligned, text headers are not."""
+    path = write_report(small_report(), tmp_path / "align.xlsx")
+    ws = openpyxl.load_workbook(path)["Model"]
+    headers = {c.value: c for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
+    assert headers["Estimate"].alignment.horizontal == "right"
+    assert headers["Std. error"].alignment.horizontal == "right"
+    assert headers["Parameter"].alignment.horizontal in (None, "general", "left")

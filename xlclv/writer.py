@@ -197,6 +197,9 @@ class _Formats:
         self.auto_big = self.add(num_format="#,##0.00", align="left")
         self.auto_small = self.add(num_format="0.0000", align="left")
         self.wrap = self.add(text_wrap=True, valign="top")
+        # header of a numeric column: right-aligned like its numbers, so in a wide column the
+        # value stands under its own header
+        self.header_right = self.add(bold=True, align="right")
         self.title = self.add(bold=True, font_size=16, font_color="#1F3864")
         self.subtitle = self.add(italic=True, font_color="#595959")
         self.heading = self.add(bold=True, font_size=12, font_color="#1F3864", bottom=1)
@@ -385,7 +388,12 @@ def write_table(
     for j, h in enumerate(headers):
         series = df.iloc[:, j]
         fmt = (formats or {}).get(h) or fmts.for_column(h, series)
-        columns.append({"header": h, "format": fmt})
+        column = {"header": h, "format": fmt}
+        if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
+            series.dtype
+        ):
+            column["header_format"] = fmts.header_right
+        columns.append(column)
         head = series.iloc[:1] if bulk else series
         fast = _column_writer(ws, head, fmt, fmts)
         if fast is not None:
