@@ -426,7 +426,14 @@ def test_empty_issues_and_no_segments_still_make_a_workbook(tmp_path):
     path = write_report(small_report(issues=False, segments=False), tmp_path / "r.xlsx")
     wb = openpyxl.load_workbook(path)
     assert wb["Data issues"].tables["tblIssues"].ref == "A1:E2"
-    assert [c.value for c in wb["Data issues"][1]] == ["Sheet", "Row", "Column", "Value", "Problem"]
+    assert [c.value for c in wb["Data issues"][1]][:5] == [
+        "Sheet",
+        "Row",
+        "Column",
+        "Value",
+        "Problem",
+    ]
+    assert wb["Data issues"]["G1"].value == "No data issues: every input row was used."
     assert wb["Segments"]["A4"].value == "No segment columns in the data."
 
 
@@ -533,3 +540,10 @@ def test_numeric_headers_are_right_aligned_like_their_numbers(tmp_path):
     assert headers["Estimate"].alignment.horizontal == "right"
     assert headers["Std. error"].alignment.horizontal == "right"
     assert headers["Parameter"].alignment.horizontal in (None, "general", "left")
+
+
+def test_no_all_clear_sentence_when_there_are_issues(tmp_path):
+    report = small_report()
+    assert len(report.issues) > 0
+    wb = openpyxl.load_workbook(write_report(report, tmp_path / "i.xlsx"))
+    assert wb["Data issues"]["G1"].value is None

@@ -846,6 +846,8 @@ def _issues_sheet(ws: Worksheet, report: Any, fmts: _Formats) -> None:
     )
     widths = {c: min(w, 70) for c, w in widths.items()}
     _apply_widths(ws, widths)
+    if issues.empty:
+        ws.write_string(0, 6, "No data issues: every input row was used.", fmts.note)
     ws.freeze_panes(1, 0)
     _page_setup(ws)
     ws.repeat_rows(0)
