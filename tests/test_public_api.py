@@ -3,11 +3,13 @@
 import xlclv
 
 PUBLIC = [
+    "BetaGeoBetaBinomModel",
     "BetaGeoModel",
     "ConvergenceWarning",
     "FitError",
     "GammaGammaModel",
     "InputError",
+    "ModifiedBetaGeoModel",
     "NotFittedError",
     "ParetoNBDModel",
     "Report",

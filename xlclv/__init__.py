@@ -40,6 +40,8 @@ _EXPORTS: dict[str, str] = {
     "load_donations": ".datasets",
     # models and valuation
     "BetaGeoModel": ".models",
+    "ModifiedBetaGeoModel": ".models",
+    "BetaGeoBetaBinomModel": ".models",
     "ParetoNBDModel": ".models",
     "GammaGammaModel": ".models",
     "ShiftedBetaGeometricModel": ".models",
