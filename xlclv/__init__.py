@@ -46,6 +46,8 @@ _EXPORTS: dict[str, str] = {
     "GammaGammaModel": ".models",
     "ShiftedBetaGeometricModel": ".models",
     "customer_lifetime_value": ".valuation",
+    "clv_interval": ".intervals",
+    "clv_group_interval": ".intervals",
     "ConvergenceWarning": "._errors",
     # the report
     "Settings": ".report",
