@@ -209,7 +209,13 @@ def _draws(model, role: str, n_draws: int, rng: np.random.Generator) -> np.ndarr
             f"The {role} model ({name}) did not converge ({model.fit_message_}); a range "
             "around its estimates would be meaningless."
         )
-    chol = np.linalg.cholesky(cov)
+    try:
+        chol = np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        raise FitError(
+            f"The parameter covariance of the {role} model ({name}) is numerically singular: "
+            "its parameters are not all identified by the data. Refit it on more customers."
+        ) from None
     z = rng.standard_normal((n_draws, params.size))
     return np.exp(np.log(params) + z @ chol.T)
 
