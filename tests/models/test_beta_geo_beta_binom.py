@@ -208,3 +208,36 @@ def test_nobody_transacted_and_unfitted():
         BetaGeoBetaBinomModel().fit([0, 0], [0, 0], [6, 6])
     with pytest.raises(NotFittedError):
         BetaGeoBetaBinomModel().probability_alive(1, 1, 6)
+
+
+def simulate_bgbb(n_customers, params, n_periods, rng):
+    """The BG/BB process itself: per customer p ~ Beta(alpha, beta), theta ~ Beta(gamma,
+    delta); at each opportunity an active customer first dies with probability theta, else
+    transacts with probability p."""
+    p = rng.beta(params["alpha"], params["beta"], n_customers)
+    theta = rng.beta(params["gamma"], params["delta"], n_customers)
+    n = np.asarray(n_periods)
+    alive = np.ones(n_customers, dtype=bool)
+    x = np.zeros(n_customers)
+    tx = np.zeros(n_customers)
+    for t in range(1, int(n.max()) + 1):
+        alive &= rng.random(n_customers) >= theta
+        buy = alive & (rng.random(n_customers) < p) & (t <= n)
+        x += buy
+        tx[buy] = t
+    return pd.DataFrame({"frequency": x, "recency": tx, "n_periods": n.astype(float)})
+
+
+def test_fit_agrees_with_lifetimes_and_recovers_parameters_with_mixed_cohorts():
+    from lifetimes import BetaGeoBetaBinomFitter
+
+    truth = {"alpha": 1.5, "beta": 0.9, "gamma": 0.6, "delta": 3.0}
+    rng = np.random.default_rng(2010)
+    d = simulate_bgbb(30_000, truth, rng.integers(3, 11, 30_000), rng)
+    g = d.groupby(["frequency", "recency", "n_periods"]).size().reset_index(name="w")
+    m = BetaGeoBetaBinomModel().fit(g["frequency"], g["recency"], g["n_periods"], g["w"])
+    lt = BetaGeoBetaBinomFitter().fit(g["frequency"], g["recency"], g["n_periods"], g["w"])
+    assert m.converged_
+    for k in NAMES:
+        assert m.params_[k] == pytest.approx(lt.params_[k], rel=1e-3), k
+        assert abs(m.params_[k] - truth[k]) < 4 * m.standard_errors_[k], k

@@ -210,3 +210,35 @@ def test_bad_inputs_and_unfitted():
         ModifiedBetaGeoModel().set_params(**PUBLISHED).probability_no_purchase(-1, 1, 1, 2)
     with pytest.raises(NotFittedError, match="not fitted yet"):
         ModifiedBetaGeoModel().probability_no_purchase(1, 1, 1, 2)
+
+
+def simulate_mbgnbd(n, params, T, rng):
+    """The MBG/NBD process: lambda ~ Gamma(r, rate alpha), p ~ Beta(a, b); a coin with
+    dropout probability p at the first purchase and after each repeat purchase. With J the
+    coins survived before the first dropout and N ~ Poisson(lambda T) arrivals, the repeat
+    purchases are x = min(N, J), the last at the x-th of N uniform arrival times."""
+    lam = rng.gamma(params["r"], 1.0 / params["alpha"], n)
+    p = rng.beta(params["a"], params["b"], n)
+    survived = rng.geometric(p) - 1  # failures before the first "success" (dropout)
+    arrivals = rng.poisson(lam * T)
+    x = np.minimum(arrivals, survived)
+    recency = np.zeros(n)
+    some = x > 0
+    recency[some] = T[some] * rng.beta(x[some], arrivals[some] - x[some] + 1)
+    return pd.DataFrame({"frequency": x.astype(float), "recency": recency, "T": T})
+
+
+def test_fit_agrees_with_lifetimes_and_recovers_parameters_on_simulated_data():
+    from lifetimes import ModifiedBetaGeoFitter
+
+    truth = {"r": 0.5, "alpha": 6.0, "a": 0.9, "b": 2.5}
+    rng = np.random.default_rng(2007)
+    T = np.round(rng.uniform(10, 60, 20_000) * 7) / 7
+    d = simulate_mbgnbd(20_000, truth, T, rng)
+    d["recency"] = np.round(d["recency"] * 7) / 7
+    m = ModifiedBetaGeoModel().fit(d["frequency"], d["recency"], d["T"])
+    lt = ModifiedBetaGeoFitter().fit(d["frequency"], d["recency"], d["T"])
+    assert m.converged_
+    for k in NAMES:
+        assert m.params_[k] == pytest.approx(lt.params_[k], rel=1e-3), k
+        assert abs(m.params_[k] - truth[k]) < 4 * m.standard_errors_[k], k
