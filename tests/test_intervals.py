@@ -220,3 +220,32 @@ def test_total_range_covers_the_true_total_about_80_percent_of_200_replications(
         f"observed coverage {coverage:.3f} over {REPLICATIONS} replications, expected 0.80 "
         f"+- {tolerance:.3f}"
     )
+
+
+def test_margin_scales_and_longer_horizons_add_value(cdnow, spend, fitted):
+    bg = fitted[BetaGeoModel]
+    d = cdnow.iloc[::7]
+    kw = {"n_draws": 200, "seed": 4, "annual_discount_rate": 0.1}
+    a = clv_interval(bg, spend, *cols(d), gross_margin=0.3, horizon_months=12, **kw)
+    b = clv_interval(bg, spend, *cols(d), gross_margin=0.6, horizon_months=12, **kw)
+    c = clv_interval(bg, spend, *cols(d), gross_margin=0.3, horizon_months=24, **kw)
+    np.testing.assert_allclose(b.customers, 2 * a.customers, rtol=1e-12)
+    np.testing.assert_allclose(b.total, 2 * a.total, rtol=1e-12)
+    assert (c.total_draws > a.total_draws).all()
+    assert (c.customers.to_numpy() >= a.customers.to_numpy()).all()
+
+
+def test_days_instead_of_weeks_give_the_same_ranges(cdnow, spend, fitted):
+    """A fit in days has alpha x 7 and the same log-covariance otherwise, so with the same
+    seed the draws are the weekly ones rescaled and the CLV ranges agree (to fit tolerance)."""
+    bg = fitted[BetaGeoModel]
+    days = BetaGeoModel().fit(cdnow["frequency"], cdnow["recency"] * 7, cdnow["T"] * 7)
+    d = cdnow.iloc[::5]
+    kw = {**SETTINGS, "n_draws": 300, "seed": 9}
+    w = clv_interval(bg, spend, *cols(d), time_unit="W", **kw)
+    dd = clv_interval(
+        days, spend, d["frequency"], d["recency"] * 7, d["T"] * 7, d["monetary_value"],
+        time_unit="D", **kw,
+    )  # fmt: skip
+    np.testing.assert_allclose(dd.total, w.total, rtol=1e-4)
+    np.testing.assert_allclose(dd.customers, w.customers, rtol=1e-4, atol=1e-8)
