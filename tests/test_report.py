@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from xlclv import InputError, WorkbookError
-from xlclv.inputs import WorkbookInputs
-from xlclv.report import Report, Settings, build_report
+from xlclv.report.inputs import WorkbookInputs
+from xlclv.report.pipeline import Report, Settings, build_report
 
 ROWS = [
     # customer, date, amount, region, channel
@@ -184,14 +184,14 @@ def test_marketing_by_an_unknown_dimension_is_explained():
 
 @pytest.fixture(scope="module")
 def sample_report():
-    from xlclv.sample import sample_inputs
+    from xlclv.report.sample import sample_inputs
 
     return build_report(sample_inputs())
 
 
 def test_holdout_compares_with_independently_counted_purchases(sample_report):
-    from xlclv.inputs import clean_transactions
-    from xlclv.sample import sample_inputs
+    from xlclv.report.inputs import clean_transactions
+    from xlclv.report.sample import sample_inputs
 
     fit = dict(zip(sample_report.model_fit["Item"], sample_report.model_fit["Value"], strict=False))
     cal_end = pd.Timestamp(fit["Holdout calibration end"])
@@ -211,7 +211,7 @@ def test_holdout_compares_with_independently_counted_purchases(sample_report):
 
 
 def test_pareto_nbd_model_option(sample_report):
-    from xlclv.sample import SAMPLE_SETTINGS, sample_inputs
+    from xlclv.report.sample import SAMPLE_SETTINGS, sample_inputs
 
     settings = Settings.from_values({**SAMPLE_SETTINGS, "model": "Pareto/NBD"})
     report = build_report(sample_inputs(), settings)

@@ -1,4 +1,4 @@
-"""Write a :class:`xlclv.report.Report` to a new .xlsx workbook (XlsxWriter).
+"""Write a :class:`xlclv.report.pipeline.Report` to a new .xlsx workbook (XlsxWriter).
 
 The workbook has the output sheets in :data:`OUTPUT_SHEETS`: a Dashboard with KPI tiles and
 native Excel charts, then Customers, Segments, Cohorts, Model (with the settings used) and
@@ -35,7 +35,7 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from ._errors import WorkbookError
+from xlclv._errors import WorkbookError
 
 __all__ = [
     "OUTPUT_SHEETS",
@@ -125,8 +125,8 @@ def write_report(report: Any, path: str | os.PathLike[str], *, force: bool = Fal
 
     Parameters
     ----------
-    report : xlclv.report.Report
-        The report built by :func:`xlclv.report.build_report`.
+    report : xlclv.report.pipeline.Report
+        The report built by :func:`xlclv.report.pipeline.build_report`.
     path : path-like
         The .xlsx file to write. Its folder must exist.
     force : bool

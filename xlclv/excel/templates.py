@@ -11,7 +11,7 @@
 
 Every file gets a fixed creation date so that two builds are byte-for-byte comparable part by
 part; ``tests/test_templates.py`` rebuilds them and fails if the checked-in files drift.
-Regenerate with ``python -m xlclv.templates`` (writes into ``workbooks/``).
+Regenerate with ``python -m xlclv.excel.templates`` (writes into ``workbooks/``).
 """
 
 from __future__ import annotations
@@ -26,8 +26,14 @@ from typing import Any
 
 import pandas as pd
 
-from ._errors import WorkbookError
-from .writer import add_report_sheets, close_workbook, new_workbook, write_table, write_value
+from xlclv._errors import WorkbookError
+from xlclv.report.writer import (
+    add_report_sheets,
+    close_workbook,
+    new_workbook,
+    write_table,
+    write_value,
+)
 
 __all__ = [
     "CREATED",
@@ -87,7 +93,7 @@ def _properties(title: str) -> dict[str, Any]:
         "title": title,
         "author": "xlclv",
         "company": "xlclv",
-        "comments": "Built by xlclv.templates; regenerate with python -m xlclv.templates",
+        "comments": "Built by xlclv.excel.templates; regenerate with python -m xlclv.excel.templates",
         "created": CREATED,
     }
 
@@ -121,14 +127,14 @@ def build_clv_report(
     conf_sheet : mapping, optional
         Key/value pairs for an ``xlwings.conf`` sheet (key in column A, value in column B),
         e.g. ``{"UDF Modules": "xlclv.udfs"}``. It is added as the last sheet.
-    inputs : xlclv.inputs.WorkbookInputs, optional
-        The sample to fill the template with; default :func:`xlclv.sample.sample_inputs`.
+    inputs : xlclv.report.inputs.WorkbookInputs, optional
+        The sample to fill the template with; default :func:`xlclv.report.sample.sample_inputs`.
 
     Returns
     -------
     pathlib.Path
     """
-    from .report import Settings, build_report
+    from xlclv.report.pipeline import Settings, build_report
 
     target = Path(path)
     if vba_project is not None and target.suffix.lower() != ".xlsm":
@@ -136,7 +142,7 @@ def build_clv_report(
     if vba_project is None and (button_macro is not None):
         raise WorkbookError("A button needs a macro, so pass vba_project as well")
     if inputs is None:
-        from .sample import sample_inputs
+        from xlclv.report.sample import sample_inputs
 
         inputs = sample_inputs()
 
@@ -202,7 +208,7 @@ def build_clv_report(
 
 class _TemplateFormats:
     def __init__(self, wb: Any) -> None:
-        from .writer import _Formats
+        from xlclv.report.writer import _Formats
 
         self.writer = _Formats(wb, "USD")
         self.title = wb.add_format(_TITLE)
@@ -299,7 +305,7 @@ def _clv_readme(ws: Any, fmt: _TemplateFormats, *, has_button: bool) -> None:
         (
             "About the sample",
             "The sample transactions are simulated with a fixed seed from the BG/NBD and "
-            "Gamma-Gamma models (see xlclv.sample); the report sheets in this file were built "
+            "Gamma-Gamma models (see xlclv.report.sample); the report sheets in this file were built "
             "from them, so you can see what to expect before you paste your own data.",
         ),
     ]
@@ -497,8 +503,8 @@ def build_saas_metrics(path: str | os.PathLike[str]) -> Path:
     """Build ``saas_metrics.xlsx``: native SaaS formulas and an sBG retention projection."""
     import numpy as np
 
-    from . import metrics
-    from .models import ShiftedBetaGeometricModel
+    from xlclv import metrics
+    from xlclv.models import ShiftedBetaGeometricModel
 
     target = Path(path)
     data = saas_sample()
@@ -553,7 +559,7 @@ def build_saas_metrics(path: str | os.PathLike[str]) -> Path:
         ),
         (
             "Sample data",
-            "Simulated with a fixed seed (xlclv.templates.saas_sample): 24 months of a "
+            "Simulated with a fixed seed (xlclv.excel.templates.saas_sample): 24 months of a "
             "subscription business, and one cohort of 1,000 customers drawn from an sBG process "
             "with alpha = 1.2, beta = 4.",
         ),
@@ -925,7 +931,7 @@ def build_nps_survey(path: str | os.PathLike[str]) -> Path:
     """Build ``nps_survey.xlsx``: NPS overall, by segment and by month, native formulas."""
     from statistics import NormalDist
 
-    from . import metrics
+    from xlclv import metrics
 
     target = Path(path)
     df = nps_sample()
@@ -964,7 +970,7 @@ def build_nps_survey(path: str | os.PathLike[str]) -> Path:
         ),
         (
             "Sample data",
-            "720 simulated answers over 2025 (xlclv.templates.nps_sample, fixed seed).",
+            "720 simulated answers over 2025 (xlclv.excel.templates.nps_sample, fixed seed).",
         ),
     ]
     for i, (k, v) in enumerate(notes, start=2):

@@ -1,9 +1,9 @@
 """The CLV report: transactions and settings in, plain DataFrames out (nothing Excel-specific).
 
-:func:`build_report` cleans the transactions (:func:`xlclv.inputs.clean_transactions`), builds
+:func:`build_report` cleans the transactions (:func:`xlclv.report.inputs.clean_transactions`), builds
 the RFM summary, fits the purchase model (BG/NBD or Pareto/NBD) and the Gamma-Gamma spend
 model, values every customer over the horizon, and summarises customers by segment and by
-acquisition cohort. A writer (:mod:`xlclv.writer`, or the Excel button) puts the
+acquisition cohort. A writer (:mod:`xlclv.report.writer`, or the Excel button) puts the
 :class:`Report` into a workbook.
 
 Returns policy
@@ -57,10 +57,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._errors import FitError, InputError, WorkbookError
-from ._timeunits import check_time_unit, months_to_units
-from .transactions import rfm_summary
-from .valuation import customer_lifetime_value
+from xlclv._errors import FitError, InputError, WorkbookError
+from xlclv._timeunits import check_time_unit, months_to_units
+from xlclv.transactions import rfm_summary
+from xlclv.valuation import customer_lifetime_value
 
 __all__ = ["MAX_SEGMENTS", "MODELS", "Report", "Settings", "build_report"]
 
@@ -349,7 +349,7 @@ def build_report(
 
     Parameters
     ----------
-    inputs : xlclv.inputs.WorkbookInputs
+    inputs : xlclv.report.inputs.WorkbookInputs
         Raw transactions (and optional NPS / Marketing tables).
     settings : Settings, optional
         Default: ``Settings.from_values(inputs.settings)``.
@@ -364,14 +364,14 @@ def build_report(
     Raises
     ------
     WorkbookError
-        A required column is missing (from :func:`xlclv.inputs.clean_transactions`), or a
+        A required column is missing (from :func:`xlclv.report.inputs.clean_transactions`), or a
         ``segment_by`` column is not in the data.
     InputError
         No usable purchase is left after cleaning, or nobody made a repeat purchase (the
         purchase model cannot be estimated); the message says what to do.
     """
-    from . import segments as seg
-    from .inputs import (
+    from xlclv.report import segments as seg
+    from xlclv.report.inputs import (
         clean_marketing,
         clean_nps,
         clean_transactions,
@@ -693,7 +693,7 @@ def _concat_issues(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
 
 
 def _purchase_model(model: str) -> Any:
-    from .models import BetaGeoModel, ParetoNBDModel
+    from xlclv.models import BetaGeoModel, ParetoNBDModel
 
     return BetaGeoModel() if model == "BGNBD" else ParetoNBDModel()
 
@@ -721,7 +721,7 @@ class _MeanSpend:
 def _fit_spend(
     rfm: pd.DataFrame, purchases: pd.DataFrame, end: pd.Timestamp
 ) -> tuple[Any, str, list[str]]:
-    from .models import GammaGammaModel
+    from xlclv.models import GammaGammaModel
 
     repeat = rfm["frequency"] > 0
     model = GammaGammaModel()
