@@ -500,7 +500,7 @@ def test_bulk_rows_path_matches_the_normal_path(tmp_path, monkeypatch, written):
 
 
 def test_a_real_report_round_trips(tmp_path):
-    from xlclv.report.pipeline import Settings, build_report
+    from xlclv.report import Settings, build_report
     from xlclv.report.sample import sample_inputs
 
     report = build_report(sample_inputs(), Settings.from_values({"gross_margin": 0.3}))

@@ -57,7 +57,7 @@ def run(book: Any, *, home: str | os.PathLike[str] | None = None) -> Any:
 
     Returns the :class:`xlclv.report.pipeline.Report`, or ``None`` after showing an error message.
     """
-    from xlclv.report.pipeline import Settings, build_report
+    from xlclv.report import Settings, build_report
 
     app = book.app
     try:

@@ -134,7 +134,7 @@ def build_clv_report(
     -------
     pathlib.Path
     """
-    from xlclv.report.pipeline import Settings, build_report
+    from xlclv.report import Settings, build_report
 
     target = Path(path)
     if vba_project is not None and target.suffix.lower() != ".xlsm":

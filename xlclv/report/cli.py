@@ -168,7 +168,7 @@ def run_report(
     input_path: Path | None = None,
 ) -> tuple[Any, Path]:
     """Build and write the report; returns (report, path written)."""
-    from xlclv.report.pipeline import Settings, build_report
+    from xlclv.report import Settings, build_report
     from xlclv.report.writer import write_report
 
     output = Path(output)
