@@ -183,7 +183,7 @@ def run_report(
     settings = Settings.from_values(dict(inputs.settings or {}), **(overrides or {}))
     report = build_report(inputs, settings, progress=progress)
     if progress is not None:
-        progress("write workbook")
+        progress("write")
     written = write_report(report, output, force=force)
     return report, written
 

@@ -46,7 +46,6 @@ Customer Base Analysis", Journal of Marketing Research 42(4), 415-430 (Gamma-Gam
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,13 +53,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xlclv._errors import FitError, InputError, WorkbookError
+from xlclv._errors import InputError, WorkbookError
 from xlclv._timeunits import months_to_units
+from xlclv.report.fit import fit_purchase, fit_spend, params_table
+from xlclv.report.holdout import holdout_check
 from xlclv.report.settings import MAX_SEGMENTS, MODELS, Settings
 from xlclv.transactions import rfm_summary
 from xlclv.valuation import customer_lifetime_value
 
-__all__ = ["MAX_SEGMENTS", "MODELS", "Report", "Settings", "build_report"]
+__all__ = ["MAX_SEGMENTS", "MODELS", "STAGES", "Report", "Settings", "build_report"]
 
 
 @dataclass
@@ -85,10 +86,17 @@ class Report:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
+#: The stages, in order, by the names the CLI's progress lines and Excel's status bar show.
+STAGES = ("clean", "summarise", "fit", "value", "validate", "segment", "assemble")
+
+
 def build_report(
     inputs: Any, settings: Settings | None = None, *, progress: Callable[[str], None] | None = None
 ) -> Report:
-    """Build the CLV report from raw inputs.
+    """Build the CLV report from raw inputs: a pipeline of named stages.
+
+    clean -> summarise (RFM) -> fit -> value -> validate (holdout) -> segment (and cohorts)
+    -> assemble. Each stage is a function of this module with a small typed input and output.
 
     Parameters
     ----------
@@ -97,8 +105,8 @@ def build_report(
     settings : Settings, optional
         Default: ``Settings.from_values(inputs.settings)``.
     progress : callable, optional
-        Called with the name of each phase as it starts (a CLI progress line, Excel's status
-        bar).
+        Called with each stage's name (:data:`STAGES`) as it starts (a CLI progress line,
+        Excel's status bar).
 
     Returns
     -------
@@ -113,20 +121,52 @@ def build_report(
         No usable purchase is left after cleaning, or nobody made a repeat purchase (the
         purchase model cannot be estimated); the message says what to do.
     """
-    from xlclv.report import segments as seg
-    from xlclv.report.inputs import (
-        clean_marketing,
-        clean_nps,
-        clean_transactions,
-        find_column,
-        normalise_header,
-    )
-
     settings = settings if settings is not None else Settings.from_values(inputs.settings)
-    step = progress or (lambda phase: None)
-    unit = settings.time_unit
+    step = progress or (lambda stage: None)
+    step("clean")
+    data = clean(inputs, settings)
+    step("summarise")
+    base = summarise(data, settings)
+    step("fit")
+    fits = fit(base, data, settings)
+    step("value")
+    values = value(base, fits, data, settings)
+    step("validate")
+    check = validate(data, settings)
+    step("segment")
+    groups = segment(inputs, data, base, values, settings)
+    step("assemble")
+    return assemble(data, base, fits, values, check, groups, settings)
 
-    step("clean transactions")
+
+# -- clean ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Cleaned:
+    """Typed transactions with one integer code per customer, and what was rejected."""
+
+    tx: pd.DataFrame  # customer_id, date, amount and the segment columns
+    issues: pd.DataFrame
+    sheet: str
+    dims: list[str]  # segment columns used
+    notes: list[str]
+    end: pd.Timestamp  # observation end
+    codes: np.ndarray  # customer code of each row of tx
+    n_codes: int
+    uniques: np.ndarray  # customer id of each code
+    amount: np.ndarray
+    only_returns: int  # customers dropped: no purchase above 0
+
+    @property
+    def purchase_rows(self) -> np.ndarray:
+        return self.amount > 0
+
+
+def clean(inputs: Any, settings: Settings) -> Cleaned:
+    """Clean the transactions, choose the segment columns and the observation end."""
+    from xlclv.report.inputs import clean_transactions, normalise_header
+
     tx, issues = clean_transactions(
         inputs.transactions,
         sheet=inputs.transactions_sheet,
@@ -135,17 +175,7 @@ def build_report(
     )
     sheet = inputs.transactions_sheet
     dims = _dimensions(tx, settings.segment_by, sheet, normalise_header)
-    notes: list[str] = []
-    if settings.segment_by is None:  # all extra columns: leave out ids, free text, amounts
-        for d in list(dims):
-            n = tx[d].nunique()
-            if n > MAX_SEGMENTS:
-                dims.remove(d)
-                notes.append(
-                    f"Column '{d}' has {n:,} different values, too many for a segment "
-                    f"(at most {MAX_SEGMENTS}); it is not used. Name it in segment_by to "
-                    "use it anyway."
-                )
+    notes = _drop_id_like_segments(tx, dims) if settings.segment_by is None else []
     amount = tx["amount"].to_numpy(dtype=float)
     if not (amount > 0).any():
         raise InputError(_nothing_usable(tx, issues, sheet))
@@ -156,59 +186,124 @@ def build_report(
     )
     # customers as integer codes: every per-customer sum below is a bincount
     codes, uniques = pd.factorize(tx["customer_id"])
-    n_codes = len(uniques)
-    bought = np.bincount(codes[amount > 0], minlength=n_codes) > 0
+    bought = np.bincount(codes[amount > 0], minlength=len(uniques)) > 0
     only_returns = int((~bought).sum())
     if only_returns:
         keep = bought[codes]
         tx, codes, amount = tx[keep], codes[keep], amount[keep]
-    purchase_rows = amount > 0
-    purchases = tx[purchase_rows]
+    return Cleaned(
+        tx, issues, sheet, dims, notes, end, codes, len(uniques), np.asarray(uniques), amount,
+        only_returns,
+    )  # fmt: skip
 
-    step("RFM summary")
-    rfm = rfm_summary(tx, time_unit=unit, observation_end=end)
-    # position of each rfm customer among the codes
-    where = pd.Index(uniques).get_indexer(rfm.index)
-    # each customer's first purchase row (earliest date, then input order)
-    p_idx = np.flatnonzero(purchase_rows)
-    p_codes = codes[p_idx]
-    day = tx["date"].to_numpy(dtype="datetime64[ns]")
-    order = np.lexsort((p_idx, day[p_idx], p_codes))
-    firsts = np.full(n_codes, -1, dtype=np.int64)
-    sorted_codes = p_codes[order]
-    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
-    firsts[sorted_codes[starts]] = p_idx[order][starts]
-    first_row = firsts[where]
+
+def _drop_id_like_segments(tx: pd.DataFrame, dims: list[str]) -> list[str]:
+    """With segment_by blank, leave out columns with too many values (ids, free text, amounts)."""
+    notes = []
+    for d in list(dims):
+        n = tx[d].nunique()
+        if n > MAX_SEGMENTS:
+            dims.remove(d)
+            notes.append(
+                f"Column '{d}' has {n:,} different values, too many for a segment "
+                f"(at most {MAX_SEGMENTS}); it is not used. Name it in segment_by to "
+                "use it anyway."
+            )
+    return notes
+
+
+# -- summarise -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Summary:
+    """The RFM summary and where each customer sits in the cleaned rows."""
+
+    rfm: pd.DataFrame  # frequency, recency, T, monetary_value by customer id
+    where: np.ndarray  # code of each rfm customer
+    first_row: np.ndarray  # row of tx with each rfm customer's first purchase
+    first_day: np.ndarray  # datetime64[ns] of that purchase
+    day: np.ndarray  # datetime64[ns] of every row of tx
+
+
+def summarise(data: Cleaned, settings: Settings) -> Summary:
+    """The RFM summary; stops if nobody bought twice (no model can be estimated)."""
+    rfm = rfm_summary(data.tx, time_unit=settings.time_unit, observation_end=data.end)
+    where = pd.Index(data.uniques).get_indexer(rfm.index)
+    day = data.tx["date"].to_numpy(dtype="datetime64[ns]")
+    first_row = _first_purchase_rows(data, day)[where]
     if not (rfm["frequency"] > 0).any():
         raise InputError(
             ("The only customer" if len(rfm) == 1 else f"Every one of the {len(rfm):,} customers")
             + f" bought only once (on one day) by "
-            f"{end.date().isoformat()}, so the {MODELS[settings.model]} model cannot estimate "
-            "how often customers buy again or when they stop. Add more history (a longer "
-            f"period in sheet '{sheet}') or set a later observation_end."
+            f"{data.end.date().isoformat()}, so the {MODELS[settings.model]} model cannot "
+            "estimate how often customers buy again or when they stop. Add more history (a "
+            f"longer period in sheet '{data.sheet}') or set a later observation_end."
         )
+    return Summary(rfm, where, first_row, day[first_row], day)
 
-    step("fit purchase model")
-    purchase_model, purchase_warnings = _fit_purchase(settings.model, rfm)
-    step("fit spend model")
-    spend_model, spend_note, spend_warnings = _fit_spend(rfm, purchases, end)
-    if spend_note:
-        notes.append(spend_note)
 
-    step("value customers")
+def _first_purchase_rows(data: Cleaned, day: np.ndarray) -> np.ndarray:
+    """Each customer code's first purchase row (earliest date, then input order)."""
+    p_idx = np.flatnonzero(data.purchase_rows)
+    p_codes = data.codes[p_idx]
+    order = np.lexsort((p_idx, day[p_idx], p_codes))
+    firsts = np.full(data.n_codes, -1, dtype=np.int64)
+    sorted_codes = p_codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    firsts[sorted_codes[starts]] = p_idx[order][starts]
+    return firsts
+
+
+# -- fit -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Fits:
+    purchase: Any  # fitted BG/NBD or Pareto/NBD
+    spend: Any  # fitted Gamma-Gamma, or MeanSpend
+    spend_note: str  # why the spend fallback was used ("" if it was not)
+    warnings: list[str]
+
+
+def fit(base: Summary, data: Cleaned, settings: Settings) -> Fits:
+    """Fit the purchase model and the spend model on the RFM summary."""
+    purchase, purchase_warnings = fit_purchase(settings.model, base.rfm)
+    purchases = data.tx[data.purchase_rows]
+    spend, spend_note, spend_warnings = fit_spend(base.rfm, purchases, data.end)
+    return Fits(purchase, spend, spend_note, [*purchase_warnings, *spend_warnings])
+
+
+# -- value ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Values:
+    """Per-customer predictions (in rfm order) and the base's return rate."""
+
+    p_alive: np.ndarray
+    expected: np.ndarray  # purchases over the horizon
+    spend: np.ndarray  # expected spend per purchase
+    predicted: np.ndarray  # predicted CLV, net of the return rate
+    gross: float
+    returned: float
+    return_rate: float
+
+
+def value(base: Summary, fits: Fits, data: Cleaned, settings: Settings) -> Values:
+    """P(alive), expected purchases and spend, and predicted CLV of every customer."""
+    rfm, unit = base.rfm, settings.time_unit
     x, tx_, T, m = (rfm[c].to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))
     horizon_units = months_to_units(settings.horizon_months, unit)
-    p_alive = np.asarray(purchase_model.probability_alive(x, tx_, T), dtype=float).reshape(-1)
-    expected = np.asarray(
-        purchase_model.expected_purchases(horizon_units, x, tx_, T), dtype=float
-    ).reshape(-1)
-    spend = np.asarray(spend_model.expected_spend(x, m), dtype=float).reshape(-1)
-    gross = float(amount[purchase_rows].sum())
-    returned = abs(float(amount[amount < 0].sum()))
+    p_alive = np.asarray(fits.purchase.probability_alive(x, tx_, T), dtype=float).reshape(-1)
+    expected = fits.purchase.expected_purchases(horizon_units, x, tx_, T)
+    spend = fits.spend.expected_spend(x, m)
+    gross = float(data.amount[data.purchase_rows].sum())
+    returned = abs(float(data.amount[data.amount < 0].sum()))
     return_rate = min(returned / gross, 1.0) if gross > 0 else 0.0
     clv = customer_lifetime_value(
-        purchase_model,
-        spend_model,
+        fits.purchase,
+        fits.spend,
         x,
         tx_,
         T,
@@ -218,174 +313,275 @@ def build_report(
         annual_discount_rate=settings.annual_discount_rate,
         time_unit=unit,
     )
-    predicted = np.asarray(clv, dtype=float).reshape(-1) * (1.0 - return_rate)
+    return Values(
+        p_alive=p_alive,
+        expected=np.asarray(expected, dtype=float).reshape(-1),
+        spend=np.asarray(spend, dtype=float).reshape(-1),
+        predicted=np.asarray(clv, dtype=float).reshape(-1) * (1.0 - return_rate),
+        gross=gross,
+        returned=returned,
+        return_rate=return_rate,
+    )
 
-    net = np.bincount(codes, weights=amount, minlength=n_codes)[where]
-    orders = np.bincount(codes[purchase_rows], minlength=n_codes)[where]
+
+# -- validate ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Holdout:
+    table: pd.DataFrame
+    text: str
+    items: list[tuple[str, object]]
+
+
+def validate(data: Cleaned, settings: Settings) -> Holdout:
+    """The holdout check (:func:`xlclv.report.holdout.holdout_check`)."""
+    return Holdout(*holdout_check(settings.model, data.tx, data.end, settings.time_unit))
+
+
+# -- segment -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Groups:
+    """The customer table and everything grouped from it."""
+
+    customers: pd.DataFrame
+    segments: dict[str, pd.DataFrame]
+    cohorts: pd.DataFrame
+    cohort_curves: pd.DataFrame
+    cohort_kind: str
+    concentration: pd.DataFrame
+    palive_distribution: pd.DataFrame
+    issues: pd.DataFrame  # the cleaning issues plus those of the NPS and Marketing sheets
+    notes: list[str]
+
+
+def segment(
+    inputs: Any, data: Cleaned, base: Summary, values: Values, settings: Settings
+) -> Groups:
+    """The customer table, segment tables (with NPS, CAC), cohorts and distributions."""
+    from xlclv.report import segments as seg
+
+    customers = customer_table(data, base, values, settings)
+    nps, issues = _nps(inputs, data, customers)
+    marketing, mk_dim, mk_issues, notes = _marketing(inputs, data)
+    issues = _concat_issues(issues, mk_issues)
+    segments = {
+        d: seg.segment_table(customers, d, nps=nps, marketing=marketing if d == mk_dim else None)
+        for d in data.dims
+    }
+    first_purchase = pd.Series(base.first_day, index=base.rfm.index)
+    span_days = float((first_purchase.max() - first_purchase.min()).days)
+    labels, cohort_kind = seg.cohort_labels(first_purchase, span_days)
+    # per transaction: its customer's cohort and the days since their first purchase
+    customer_of_code = np.full(data.n_codes, -1, dtype=np.int64)
+    customer_of_code[base.where] = np.arange(len(base.rfm))
+    row_customer = customer_of_code[data.codes]
+    curves = seg.cohort_curves(
+        row_customer,
+        (base.day - base.first_day[row_customer]) / np.timedelta64(1, "D"),
+        data.amount,
+        labels,
+        first_purchase,
+        data.end,
+    )
+    return Groups(
+        customers=customers,
+        segments=segments,
+        cohorts=seg.cohort_table(customers, labels),
+        cohort_curves=curves,
+        cohort_kind=cohort_kind,
+        concentration=seg.concentration_curve(values.predicted),
+        palive_distribution=seg.palive_distribution(values.p_alive),
+        issues=issues,
+        notes=notes,
+    )
+
+
+def customer_table(data: Cleaned, base: Summary, values: Values, settings: Settings):
+    """One row per customer, with the headers the Customers sheet shows."""
+    from xlclv.report.segments import assign_tiers
+
+    rfm, unit = base.rfm, settings.time_unit
+    net = np.bincount(data.codes, weights=data.amount, minlength=data.n_codes)[base.where]
+    orders = np.bincount(data.codes[data.purchase_rows], minlength=data.n_codes)[base.where]
     ids = rfm.index.to_numpy(dtype=object).astype(str).astype(object)
     customers = pd.DataFrame({"Customer ID": ids})
-    for d in dims:
-        customers[d] = tx[d].iloc[first_row].to_numpy(dtype=object)
-    first_day = day[first_row]
-    customers["First purchase"] = first_day
+    for d in data.dims:
+        customers[d] = data.tx[d].iloc[base.first_row].to_numpy(dtype=object)
+    customers["First purchase"] = base.first_day
     customers["Orders"] = orders.astype(np.int64)
     customers["Revenue"] = np.round(net, 10)
     customers["Historical CLV"] = customers["Revenue"] * settings.gross_margin
-    customers["P(alive)"] = p_alive
-    customers["Expected purchases"] = expected
-    customers["Expected spend"] = spend
-    customers["Predicted CLV"] = predicted
-    customers["Tier"] = seg.assign_tiers(predicted, ids)
-    customers["Frequency"] = x
-    customers[f"Recency ({unit})"] = tx_
-    customers[f"T ({unit})"] = T
+    customers["P(alive)"] = values.p_alive
+    customers["Expected purchases"] = values.expected
+    customers["Expected spend"] = values.spend
+    customers["Predicted CLV"] = values.predicted
+    customers["Tier"] = assign_tiers(values.predicted, ids)
+    customers["Frequency"] = rfm["frequency"].to_numpy()
+    customers[f"Recency ({unit})"] = rfm["recency"].to_numpy()
+    customers[f"T ({unit})"] = rfm["T"].to_numpy()
+    return customers
 
-    step("holdout check")
-    holdout, holdout_text, holdout_items = _holdout(settings.model, tx, end, unit)
 
-    step("segments and cohorts")
-    nps = marketing = None
-    mk_dim = None
-    if inputs.nps is not None and len(inputs.nps.columns):
-        nps, nps_issues = clean_nps(
-            inputs.nps,
-            sheet=getattr(inputs, "nps_sheet", "NPS"),
-            first_row=getattr(inputs, "nps_first_row", 2),
-        )
-        issues = _concat_issues(issues, nps_issues)
-        unknown = ~nps["customer_id"].isin(customers["Customer ID"]).to_numpy()
-        if unknown.any():
-            nps_sheet = getattr(inputs, "nps_sheet", "NPS")
-            cid_col = find_column(inputs.nps, "customer_id") or "customer_id"
-            issues = _concat_issues(
-                issues,
-                pd.DataFrame(
-                    {
-                        "Sheet": nps_sheet,
-                        "Row": nps["row"][unknown].to_numpy(),
-                        "Column": cid_col,
-                        "Value": nps["customer_id"][unknown].astype(str).to_numpy(),
-                        "Problem": f"customer_id not found on sheet '{sheet}': response not "
-                        "counted in segment NPS",
-                    }
-                ),
-            )
-    if inputs.marketing is not None and len(inputs.marketing.columns):
-        mk_sheet = getattr(inputs, "marketing_sheet", "Marketing")
-        marketing, mk_issues, mk_col = clean_marketing(
-            inputs.marketing, sheet=mk_sheet, first_row=getattr(inputs, "marketing_first_row", 2)
-        )
-        issues = _concat_issues(issues, mk_issues)
-        mk_dim = next((d for d in dims if normalise_header(d) == normalise_header(mk_col)), None)
-        if mk_dim is None:
-            notes.append(
-                f"Sheet '{mk_sheet}' gives spend by '{mk_col}', which is not a segment column "
-                f"of '{sheet}' ({', '.join(dims) or 'none'}): CAC and LTV:CAC are not shown."
-            )
-    segments = {
-        d: seg.segment_table(customers, d, nps=nps, marketing=marketing if d == mk_dim else None)
-        for d in dims
-    }
-    first_purchase = pd.Series(first_day, index=rfm.index)
-    span_days = float((first_purchase.max() - first_purchase.min()).days)
-    labels, cohort_kind = seg.cohort_labels(first_purchase, span_days)
-    cohorts = seg.cohort_table(customers, labels)
-    # per transaction: its customer's cohort and the months since their first purchase
-    customer_of_code = np.full(n_codes, -1, dtype=np.int64)
-    customer_of_code[where] = np.arange(len(rfm))
-    row_customer = customer_of_code[codes]
-    curves = seg.cohort_curves(
-        row_customer,
-        (day - first_day[row_customer]) / np.timedelta64(1, "D"),
-        amount,
-        labels,
-        first_purchase,
-        end,
+def _nps(inputs: Any, data: Cleaned, customers: pd.DataFrame):
+    """(cleaned NPS answers or None, issues with the NPS sheet's added)."""
+    from xlclv.report.inputs import clean_nps, find_column
+
+    issues = data.issues
+    if inputs.nps is None or not len(inputs.nps.columns):
+        return None, issues
+    nps_sheet = getattr(inputs, "nps_sheet", "NPS")
+    nps, nps_issues = clean_nps(
+        inputs.nps, sheet=nps_sheet, first_row=getattr(inputs, "nps_first_row", 2)
     )
-    concentration = seg.concentration_curve(predicted)
-    palive = seg.palive_distribution(p_alive)
+    issues = _concat_issues(issues, nps_issues)
+    unknown = ~nps["customer_id"].isin(customers["Customer ID"]).to_numpy()
+    if unknown.any():
+        cid_col = find_column(inputs.nps, "customer_id") or "customer_id"
+        issues = _concat_issues(
+            issues,
+            pd.DataFrame(
+                {
+                    "Sheet": nps_sheet,
+                    "Row": nps["row"][unknown].to_numpy(),
+                    "Column": cid_col,
+                    "Value": nps["customer_id"][unknown].astype(str).to_numpy(),
+                    "Problem": f"customer_id not found on sheet '{data.sheet}': response not "
+                    "counted in segment NPS",
+                }
+            ),
+        )
+    return nps, issues
 
-    model_params = _params_table(purchase_model, spend_model, settings.model)
-    fit_rows: list[tuple[str, object]] = [
+
+def _marketing(inputs: Any, data: Cleaned):
+    """(cleaned marketing spend or None, the segment column it is by, issues, notes)."""
+    from xlclv.report.inputs import clean_marketing, normalise_header
+
+    if inputs.marketing is None or not len(inputs.marketing.columns):
+        return None, None, None, []
+    mk_sheet = getattr(inputs, "marketing_sheet", "Marketing")
+    marketing, mk_issues, mk_col = clean_marketing(
+        inputs.marketing, sheet=mk_sheet, first_row=getattr(inputs, "marketing_first_row", 2)
+    )
+    key = normalise_header(mk_col)
+    mk_dim = next((d for d in data.dims if normalise_header(d) == key), None)
+    notes = []
+    if mk_dim is None:
+        notes.append(
+            f"Sheet '{mk_sheet}' gives spend by '{mk_col}', which is not a segment column "
+            f"of '{data.sheet}' ({', '.join(data.dims) or 'none'}): CAC and LTV:CAC are not "
+            "shown."
+        )
+    return marketing, mk_dim, mk_issues, notes
+
+
+# -- assemble ------------------------------------------------------------------------------------
+
+
+def assemble(
+    data: Cleaned,
+    base: Summary,
+    fits: Fits,
+    values: Values,
+    check: Holdout,
+    groups: Groups,
+    settings: Settings,
+) -> Report:
+    """The Model sheet's tables, the notes and the headline summary, into a :class:`Report`."""
+    notes = [*data.notes, *groups.notes]
+    if fits.spend_note:
+        notes.insert(len(data.notes), fits.spend_note)
+    if data.only_returns:
+        notes.append(
+            f"{data.only_returns:,} customer(s) with no purchase above 0 in the data (only "
+            "returns or zero amounts) are not in the customer table."
+        )
+    notes += fits.warnings
+    if not fits.purchase.converged_:
+        notes.append(
+            f"The {MODELS[settings.model]} fit did not fully converge "
+            f"({fits.purchase.fit_message_}); treat the predictions with care."
+        )
+    first_purchase = base.first_day.min()
+    model_fit = pd.DataFrame(
+        _fit_rows(data, base, fits, values, check, groups, settings, first_purchase)
+        + [("Note", n) for n in notes],
+        columns=["Item", "Value"],
+    )
+    issues = groups.issues.reset_index(drop=True)
+    dims, segments = data.dims, groups.segments
+    top_segment = None
+    if dims and len(segments[dims[0]]):
+        best = segments[dims[0]].iloc[0]
+        top_segment = f"{dims[0]}: {best[dims[0]]}"
+    summary = {
+        "customers": len(groups.customers),
+        "total_predicted_clv": float(np.nansum(values.predicted)),
+        "top_segment": top_segment,
+        "issues": len(issues),
+        "currency": settings.currency,
+        "time_unit": settings.time_unit,
+        "observation_end": data.end.date(),
+        "return_rate": values.return_rate,
+        "model": MODELS[settings.model],
+        "holdout": check.text,
+        "notes": notes,
+    }
+    return Report(
+        settings=settings,
+        customers=groups.customers,
+        segments=segments,
+        cohorts=groups.cohorts,
+        cohort_curves=groups.cohort_curves,
+        model_params=params_table(fits.purchase, fits.spend, settings.model),
+        model_fit=model_fit,
+        holdout=check.table,
+        holdout_text=check.text,
+        concentration=groups.concentration,
+        palive_distribution=groups.palive_distribution,
+        issues=issues,
+        summary=summary,
+    )
+
+
+def _fit_rows(data, base, fits, values, check, groups, settings, first_purchase):
+    """The Model sheet's fit table, item by item."""
+    purchase, spend = fits.purchase, fits.spend
+    rows: list[tuple[str, object]] = [
         ("Purchase model", MODELS[settings.model]),
-        ("Spend model", "Gamma-Gamma" if not spend_note else "Mean spend (fallback)"),
-        ("Time unit", {"D": "days", "W": "weeks", "M": "months"}[unit]),
-        ("First purchase in the data", first_purchase.min().date().isoformat()),
-        ("Observation end", end.date().isoformat()),
-        ("Customers", len(rfm)),
-        ("Repeat customers", int((rfm["frequency"] > 0).sum())),
-        ("Transactions used", len(tx)),
-        ("Purchase model log-likelihood", float(purchase_model.log_likelihood_)),
-        ("Purchase model converged", "yes" if purchase_model.converged_ else "NO"),
-        ("Purchase model message", str(purchase_model.fit_message_)),
+        ("Spend model", "Gamma-Gamma" if not fits.spend_note else "Mean spend (fallback)"),
+        ("Time unit", {"D": "days", "W": "weeks", "M": "months"}[settings.time_unit]),
+        ("First purchase in the data", pd.Timestamp(first_purchase).date().isoformat()),
+        ("Observation end", data.end.date().isoformat()),
+        ("Customers", len(base.rfm)),
+        ("Repeat customers", int((base.rfm["frequency"] > 0).sum())),
+        ("Transactions used", len(data.tx)),
+        ("Purchase model log-likelihood", float(purchase.log_likelihood_)),
+        ("Purchase model converged", "yes" if purchase.converged_ else "NO"),
+        ("Purchase model message", str(purchase.fit_message_)),
     ]
-    if not spend_note:
-        fit_rows += [
-            ("Spend model log-likelihood", float(spend_model.log_likelihood_)),
-            ("Spend model converged", "yes" if spend_model.converged_ else "NO"),
-            ("Spend model message", str(spend_model.fit_message_)),
+    if not fits.spend_note:
+        rows += [
+            ("Spend model log-likelihood", float(spend.log_likelihood_)),
+            ("Spend model converged", "yes" if spend.converged_ else "NO"),
+            ("Spend model message", str(spend.fit_message_)),
         ]
-    fit_rows += [
-        ("Gross sales", gross),
-        ("Returns", returned),
-        ("Return rate", return_rate),
+    return rows + [
+        ("Gross sales", values.gross),
+        ("Returns", values.returned),
+        ("Return rate", values.return_rate),
         (
             "Returns policy",
             "Returns (negative amounts) reduce Revenue and Historical CLV; Predicted CLV is "
             "the model value of future purchases x (1 - return rate).",
         ),
         ("Horizon (months)", float(settings.horizon_months)),
-        ("Cohorts by", cohort_kind),
-        *holdout_items,
+        ("Cohorts by", groups.cohort_kind),
+        *check.items,
     ]
-    if only_returns:
-        notes.append(
-            f"{only_returns:,} customer(s) with no purchase above 0 in the data (only returns "
-            "or zero amounts) are not in the customer table."
-        )
-    for w in [*purchase_warnings, *spend_warnings]:
-        notes.append(w)
-    if not purchase_model.converged_:
-        notes.append(
-            f"The {MODELS[settings.model]} fit did not fully converge "
-            f"({purchase_model.fit_message_}); treat the predictions with care."
-        )
-    fit_rows += [("Note", n) for n in notes]
-    model_fit = pd.DataFrame(fit_rows, columns=["Item", "Value"])
-
-    issues = issues.reset_index(drop=True)
-    top_segment = None
-    if dims and len(segments[dims[0]]):
-        best = segments[dims[0]].iloc[0]
-        top_segment = f"{dims[0]}: {best[dims[0]]}"
-    summary = {
-        "customers": len(customers),
-        "total_predicted_clv": float(np.nansum(predicted)),
-        "top_segment": top_segment,
-        "issues": len(issues),
-        "currency": settings.currency,
-        "time_unit": unit,
-        "observation_end": end.date(),
-        "return_rate": return_rate,
-        "model": MODELS[settings.model],
-        "holdout": holdout_text,
-        "notes": notes,
-    }
-    return Report(
-        settings=settings,
-        customers=customers,
-        segments=segments,
-        cohorts=cohorts,
-        cohort_curves=curves,
-        model_params=model_params,
-        model_fit=model_fit,
-        holdout=holdout,
-        holdout_text=holdout_text,
-        concentration=concentration,
-        palive_distribution=palive,
-        issues=issues,
-        summary=summary,
-    )
 
 
 def _dimensions(
@@ -433,143 +629,3 @@ def _concat_issues(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     if a.empty:
         return b.reset_index(drop=True)
     return pd.concat([a, b], ignore_index=True)
-
-
-def _purchase_model(model: str) -> Any:
-    from xlclv.models import BetaGeoModel, ParetoNBDModel
-
-    return BetaGeoModel() if model == "BGNBD" else ParetoNBDModel()
-
-
-def _fit_purchase(model: str, rfm: pd.DataFrame) -> tuple[Any, list[str]]:
-    fitted = _purchase_model(model)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        fitted.fit(rfm["frequency"], rfm["recency"], rfm["T"])
-    return fitted, [f"{MODELS[model]}: {w.message}" for w in caught]
-
-
-class _MeanSpend:
-    """Fallback spend model: every customer's expected spend is the mean purchase amount."""
-
-    def __init__(self, mean: float) -> None:
-        self.mean = float(mean)
-        self.params_ = {"mean spend": self.mean}
-        self.standard_errors_ = {"mean spend": float("nan")}
-
-    def expected_spend(self, frequency, monetary_value) -> np.ndarray:
-        return np.full(np.size(frequency), self.mean)
-
-
-def _fit_spend(
-    rfm: pd.DataFrame, purchases: pd.DataFrame, end: pd.Timestamp
-) -> tuple[Any, str, list[str]]:
-    from xlclv.models import GammaGammaModel
-
-    repeat = rfm["frequency"] > 0
-    model = GammaGammaModel()
-    caught: list[warnings.WarningMessage] = []
-    problem = ""
-    if int(repeat.sum()) < 2:
-        problem = f"only {int(repeat.sum())} customer(s) bought more than once"
-    else:
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                model.fit(rfm["frequency"], rfm["monetary_value"])
-            if model.params_["q"] <= 1:
-                problem = "the fitted spend distribution has no finite mean (q <= 1)"
-        except FitError as exc:
-            problem = str(exc)
-    if problem:
-        days = purchases[purchases["date"] <= end].groupby(["customer_id", "date"])["amount"]
-        mean = float(days.sum().mean())
-        note = (
-            f"The Gamma-Gamma spend model could not be used ({problem}); every customer's "
-            f"expected spend per purchase is the mean purchase amount, {mean:,.2f}."
-        )
-        return _MeanSpend(mean), note, []
-    return model, "", [f"Gamma-Gamma: {w.message}" for w in caught]
-
-
-def _params_table(purchase_model: Any, spend_model: Any, model: str) -> pd.DataFrame:
-    rows = []
-    for name, fitted in ((MODELS[model], purchase_model), ("Gamma-Gamma", spend_model)):
-        if isinstance(fitted, _MeanSpend):
-            name = "Mean spend (fallback)"
-        for key, value in fitted.params_.items():
-            se = fitted.standard_errors_.get(key, float("nan"))
-            rows.append((name, key, float(value), float(se)))
-    return pd.DataFrame(rows, columns=["Model", "Parameter", "Estimate", "Std. error"])
-
-
-def _holdout(
-    model: str, tx: pd.DataFrame, end: pd.Timestamp, unit: str
-) -> tuple[pd.DataFrame, str, list[tuple[str, object]]]:
-    """Refit on the first 75 % of the period, predict the last 25 %, compare with actual."""
-    columns = ["Measure", "Predicted", "Actual", "Difference", "Difference %"]
-    empty = pd.DataFrame(columns=columns)
-    start = tx.loc[tx["amount"] > 0, "date"].min()
-    period = (end - start).days
-    hold_days = int(round(0.25 * period))
-    if period < 28 or hold_days < 7:
-        text = (
-            "The holdout check needs at least four weeks of data; this data covers "
-            f"{period} days, so it was skipped."
-        )
-        return empty, text, [("Holdout check", "skipped")]
-    cal_end = end - pd.Timedelta(days=hold_days)
-    try:
-        split = rfm_summary(tx, time_unit=unit, observation_end=end, calibration_end=cal_end)
-        if not (split["frequency_cal"] > 0).any():
-            raise FitError("no repeat purchase in the calibration period")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fitted = _purchase_model(model).fit(
-                split["frequency_cal"], split["recency_cal"], split["T_cal"]
-            )
-        predicted = np.asarray(
-            fitted.expected_purchases(
-                split["duration_holdout"].to_numpy(),
-                split["frequency_cal"].to_numpy(),
-                split["recency_cal"].to_numpy(),
-                split["T_cal"].to_numpy(),
-            ),
-            dtype=float,
-        )
-    except (FitError, InputError) as exc:
-        text = f"The holdout check could not be run ({exc})."
-        return empty, text, [("Holdout check", "not run")]
-    pred = float(predicted.sum())
-    actual = float(split["frequency_holdout"].sum())
-    n = len(split)
-    rows = [
-        ("Repeat purchases in the holdout", pred, actual),
-        ("Repeat purchases per customer", pred / n, actual / n),
-    ]
-    table = pd.DataFrame(rows, columns=["Measure", "Predicted", "Actual"])
-    table["Difference"] = table["Predicted"] - table["Actual"]
-    table["Difference %"] = table["Difference"] / table["Actual"].where(table["Actual"] > 0)
-    length = _duration_text(hold_days)
-    if actual > 0:
-        pct = f" ({(pred - actual) / actual:+.1%})".replace("%", " %")
-    else:
-        pct = ""
-    text = (
-        f"Holding out the last {length} (after {cal_end.date().isoformat()}), the model fitted "
-        f"on the earlier data predicted {pred:,.0f} repeat purchases by the {n:,} customers "
-        f"acquired before then; they actually made {actual:,.0f}{pct}."
-    )
-    items = [
-        ("Holdout calibration end", cal_end.date().isoformat()),
-        ("Holdout length (days)", hold_days),
-        ("Holdout customers", n),
-        ("Holdout fit converged", "yes" if fitted.converged_ else "NO"),
-    ]
-    return table, text, items
-
-
-def _duration_text(days: int) -> str:
-    if days >= 70:
-        return f"{days / 7:.0f} weeks"
-    return f"{days} days"
