@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from xlclv import WorkbookError
-from xlclv.report import writer as writer_mod
+from xlclv.report.writer import workbook as writer_mod
 from xlclv.report.writer import OUTPUT_SHEETS, segment_table_name, write_report
 
 #: User text that a careless writer would turn into formulas (or links / numbers).
@@ -479,7 +479,9 @@ def test_segment_table_names_are_valid_and_unique():
 
 def test_bulk_rows_path_matches_the_normal_path(tmp_path, monkeypatch, written):
     """Big tables skip XlsxWriter's per-cell API; the cells must come out identical."""
-    monkeypatch.setattr(writer_mod, "BULK_ROWS", 3)
+    from xlclv.report.writer import tables
+
+    monkeypatch.setattr(tables, "BULK_ROWS", 3)
     path = write_report(small_report(), tmp_path / "bulk.xlsx")
     fast = openpyxl.load_workbook(path)
     slow = openpyxl.load_workbook(written)

@@ -208,9 +208,9 @@ def build_clv_report(
 
 class _TemplateFormats:
     def __init__(self, wb: Any) -> None:
-        from xlclv.report.writer import _Formats
+        from xlclv.report.writer import Formats
 
-        self.writer = _Formats(wb, "USD")
+        self.writer = Formats(wb, "USD")
         self.title = wb.add_format(_TITLE)
         self.head = wb.add_format(_HEAD)
         self.bold = wb.add_format({"bold": True, "valign": "top"})
