@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 from xlclv import WorkbookError
-from xlclv.report.writer import workbook as writer_mod
 from xlclv.report.writer import OUTPUT_SHEETS, segment_table_name, write_report
+from xlclv.report.writer import workbook as writer_mod
 
 #: User text that a careless writer would turn into formulas (or links / numbers).
 INJECTION = ['=HYPERLINK("http://evil.example","click")', "+1+2", "-3-1", "@SUM(A1)", "=1+1"]
