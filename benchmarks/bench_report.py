@@ -8,7 +8,7 @@ Usage::
    sheet of ``--rows`` purchases (customer_id, date, amount, region, channel) by about
    ``rows / 8`` customers over two years, simulated with a fixed seed, with some returns.
 2. Runs the report end to end and prints the time of each phase (read, then the phases
-   ``xlclv.report.build_report`` announces, then writing the workbook) and the total.
+   ``xlclv.report.pipeline.build_report`` announces, then writing the workbook) and the total.
    The target is at most 30 s. ``--cli`` also times the ``xlclv report`` command itself in a
    fresh process (interpreter start and imports included).
 """
@@ -68,7 +68,7 @@ def make_workbook(path: Path, rows: int, seed: int = 2026) -> Path:
 
 
 def run(path: Path, out: Path) -> dict[str, float]:
-    from xlclv.cli_report import PhaseTimer, read_inputs, run_report
+    from xlclv.report.cli import PhaseTimer, read_inputs, run_report
 
     timer = PhaseTimer()
     start = time.perf_counter()

@@ -1,6 +1,6 @@
 """Call xlclv's UDFs the way Excel does, through xlwings' own Windows UDF code.
 
-``xlclv._excel_meta.load()`` imports xlwings' real ``udfs.py`` under pywin32 stand-ins and
+``xlclv.excel.metadata.load()`` imports xlwings' real ``udfs.py`` under pywin32 stand-ins and
 decorates xlclv's UDFs with its real ``xlfunc``/``xlarg``/``xlret``. ``call`` then sends
 COM-shaped values through ``xlwings.conversion`` exactly as ``xlwings.udfs.call_udf`` does.
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from xlclv._excel_meta import excel_functions, load, vba  # noqa: F401  (re-exported for tests)
+from xlclv.excel.metadata import excel_functions, load, vba  # noqa: F401  (re-exported for tests)
 
 MISSING = object()  # what Excel passes for an omitted optional argument
 

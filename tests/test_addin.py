@@ -14,8 +14,8 @@ import openpyxl
 import pytest
 
 import xlclv
-from xlclv import addin
 from xlclv._errors import WorkbookError
+from xlclv.excel import addin
 
 from .libreoffice import require_soffice
 
@@ -127,7 +127,7 @@ def test_olevba_shows_the_modules_and_runmain_imports_the_addin_name(built):
     mymodule = name[: name.rindex(".")]
     command = f"import {mymodule};{mymodule}.main()"
     assert command == "import xlclv;xlclv.main()"
-    from xlclv import excel_button as button
+    from xlclv.excel import button
 
     assert xlclv.main is button.main
 
@@ -193,7 +193,7 @@ def test_function_wizard_help_for_every_udf_fits_macrooptions():
     """UDF Modules = xlclv.udfs: every function Excel registers has a description and help for
     each argument (not xlwings' default "Positional argument N"), within MacroOptions' 255
     characters so nothing is cut."""
-    from xlclv._excel_meta import excel_functions
+    from xlclv.excel.metadata import excel_functions
 
     fns = excel_functions()
     assert fns

@@ -1,4 +1,4 @@
-"""The button entry point xlclv.excel_button: everything but Excel is real (core, writer, template);
+"""The button entry point xlclv.excel.button: everything but Excel is real (core, writer, template);
 Excel is a small fake of exactly the xlwings calls the button makes. Whether real Excel
 behaves like this fake can only be confirmed in Excel (docs/excel.md says so)."""
 
@@ -12,9 +12,9 @@ import openpyxl
 import pytest
 
 from tests.test_writer import sheet_charts
-from xlclv import excel_button as button
 from xlclv._errors import WorkbookError
-from xlclv.writer import OUTPUT_SHEETS
+from xlclv.excel import button
+from xlclv.report.writer import OUTPUT_SHEETS
 
 # ----------------------------------------------------------------------------- the fake
 
@@ -210,7 +210,7 @@ def book_from_xlsx(app: FakeApp, path: Path, name: str | None = None) -> FakeBoo
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory) -> Path:
-    from xlclv.templates import build_clv_report
+    from xlclv.excel.templates import build_clv_report
 
     return build_clv_report(tmp_path_factory.mktemp("tpl") / "clv_report.xlsx")
 
@@ -325,7 +325,7 @@ def test_no_transactions_sheet_lists_the_sheets(book, tmp_path):
 
 def test_inputs_from_cells_reads_like_read_workbook(template, template_cells):
     """The template read through xlwings' cells and by read_workbook gives the same inputs."""
-    from xlclv.inputs import read_workbook
+    from xlclv.report.inputs import read_workbook
 
     book = book_from_cells(FakeApp(), template.name, template_cells)
     via_excel = button.inputs_from_cells(button._read_sheets(book), source=book.name)

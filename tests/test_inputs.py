@@ -11,7 +11,7 @@ import pytest
 import xlsxwriter
 
 from xlclv import WorkbookError
-from xlclv.inputs import (
+from xlclv.report.inputs import (
     ISSUE_COLUMNS,
     WorkbookInputs,
     clean_marketing,

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from xlclv import addin, cli, installer
+from xlclv import cli
 from xlclv._errors import XlclvError
+from xlclv.excel import addin, installer
 
 PY = sys.executable
 
@@ -39,7 +40,7 @@ def fake_templates(paths):
     """Two small stand-ins, so these tests do not depend on the report core's speed."""
     return {
         "clv_report.xlsx": lambda p: p.write_bytes(b"template"),
-        "clv_report.py": lambda p: p.write_text("from xlclv.excel_button import main\n"),
+        "clv_report.py": lambda p: p.write_text("from xlclv.excel.button import main\n"),
     }
 
 

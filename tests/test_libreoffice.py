@@ -28,7 +28,7 @@ from tests.libreoffice import ALWAYS, NEVER, LibreOffice, error_cells, require_s
 from tests.test_writer import INJECTION, small_report
 from xlclv import metrics
 from xlclv.models import ShiftedBetaGeometricModel
-from xlclv.writer import write_report
+from xlclv.report.writer import write_report
 
 pytestmark = pytest.mark.libreoffice
 
@@ -38,7 +38,7 @@ TEMPLATES = ("clv_report.xlsx", "saas_metrics.xlsx", "nps_survey.xlsx")
 
 def udf_names() -> set[str]:
     names: set[str] = set()
-    for module in sorted((ROOT / "xlclv").glob("_udf_*.py")):
+    for module in sorted((ROOT / "xlclv" / "excel").glob("udf_*.py")):
         text = module.read_text(encoding="utf-8")
         names |= set(re.findall(r"^def ([A-Z][A-Z0-9_]+)\(", text, flags=re.M))
     assert {"LIFETIME", "NPS", "SBG_FIT", "SBG_LIFETIME"} <= names, "UDF modules moved?"

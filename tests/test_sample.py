@@ -7,8 +7,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from xlclv.inputs import clean_transactions
-from xlclv.sample import CHANNELS, REGIONS, cdnow_inputs, sample_inputs
+from xlclv.report.inputs import clean_transactions
+from xlclv.report.sample import CHANNELS, REGIONS, cdnow_inputs, sample_inputs
 
 
 def test_same_seed_same_data_other_seed_other_data():

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xlclv.segments import (
+from xlclv.report.segments import (
     assign_tiers,
     cohort_labels,
     concentration_curve,

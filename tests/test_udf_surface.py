@@ -16,7 +16,7 @@ import xlclv.udfs
 from tests import excel_harness as xl
 from tests.conftest import ROOT
 from xlclv import cli
-from xlclv._excel_meta import signature, summary
+from xlclv.excel.metadata import signature, summary
 
 #: Every Excel function with its arguments as the Function Wizard lists them.
 SIGNATURES = {
@@ -39,7 +39,7 @@ SIGNATURES = {
     "NPS_CATEGORY": "NPS_CATEGORY(score)",
     "NPS_INTERVAL": "NPS_INTERVAL(scores, [confidence=0.95])",
     "RETENTION_RATE": "RETENTION_RATE(customers_at_start, customers_at_end, new_customers)",
-    # the model functions (xlclv/_udf_models.py)
+    # the model functions (xlclv/excel/udf_models.py)
     "CLV_RFM": 'CLV_RFM(customer_ids, dates, amounts, [observation_end], [time_unit="W"])',
     "BGNBD_FIT": "BGNBD_FIT(frequency, recency, T)",
     "BGNBD_PALIVE": "BGNBD_PALIVE(frequency, recency, T, params)",

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from tests import excel_harness as xl
 from xlclv import InputError, datasets
-from xlclv._udf_models import excel_date, model_params
+from xlclv.excel.udf_models import excel_date, model_params
 
 # -- reference values: reference/published.md --------------------------------------------
 BGNBD_CDNOW = {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259}

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 from xlclv import WorkbookError
-from xlclv import writer as writer_mod
-from xlclv.writer import OUTPUT_SHEETS, segment_table_name, write_report
+from xlclv.report.writer import OUTPUT_SHEETS, segment_table_name, write_report
+from xlclv.report.writer import workbook as writer_mod
 
 #: User text that a careless writer would turn into formulas (or links / numbers).
 INJECTION = ['=HYPERLINK("http://evil.example","click")', "+1+2", "-3-1", "@SUM(A1)", "=1+1"]
@@ -479,7 +479,9 @@ def test_segment_table_names_are_valid_and_unique():
 
 def test_bulk_rows_path_matches_the_normal_path(tmp_path, monkeypatch, written):
     """Big tables skip XlsxWriter's per-cell API; the cells must come out identical."""
-    monkeypatch.setattr(writer_mod, "BULK_ROWS", 3)
+    from xlclv.report.writer import tables
+
+    monkeypatch.setattr(tables, "BULK_ROWS", 3)
     path = write_report(small_report(), tmp_path / "bulk.xlsx")
     fast = openpyxl.load_workbook(path)
     slow = openpyxl.load_workbook(written)
@@ -501,7 +503,7 @@ def test_bulk_rows_path_matches_the_normal_path(tmp_path, monkeypatch, written):
 
 def test_a_real_report_round_trips(tmp_path):
     from xlclv.report import Settings, build_report
-    from xlclv.sample import sample_inputs
+    from xlclv.report.sample import sample_inputs
 
     report = build_report(sample_inputs(), Settings.from_values({"gross_margin": 0.3}))
     path = write_report(report, tmp_path / "real.xlsx")

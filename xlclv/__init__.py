@@ -53,15 +53,15 @@ _EXPORTS: dict[str, str] = {
     "Settings": ".report",
     "Report": ".report",
     "build_report": ".report",
-    "WorkbookInputs": ".inputs",
-    "read_workbook": ".inputs",
-    "read_table_file": ".inputs",
-    "clean_transactions": ".inputs",
-    "sample_inputs": ".sample",
-    "cdnow_inputs": ".sample",
-    "write_report": ".writer",
+    "WorkbookInputs": ".report.inputs",
+    "read_workbook": ".report.inputs",
+    "read_table_file": ".report.inputs",
+    "clean_transactions": ".report.inputs",
+    "sample_inputs": ".report.sample",
+    "cdnow_inputs": ".report.sample",
+    "write_report": ".report.writer",
     # Excel: the RunPython entry point of the ribbon button and the template button
-    "main": ".excel_button",
+    "main": ".excel.button",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])

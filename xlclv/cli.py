@@ -8,11 +8,11 @@ import sys
 from rich.console import Console
 from rich.markup import escape
 
-from ._errors import XlclvError
+from xlclv._errors import XlclvError
 
 
 def _cmd_functions(args: argparse.Namespace, console: Console) -> int:
-    from ._excel_meta import excel_functions, signature, summary
+    from xlclv.excel.metadata import excel_functions, signature, summary
 
     fns = excel_functions()
     if args.markdown:
@@ -35,7 +35,7 @@ def _cmd_functions(args: argparse.Namespace, console: Console) -> int:
 
 def functions_markdown() -> str:
     """The Excel function reference as a Markdown table (README embeds it)."""
-    from ._excel_meta import excel_functions, signature, summary
+    from xlclv.excel.metadata import excel_functions, signature, summary
 
     def cell(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")
@@ -58,10 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--markdown", action="store_true", help="print the reference as a Markdown table"
     )
     p.set_defaults(handler=_cmd_functions)
-    from .cli_report import register as register_report
+    from xlclv.report.cli import register as register_report
 
     register_report(sub)
-    from .installer import register as register_install
+    from xlclv.excel.installer import register as register_install
 
     register_install(sub)
     return parser

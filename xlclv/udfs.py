@@ -6,9 +6,9 @@ run ``xlclv install``). Every Python name here is the Excel name; all functions 
 values and call the pure core (``xlclv.metrics``, ``xlclv.models`` ...).
 """
 
-from ._udf_metrics import *  # noqa: F403
-from ._udf_metrics import __all__ as _metrics_all
-from ._udf_models import *  # noqa: F403
-from ._udf_models import __all__ as _models_all
+from xlclv.excel.udf_metrics import *  # noqa: F403
+from xlclv.excel.udf_metrics import __all__ as _metrics_all
+from xlclv.excel.udf_models import *  # noqa: F403
+from xlclv.excel.udf_models import __all__ as _models_all
 
 __all__ = [*_metrics_all, *_models_all]

@@ -270,3 +270,30 @@ def test_bad_prediction_arguments(fits):
 def test_use_before_fit_is_a_clear_error():
     with pytest.raises(NotFittedError, match="not fitted yet"):
         ShiftedBetaGeometricModel().survival(3)
+
+
+@pytest.mark.parametrize("noise", [0.0, -1e-3, 1e-3])
+@pytest.mark.parametrize(
+    "cohort",
+    [
+        [100, 50, 25, 0],  # dies out
+        [100, 60, 36, 22, 13],  # exactly geometric: no heterogeneity to estimate
+    ],
+)
+def test_unidentified_cohorts_are_flagged_whatever_the_last_bits(monkeypatch, cohort, noise):
+    """On such a ridge the Hessian's smallest eigenvalue is ~0: its sign comes from rounding,
+    which differs between CPUs (issue 9: converged on one AVX-512 machine, flagged elsewhere).
+    Shifting the Hessian by 1e-3 of its largest entry either way (enough to flip that sign) stands in for another CPU; the fit
+    must be flagged every time."""
+    from xlclv.models import _base
+
+    real = _base.BaseModel._log_hessian
+
+    def perturbed(fg, x, g0=None):
+        h = real(fg, x, g0)
+        return h + noise * np.abs(h).max() * np.eye(len(x))
+
+    monkeypatch.setattr(_base.BaseModel, "_log_hessian", staticmethod(perturbed))
+    with pytest.warns(ConvergenceWarning, match="shifted-beta-geometric fit did not converge"):
+        m = ShiftedBetaGeometricModel().fit(cohort)
+    assert not m.converged_

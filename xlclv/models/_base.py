@@ -19,8 +19,22 @@ from .._errors import ConvergenceWarning, FitError, InputError, NotFittedError
 # Parameters beyond exp(+-_EDGE) mean the optimiser ran off to the edge of the parameter space:
 # the data cannot pin the model down (e.g. identical customers).
 _EDGE = 18.0
-# Step, in log-parameters, of the finite differences for gradients and Hessians.
+# Step, in log-parameters, of the finite differences for gradients and Hessians. Central
+# differences with this step have truncation error ~1e-10 and round-off ~1e-11 (relative), so
+# standard errors agree to ~9 digits on every CPU (a forward difference's round-off, ~1e-8,
+# showed in the 9th digit between AVX2 and AVX-512 builds).
 _STEP = 1e-5
+# A log-parameter whose standard error exceeds this is not pinned down by the data: its 95%
+# interval spans a factor above exp(2 * 1.96 * 5) ~ 3e8. The Hessian's smallest eigenvalue on
+# such a ridge is ~0 and its sign is decided by the last bits of the arithmetic; this criterion
+# flags the fit on every CPU whichever sign comes out.
+_MAX_LOG_SE = 5.0
+# The same question asked without the quadratic approximation, so that no rounding can flip it:
+# moving the log-parameters _RIDGE_STEP along the Hessian's flattest direction (a factor of
+# e^10 ~ 22,000) must cost more than _RIDGE_RISE in log-likelihood (half the 95% chi-square
+# quantile with one degree of freedom); otherwise the data cannot tell those values apart.
+_RIDGE_STEP = 10.0
+_RIDGE_RISE = 1.92
 
 
 def unique_rows(
@@ -328,6 +342,7 @@ class BaseModel:
         *,
         stop_at_first: bool = False,
         first_hessian: np.ndarray | None = None,
+        check_ridge: bool = True,
     ) -> None:
         """Minimise the negative log-likelihood over log-parameters from each start.
 
@@ -337,6 +352,8 @@ class BaseModel:
         estimates stayed away from the edges of the parameter space. ``first_hessian`` (a
         log-parameter Hessian guess for the first start, e.g. from a fit to a subsample)
         seeds BFGS's curvature. The final log-parameter Hessian is kept in ``_log_hessian_``.
+        ``check_ridge=False`` skips the ridge test, for likelihoods of shares rather than counts
+        (whose log-likelihood differences carry no sample size).
         """
         analytic = self._has_gradient()
         scale = 1.0  # each start divides the objective by |NLL| there (scale-free tolerances)
@@ -420,16 +437,21 @@ class BaseModel:
         params = np.exp(x)
         eigen = np.linalg.eigvalsh(hess) if np.all(np.isfinite(hess)) else np.array([np.nan])
         positive_definite = bool(np.all(eigen > 0))
+        log_se = _log_standard_errors(hess) if positive_definite else np.full(x.size, np.inf)
         edge = [k for k, v in zip(self._param_names, x, strict=True) if abs(v) >= _EDGE]
-        converged = positive_definite and decrement < 1e-6 and not edge
+        loose = [k for k, s in zip(self._param_names, log_se, strict=True) if s > _MAX_LOG_SE]
+        if check_ridge and positive_definite and not loose:
+            loose = _on_a_ridge(f, x, nll, hess, self._param_names)
+        converged = positive_definite and decrement < 1e-6 and not edge and not loose
         if converged:
             message = "converged"
-        elif edge:
+        elif edge or (positive_definite and loose):
             message = (
                 "did not converge: the estimate of "
-                + ", ".join(edge)
-                + " ran off to the edge of the parameter space (the data cannot pin the model "
-                "down: too few, too similar or too regular customers?)"
+                + ", ".join(edge or loose)
+                + (" ran off to the edge of the parameter space" if edge else " is not pinned down")
+                + " (the data cannot pin the model down: too few, too similar or too regular "
+                "customers?)"
             )
         elif not positive_definite:
             message = (
@@ -442,13 +464,7 @@ class BaseModel:
             )
 
         # Standard errors in natural units: cov(theta) = J H_log^-1 J with J = diag(theta).
-        ses = np.full(params.size, np.nan)
-        if positive_definite:
-            try:
-                cov = np.linalg.inv(hess)
-                ses = params * np.sqrt(np.diag(cov))
-            except np.linalg.LinAlgError:  # pragma: no cover - guarded by the eigenvalues
-                pass
+        ses = params * log_se if positive_definite else np.full(params.size, np.nan)
         if not np.all(np.isfinite(ses)):
             message += "; standard errors unavailable (singular Hessian)"
 
@@ -468,21 +484,40 @@ class BaseModel:
 
     @staticmethod
     def _log_hessian(fg, x: np.ndarray, g0: np.ndarray | None = None) -> np.ndarray:
-        """Hessian in log-parameters by differences of the gradient, symmetrised.
+        """Hessian in log-parameters by central differences of the gradient, symmetrised.
 
-        Forward differences from ``g0`` (the gradient at ``x``) when the gradient is exact,
-        central differences otherwise (a finite-difference gradient is too noisy for them).
+        Central, not forward, differences even when the gradient is exact: a forward
+        difference's round-off (~1e-8 relative) made standard errors differ between CPUs.
+        ``g0`` is accepted for callers that have it and is not needed.
         """
         n = x.size
         hess = np.empty((n, n))
         for i in range(n):
             e = np.zeros(n)
             e[i] = _STEP
-            if g0 is None:
-                hess[i] = (fg(x + e)[1] - fg(x - e)[1]) / (2 * _STEP)
-            else:
-                hess[i] = (fg(x + e)[1] - g0) / _STEP
+            hess[i] = (fg(x + e)[1] - fg(x - e)[1]) / (2 * _STEP)
         return (hess + hess.T) / 2
+
+
+def _on_a_ridge(f, x: np.ndarray, nll: float, hess: np.ndarray, names) -> list[str]:
+    """Names of the parameters along the flattest direction, if the likelihood stays within
+    _RIDGE_RISE of its optimum over a step of _RIDGE_STEP that way (else [])."""
+    _, vectors = np.linalg.eigh(hess)
+    v = vectors[:, 0]
+    rises = [f(x + sign * _RIDGE_STEP * v) - nll for sign in (1.0, -1.0)]
+    if min(rises) >= _RIDGE_RISE:  # inf (likelihood impossible out there) counts as a rise
+        return []
+    return [k for k, c in zip(names, v, strict=True) if abs(c) > 0.3]
+
+
+def _log_standard_errors(hess: np.ndarray) -> np.ndarray:
+    """Standard errors of the log-parameters, sqrt(diag(H^-1)); inf where H is singular."""
+    try:
+        cov = np.linalg.inv(hess)
+    except np.linalg.LinAlgError:
+        return np.full(hess.shape[0], np.inf)
+    diag = np.diag(cov)
+    return np.where(diag > 0, np.sqrt(np.abs(diag)), np.inf)
 
 
 # Above this many distinct (x, t_x, T) rows, an RFM model's fit starts from a subsample fit.

@@ -142,7 +142,9 @@ class ShiftedBetaGeometricModel(BaseModel):
         data = {"t": np.arange(1, n.size, dtype=float), "churned": churned, "active": n[-1]}
         starts = [(1.0, 1.0), (0.5, 2.0), (2.0, 0.5), (5.0, 20.0), (0.1, 0.1)]
         with np.errstate(all="ignore"):  # far-off trial log-params overflow; the base checks
-            self._fit_mle(data, starts, stop_at_first=True)
+            # Shares of a cohort (first entry 1) carry no sample size: the ridge test, which
+            # reads log-likelihood differences as evidence, does not apply to them.
+            self._fit_mle(data, starts, stop_at_first=True, check_ridge=n[0] > 1)
         return self
 
     @staticmethod

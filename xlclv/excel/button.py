@@ -4,9 +4,9 @@ Both buttons end here: the "Build CLV report" button of the ``xlclv.xlam`` ribbo
 (``RunPython "import xlclv;xlclv.main()"``) and the form button of ``clv_report.xlsm``.
 
 :func:`run` reads the input sheets of the workbook (Transactions, Settings, and NPS / Marketing
-when present) into :class:`xlclv.inputs.WorkbookInputs`, builds the report with the core
-(:func:`xlclv.report.build_report`), writes it with the headless writer to a temporary file and
-copies the output sheets (:data:`xlclv.writer.OUTPUT_SHEETS`) into the workbook, replacing the
+when present) into :class:`xlclv.report.inputs.WorkbookInputs`, builds the report with the core
+(:func:`xlclv.report.pipeline.build_report`), writes it with the headless writer to a temporary file and
+copies the output sheets (:data:`xlclv.report.writer.OUTPUT_SHEETS`) into the workbook, replacing the
 earlier ones. Input sheets are never touched. Progress goes to Excel's status bar. A problem
 with the inputs (:class:`xlclv.XlclvError`) is shown as a plain message box; anything else as a
 short message that names the log file with the details -- never a traceback.
@@ -26,12 +26,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ._errors import WorkbookError, XlclvError
+from xlclv._errors import WorkbookError, XlclvError
 
 __all__ = ["TITLE", "inputs_from_cells", "log_path", "main", "run"]
 
 TITLE = "xlclv"
-#: Input sheets, by their role; matched as xlclv.inputs matches them (ignoring case and spaces).
+#: Input sheets, by their role; matched as xlclv.report.inputs matches them (ignoring case and spaces).
 SHEETS = {
     "transactions": "Transactions",
     "settings": "Settings",
@@ -55,9 +55,9 @@ def main() -> None:
 def run(book: Any, *, home: str | os.PathLike[str] | None = None) -> Any:
     """Build the report from ``book``'s input sheets into its output sheets.
 
-    Returns the :class:`xlclv.report.Report`, or ``None`` after showing an error message.
+    Returns the :class:`xlclv.report.pipeline.Report`, or ``None`` after showing an error message.
     """
-    from .report import Settings, build_report
+    from xlclv.report import Settings, build_report
 
     app = book.app
     try:
@@ -86,13 +86,13 @@ def run(book: Any, *, home: str | os.PathLike[str] | None = None) -> Any:
 
 
 def inputs_from_cells(grids: Mapping[str, list[list[Any]] | None], *, source: str) -> Any:
-    """:class:`xlclv.inputs.WorkbookInputs` from raw sheet cells, read as
-    :func:`xlclv.inputs.read_workbook` reads a file (same helpers, same messages).
+    """:class:`xlclv.report.inputs.WorkbookInputs` from raw sheet cells, read as
+    :func:`xlclv.report.inputs.read_workbook` reads a file (same helpers, same messages).
 
     ``grids`` maps every sheet name of the workbook to its cells from A1 to the end of the used
     range (a list of rows), or to ``None`` for a sheet that was not read (not an input sheet).
     """
-    from .inputs import WorkbookInputs, _grid_to_frame, _read_settings, _sheet_lookup
+    from xlclv.report.inputs import WorkbookInputs, _grid_to_frame, _read_settings, _sheet_lookup
 
     readable = [name for name, grid in grids.items() if grid is not None]
 
@@ -135,7 +135,7 @@ def _caller_book(xw: Any) -> Any:
 def _read_sheets(book: Any) -> dict[str, list[list[Any]] | None]:
     """xlwings: the cells of each input sheet from A1 to the end of its used range (``None``
     for the other sheets)."""
-    from .inputs import normalise_header
+    from xlclv.report.inputs import normalise_header
 
     wanted = {normalise_header(name) for name in SHEETS.values()}
     out: dict[str, list[list[Any]] | None] = {}
@@ -153,7 +153,7 @@ def _write_output(book: Any, report: Any) -> None:
 
     The Dashboard's charts read only the Dashboard's own cells (its chart data, right of the
     print area), so the copied sheets carry no links back to the temporary workbook."""
-    from .writer import OUTPUT_SHEETS, write_report
+    from xlclv.report.writer import OUTPUT_SHEETS, write_report
 
     app = book.app
     with tempfile.TemporaryDirectory(prefix="xlclv-") as tmp:

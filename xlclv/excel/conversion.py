@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import xlwings as xw
 
-from ._errors import InputError
+from xlclv._errors import InputError
 
 CATEGORY = "xlclv"
 _IN_LITE = sys.platform == "emscripten"  # xlwings Lite runs in Pyodide

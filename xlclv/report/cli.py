@@ -20,7 +20,7 @@ from typing import Any
 
 from rich.console import Console
 
-from ._errors import WorkbookError, XlclvError
+from xlclv._errors import WorkbookError, XlclvError
 
 __all__ = ["PhaseTimer", "register", "run_report"]
 
@@ -132,7 +132,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
 
 def read_inputs(path: Path) -> Any:
     """The WorkbookInputs of a workbook, CSV or Parquet file (read only)."""
-    from . import inputs as _inputs
+    from xlclv.report import inputs as _inputs
 
     if not path.is_file():
         raise WorkbookError(f"Input file '{path}' not found")
@@ -168,8 +168,8 @@ def run_report(
     input_path: Path | None = None,
 ) -> tuple[Any, Path]:
     """Build and write the report; returns (report, path written)."""
-    from .report import Settings, build_report
-    from .writer import write_report
+    from xlclv.report import Settings, build_report
+    from xlclv.report.writer import write_report
 
     output = Path(output)
     if input_path is not None and output.resolve() == input_path.resolve():
@@ -183,7 +183,7 @@ def run_report(
     settings = Settings.from_values(dict(inputs.settings or {}), **(overrides or {}))
     report = build_report(inputs, settings, progress=progress)
     if progress is not None:
-        progress("write workbook")
+        progress("write")
     written = write_report(report, output, force=force)
     return report, written
 
@@ -246,7 +246,7 @@ def _one_line(exc: BaseException) -> str:
 
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     def load() -> Any:
-        from . import sample
+        from xlclv.report import sample
 
         return sample.cdnow_inputs() if args.dataset == "cdnow" else sample.sample_inputs()
 

@@ -7,7 +7,7 @@
    reads it): ``"UDF MODULES","xlclv.udfs"`` and the interpreter of the running Python
    (``INTERPRETER_WIN`` / ``INTERPRETER_MAC``), keeping every other line;
 2. runs ``xlwings addin install`` (the xlwings add-in, same version as the installed package);
-3. builds ``xlclv.xlam`` from that xlwings (:func:`xlclv.addin.build_addin`) into Excel's
+3. builds ``xlclv.xlam`` from that xlwings (:func:`xlclv.excel.addin.build_addin`) into Excel's
    startup folder, the folder ``xlwings addin install`` uses (Excel's ``StartupPath``);
 4. builds the templates into ``~/Documents/xlclv`` (existing files are kept);
 5. records what it did in ``~/.xlclv/install.json`` (for ``--status`` and ``uninstall``),
@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._errors import XlclvError
+from xlclv._errors import XlclvError
 
 __all__ = ["MANUAL_STEP", "Action", "Paths", "install", "plan", "register", "status", "uninstall"]
 
@@ -207,7 +207,7 @@ def _excel_startup_dir(paths: Paths, python: str, runner: Runner) -> Path:
 
 def _templates(paths: Paths) -> dict[str, Callable[[Path], Any]]:
     """Template file name -> writer, all built from code."""
-    from . import templates, xlsm
+    from xlclv.excel import templates, xlsm
 
     out: dict[str, Callable[[Path], Any]] = dict(templates.TEMPLATES)
     out[xlsm.XLSM_NAME] = xlsm.build_xlsm
@@ -219,7 +219,7 @@ def plan(
     paths: Paths, *, python: str | None = None, runner: Runner = _run, force: bool = False
 ) -> list[Action]:
     """The install steps for ``paths``, in order."""
-    from . import addin
+    from xlclv.excel import addin
 
     python = python or sys.executable
     state: dict[str, Any] = _load_state(paths)
@@ -294,7 +294,7 @@ def plan(
     def record() -> None:
         import xlwings
 
-        from . import __version__
+        from xlclv import __version__
 
         state.update(
             platform=paths.platform,
@@ -344,7 +344,7 @@ def status(paths: Paths, *, echo: Callable[[str], None] = print) -> int:
     """Report what is installed; returns 0 if everything ``xlclv install`` does is in place."""
     import xlwings
 
-    from . import addin
+    from xlclv.excel import addin
 
     ok = True
     state = _load_state(paths)

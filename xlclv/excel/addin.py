@@ -7,7 +7,7 @@ xlwings ships ``quickstart_addin_ribbon.xlam`` (what ``xlwings quickstart NAME -
     mymodule = Left(ThisWorkbook.Name, InStrRev(ThisWorkbook.Name, ".") - 1)
     RunPython "import " & mymodule & ";" & mymodule & ".main()"
 
-so a copy named ``xlclv.xlam`` calls ``xlclv.main()`` (:func:`xlclv.excel_button.main`) on the
+so a copy named ``xlclv.xlam`` calls ``xlclv.main()`` (:func:`xlclv.excel.button.main`) on the
 active workbook, whatever that workbook is called.
 
 :func:`build_addin` keeps ``xl/vbaProject.bin`` (and every other part) byte for byte and
@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from ._errors import WorkbookError
+from xlclv._errors import WorkbookError
 
 __all__ = [
     "ADDIN_NAME",

@@ -1,7 +1,7 @@
 """Customer tiers, segment and cohort summaries, concentration and P(alive) distribution.
 
 Pure pandas on the report's customer table (one row per customer); the report layer
-(:func:`xlclv.report.build_report`) calls these. Column headers are what the workbook shows.
+(:func:`xlclv.report.pipeline.build_report`) calls these. Column headers are what the workbook shows.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ._timeunits import DAYS_PER_MONTH
+from xlclv._timeunits import DAYS_PER_MONTH
 
 __all__ = [
     "TIERS",

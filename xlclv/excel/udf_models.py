@@ -23,8 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import ConvergenceWarning, FitError, InputError
-from ._excel import (
+from xlclv._errors import ConvergenceWarning, FitError, InputError
+from xlclv._timeunits import check_time_unit, months_to_units
+from xlclv.excel.conversion import (
     ARRAY,
     _cell_number,
     _is_blank,
@@ -40,7 +41,6 @@ from ._excel import (
     single_text,
     to_excel,
 )
-from ._timeunits import check_time_unit, months_to_units
 
 __all__ = [
     "BGNBD_EXPECTED",
@@ -253,7 +253,7 @@ def _rfm_columns(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def _model_class(model: str):
-    from . import models
+    from xlclv import models
 
     return getattr(models, {"BGNBD": "BetaGeoModel", "PNBD": "ParetoNBDModel"}[model])
 
@@ -281,7 +281,7 @@ _AMOUNTS_DOC = "Amount of each transaction. Amounts of 0 or less (returns) are n
 @arg("time_unit", doc=_UNIT_DOC, **ARRAY)
 def CLV_RFM(customer_ids, dates, amounts, observation_end=None, time_unit="W"):
     """RFM summary per customer from transactions: spills customer_id, frequency (repeat purchase days), recency, T and monetary_value (mean repeat purchase)."""
-    from .transactions import rfm_summary
+    from xlclv.transactions import rfm_summary
 
     unit = time_unit_arg(time_unit)
     tx = transactions_frame(customer_ids, dates, amounts)
@@ -397,7 +397,7 @@ _MONETARY_DOC = (
 @arg("monetary_value", doc=_MONETARY_DOC, **ARRAY)
 def GG_FIT(frequency, monetary_value):
     """Fits the Gamma-Gamma spend model (Fader, Hardie & Lee 2005) on repeat buyers: spills p, q, gamma and log_likelihood."""
-    from .models import GammaGammaModel
+    from xlclv.models import GammaGammaModel
 
     f = number_column(frequency, "frequency")
     m = number_column(monetary_value, "monetary_value")
@@ -412,7 +412,7 @@ def GG_FIT(frequency, monetary_value):
 @arg("params", doc=_PARAMS_DOC["GG"], **ARRAY)
 def GG_SPEND(frequency, monetary_value, params):
     """Expected average spend per purchase of each customer under a fitted Gamma-Gamma model."""
-    from .models import GammaGammaModel
+    from xlclv.models import GammaGammaModel
 
     (f, m), ok, shape = elementwise({"frequency": frequency, "monetary_value": monetary_value})
     model = GammaGammaModel().set_params(**model_params(params, "GG"))
@@ -478,9 +478,9 @@ def CLV_MODEL(
     if not horizon > 0:
         raise InputError(f"horizon_months must be greater than 0, got {horizon:g}")
 
-    from .models import GammaGammaModel
-    from .transactions import rfm_summary
-    from .valuation import customer_lifetime_value
+    from xlclv.models import GammaGammaModel
+    from xlclv.transactions import rfm_summary
+    from xlclv.valuation import customer_lifetime_value
 
     summary = rfm_summary(transactions_frame(customer_ids, dates, amounts), time_unit=unit)
     f, r, t, mv = (summary[c].to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))
@@ -524,7 +524,7 @@ _BETA_DOC = "sBG beta, e.g. from SBG_FIT (greater than 0)."
 
 
 def _sbg(alpha, beta):
-    from .models import ShiftedBetaGeometricModel
+    from xlclv.models import ShiftedBetaGeometricModel
 
     params = {
         "alpha": single_number(alpha, "alpha"),
@@ -544,7 +544,7 @@ def _sbg(alpha, beta):
 )
 def SBG_FIT(active_by_period):
     """Fits the shifted-beta-geometric retention model (Fader & Hardie 2007) to one cohort: spills alpha, beta and log_likelihood."""
-    from .models import ShiftedBetaGeometricModel
+    from xlclv.models import ShiftedBetaGeometricModel
 
     active = number_column(active_by_period, "active_by_period")
     model = fitted(ShiftedBetaGeometricModel(), "shifted-beta-geometric", active)

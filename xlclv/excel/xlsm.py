@@ -1,6 +1,6 @@
 """Build ``workbooks/clv_report.xlsm``: the CLV report template with a "Build CLV report" button.
 
-The workbook is the same template as ``clv_report.xlsx`` (:func:`xlclv.templates.build_clv_report`)
+The workbook is the same template as ``clv_report.xlsx`` (:func:`xlclv.excel.templates.build_clv_report`)
 plus:
 
 - the VBA project of xlwings' Excel-made ``quickstart.xlsm`` (``xl/vbaProject.bin``, byte for
@@ -14,7 +14,7 @@ plus:
   ``RunPython "import clv_report;clv_report.main()"`` -- the module named like the workbook.
   :data:`PAIRED_MODULE` is that module (``clv_report.py``, installed next to the workbook by
   ``xlclv install``; xlwings puts the workbook's folder on the Python path). It hands over to
-  :func:`xlclv.excel_button.main`.
+  :func:`xlclv.excel.button.main`.
 - an ``xlwings.conf`` sheet with ``UDF Modules`` = ``xlclv.udfs``, so Import Functions in this
   workbook brings in the xlclv functions even without the user-wide config.
 
@@ -22,7 +22,7 @@ Renaming: ``SampleCall`` derives the module from the file name, so a renamed cop
 for a module of the new name. The ``xlclv`` ribbon tab of ``xlclv.xlam`` (same
 ``xlclv.main()``) works on any workbook under any name; docs/excel.md explains both.
 
-Regenerate with ``python -m xlclv.xlsm`` (writes ``workbooks/clv_report.xlsm``).
+Regenerate with ``python -m xlclv.excel.xlsm`` (writes ``workbooks/clv_report.xlsm``).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ xlwings' RunPython calls main() of the module named like the workbook, so this f
 next to clv_report.xlsm and be named like it. The xlclv ribbon tab works under any name.
 """
 
-from xlclv.excel_button import main
+from xlclv.excel.button import main
 
 __all__ = ["main"]
 '''
@@ -70,7 +70,7 @@ def quickstart_vba_project() -> bytes:
 
 def build_xlsm(path: str | os.PathLike[str]) -> Path:
     """Write the macro-enabled template to ``path`` (a folder or a ``.xlsm`` file)."""
-    from .templates import build_clv_report
+    from xlclv.excel.templates import build_clv_report
 
     target = Path(path)
     if target.is_dir() or not target.suffix:

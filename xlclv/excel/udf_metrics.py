@@ -10,9 +10,9 @@ documented on the core functions.
 
 from __future__ import annotations
 
-from . import metrics
-from ._errors import InputError
-from ._excel import (
+from xlclv import metrics
+from xlclv._errors import InputError
+from xlclv.excel.conversion import (
     ARRAY,
     arg,
     as_grid,

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._errors import WorkbookError
+from xlclv._errors import WorkbookError
 
 __all__ = [
     "ISSUE_COLUMNS",

@@ -46,7 +46,8 @@ def load() -> tuple[types.ModuleType, types.ModuleType]:
             xlwings_udfs.xlarg,
             xlwings_udfs.xlret,
         )
-        for name in [m for m in sys.modules if m == "xlclv.udfs" or m.startswith("xlclv._udf")]:
+        reload = ("xlclv.udfs", "xlclv.excel.udf_")
+        for name in [m for m in sys.modules if m.startswith(reload)]:
             del sys.modules[name]
     udfs = importlib.import_module("xlclv.udfs")
     _loaded = (xlwings_udfs, udfs)

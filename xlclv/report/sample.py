@@ -29,8 +29,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import simulate
-from .inputs import WorkbookInputs
+from xlclv import simulate
+from xlclv.report.inputs import WorkbookInputs
 
 __all__ = ["CHANNELS", "REGIONS", "SAMPLE_SETTINGS", "cdnow_inputs", "sample_inputs"]
 
@@ -200,7 +200,7 @@ def cdnow_inputs() -> WorkbookInputs:
     Transactions ``customer_id, date, amount`` (no segment columns), no NPS or Marketing;
     settings: weeks, observation end 1998-06-30, gross margin 1 (the report values revenue).
     """
-    from .datasets import load_cdnow_transactions
+    from xlclv.datasets import load_cdnow_transactions
 
     tx = load_cdnow_transactions()
     transactions = pd.DataFrame(

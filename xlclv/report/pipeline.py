@@ -1,0 +1,631 @@
+"""The CLV report: transactions and settings in, plain DataFrames out (nothing Excel-specific).
+
+:func:`build_report` cleans the transactions (:func:`xlclv.report.inputs.clean_transactions`), builds
+the RFM summary, fits the purchase model (BG/NBD or Pareto/NBD) and the Gamma-Gamma spend
+model, values every customer over the horizon, and summarises customers by segment and by
+acquisition cohort. A writer (:mod:`xlclv.report.writer`, or the Excel button) puts the
+:class:`Report` into a workbook.
+
+Returns policy
+--------------
+Negative amounts are returns, handled on purpose:
+
+- they reduce the customer's ``Revenue`` (net revenue = purchases - returns) and so the
+  ``Historical CLV`` (= net revenue x gross margin);
+- they are not purchase occasions: ``Orders``, the RFM summary and the model fits use the
+  positive amounts only (:func:`xlclv.transactions.rfm_summary`);
+- ``Predicted CLV`` is the model CLV of the gross purchases times (1 - return rate), where the
+  return rate is the customer base's |returns| / gross sales (shown on the Model sheet). A
+  single base-wide rate is used because individual return histories are too sparse to predict
+  a customer's future returns.
+
+Amounts of exactly 0 are rejected (listed in Data issues: not counted as a purchase).
+
+Settings
+--------
+:class:`Settings` holds the validated settings; :meth:`Settings.from_values` reads raw cell
+values (the Settings sheet) plus overrides (CLI flags). Percentages are fractions: a gross
+margin of 40 % is 0.4 (an Excel cell formatted as % holds 0.4) or the text "40%"; a value
+above 1 is rejected with that hint rather than silently divided by 100.
+
+Holdout check
+-------------
+The purchase model is refitted on the data up to 75 % of the period (first purchase to
+observation end) and predicts each early customer's repeat purchases in the last 25 %; the
+Model sheet compares the total with what customers actually did, in a table and a sentence.
+The reported predictions always use all the data.
+
+References
+----------
+Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005), "'Counting Your Customers' the Easy Way:
+An Alternative to the Pareto/NBD Model", Marketing Science 24(2), 275-284 (BG/NBD, and the
+calibration/holdout validation used here).
+Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005), "RFM and CLV: Using Iso-Value Curves for
+Customer Base Analysis", Journal of Marketing Research 42(4), 415-430 (Gamma-Gamma spend, CLV).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from xlclv._errors import InputError, WorkbookError
+from xlclv._timeunits import months_to_units
+from xlclv.report.fit import fit_purchase, fit_spend, params_table
+from xlclv.report.holdout import holdout_check
+from xlclv.report.settings import MAX_SEGMENTS, MODELS, Settings
+from xlclv.transactions import rfm_summary
+from xlclv.valuation import customer_lifetime_value
+
+__all__ = ["MAX_SEGMENTS", "MODELS", "STAGES", "Report", "Settings", "build_report"]
+
+
+@dataclass
+class Report:
+    """The report as plain DataFrames (column headers are what the workbook shows).
+
+    See docs/contracts.md for every table's columns.
+    """
+
+    settings: Settings
+    customers: pd.DataFrame
+    segments: dict[str, pd.DataFrame]
+    cohorts: pd.DataFrame
+    cohort_curves: pd.DataFrame
+    model_params: pd.DataFrame
+    model_fit: pd.DataFrame
+    holdout: pd.DataFrame
+    holdout_text: str
+    concentration: pd.DataFrame
+    palive_distribution: pd.DataFrame
+    issues: pd.DataFrame
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+#: The stages, in order, by the names the CLI's progress lines and Excel's status bar show.
+STAGES = ("clean", "summarise", "fit", "value", "validate", "segment", "assemble")
+
+
+def build_report(
+    inputs: Any, settings: Settings | None = None, *, progress: Callable[[str], None] | None = None
+) -> Report:
+    """Build the CLV report from raw inputs: a pipeline of named stages.
+
+    clean -> summarise (RFM) -> fit -> value -> validate (holdout) -> segment (and cohorts)
+    -> assemble. Each stage is a function of this module with a small typed input and output.
+
+    Parameters
+    ----------
+    inputs : xlclv.report.inputs.WorkbookInputs
+        Raw transactions (and optional NPS / Marketing tables).
+    settings : Settings, optional
+        Default: ``Settings.from_values(inputs.settings)``.
+    progress : callable, optional
+        Called with each stage's name (:data:`STAGES`) as it starts (a CLI progress line,
+        Excel's status bar).
+
+    Returns
+    -------
+    Report
+
+    Raises
+    ------
+    WorkbookError
+        A required column is missing (from :func:`xlclv.report.inputs.clean_transactions`), or a
+        ``segment_by`` column is not in the data.
+    InputError
+        No usable purchase is left after cleaning, or nobody made a repeat purchase (the
+        purchase model cannot be estimated); the message says what to do.
+    """
+    settings = settings if settings is not None else Settings.from_values(inputs.settings)
+    step = progress or (lambda stage: None)
+    step("clean")
+    data = clean(inputs, settings)
+    step("summarise")
+    base = summarise(data, settings)
+    step("fit")
+    fits = fit(base, data, settings)
+    step("value")
+    values = value(base, fits, data, settings)
+    step("validate")
+    check = validate(data, settings)
+    step("segment")
+    groups = segment(inputs, data, base, values, settings)
+    step("assemble")
+    return assemble(data, base, fits, values, check, groups, settings)
+
+
+# -- clean ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Cleaned:
+    """Typed transactions with one integer code per customer, and what was rejected."""
+
+    tx: pd.DataFrame  # customer_id, date, amount and the segment columns
+    issues: pd.DataFrame
+    sheet: str
+    dims: list[str]  # segment columns used
+    notes: list[str]
+    end: pd.Timestamp  # observation end
+    codes: np.ndarray  # customer code of each row of tx
+    n_codes: int
+    uniques: np.ndarray  # customer id of each code
+    amount: np.ndarray
+    only_returns: int  # customers dropped: no purchase above 0
+
+    @property
+    def purchase_rows(self) -> np.ndarray:
+        return self.amount > 0
+
+
+def clean(inputs: Any, settings: Settings) -> Cleaned:
+    """Clean the transactions, choose the segment columns and the observation end."""
+    from xlclv.report.inputs import clean_transactions, normalise_header
+
+    tx, issues = clean_transactions(
+        inputs.transactions,
+        sheet=inputs.transactions_sheet,
+        first_row=inputs.transactions_first_row,
+        observation_end=settings.observation_end,
+    )
+    sheet = inputs.transactions_sheet
+    dims = _dimensions(tx, settings.segment_by, sheet, normalise_header)
+    notes = _drop_id_like_segments(tx, dims) if settings.segment_by is None else []
+    amount = tx["amount"].to_numpy(dtype=float)
+    if not (amount > 0).any():
+        raise InputError(_nothing_usable(tx, issues, sheet))
+    end = (
+        pd.Timestamp(settings.observation_end)
+        if settings.observation_end is not None
+        else tx["date"].max()
+    )
+    # customers as integer codes: every per-customer sum below is a bincount
+    codes, uniques = pd.factorize(tx["customer_id"])
+    bought = np.bincount(codes[amount > 0], minlength=len(uniques)) > 0
+    only_returns = int((~bought).sum())
+    if only_returns:
+        keep = bought[codes]
+        tx, codes, amount = tx[keep], codes[keep], amount[keep]
+    return Cleaned(
+        tx, issues, sheet, dims, notes, end, codes, len(uniques), np.asarray(uniques), amount,
+        only_returns,
+    )  # fmt: skip
+
+
+def _drop_id_like_segments(tx: pd.DataFrame, dims: list[str]) -> list[str]:
+    """With segment_by blank, leave out columns with too many values (ids, free text, amounts)."""
+    notes = []
+    for d in list(dims):
+        n = tx[d].nunique()
+        if n > MAX_SEGMENTS:
+            dims.remove(d)
+            notes.append(
+                f"Column '{d}' has {n:,} different values, too many for a segment "
+                f"(at most {MAX_SEGMENTS}); it is not used. Name it in segment_by to "
+                "use it anyway."
+            )
+    return notes
+
+
+# -- summarise -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Summary:
+    """The RFM summary and where each customer sits in the cleaned rows."""
+
+    rfm: pd.DataFrame  # frequency, recency, T, monetary_value by customer id
+    where: np.ndarray  # code of each rfm customer
+    first_row: np.ndarray  # row of tx with each rfm customer's first purchase
+    first_day: np.ndarray  # datetime64[ns] of that purchase
+    day: np.ndarray  # datetime64[ns] of every row of tx
+
+
+def summarise(data: Cleaned, settings: Settings) -> Summary:
+    """The RFM summary; stops if nobody bought twice (no model can be estimated)."""
+    rfm = rfm_summary(data.tx, time_unit=settings.time_unit, observation_end=data.end)
+    where = pd.Index(data.uniques).get_indexer(rfm.index)
+    day = data.tx["date"].to_numpy(dtype="datetime64[ns]")
+    first_row = _first_purchase_rows(data, day)[where]
+    if not (rfm["frequency"] > 0).any():
+        raise InputError(
+            ("The only customer" if len(rfm) == 1 else f"Every one of the {len(rfm):,} customers")
+            + f" bought only once (on one day) by "
+            f"{data.end.date().isoformat()}, so the {MODELS[settings.model]} model cannot "
+            "estimate how often customers buy again or when they stop. Add more history (a "
+            f"longer period in sheet '{data.sheet}') or set a later observation_end."
+        )
+    return Summary(rfm, where, first_row, day[first_row], day)
+
+
+def _first_purchase_rows(data: Cleaned, day: np.ndarray) -> np.ndarray:
+    """Each customer code's first purchase row (earliest date, then input order)."""
+    p_idx = np.flatnonzero(data.purchase_rows)
+    p_codes = data.codes[p_idx]
+    order = np.lexsort((p_idx, day[p_idx], p_codes))
+    firsts = np.full(data.n_codes, -1, dtype=np.int64)
+    sorted_codes = p_codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    firsts[sorted_codes[starts]] = p_idx[order][starts]
+    return firsts
+
+
+# -- fit -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Fits:
+    purchase: Any  # fitted BG/NBD or Pareto/NBD
+    spend: Any  # fitted Gamma-Gamma, or MeanSpend
+    spend_note: str  # why the spend fallback was used ("" if it was not)
+    warnings: list[str]
+
+
+def fit(base: Summary, data: Cleaned, settings: Settings) -> Fits:
+    """Fit the purchase model and the spend model on the RFM summary."""
+    purchase, purchase_warnings = fit_purchase(settings.model, base.rfm)
+    purchases = data.tx[data.purchase_rows]
+    spend, spend_note, spend_warnings = fit_spend(base.rfm, purchases, data.end)
+    return Fits(purchase, spend, spend_note, [*purchase_warnings, *spend_warnings])
+
+
+# -- value ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Values:
+    """Per-customer predictions (in rfm order) and the base's return rate."""
+
+    p_alive: np.ndarray
+    expected: np.ndarray  # purchases over the horizon
+    spend: np.ndarray  # expected spend per purchase
+    predicted: np.ndarray  # predicted CLV, net of the return rate
+    gross: float
+    returned: float
+    return_rate: float
+
+
+def value(base: Summary, fits: Fits, data: Cleaned, settings: Settings) -> Values:
+    """P(alive), expected purchases and spend, and predicted CLV of every customer."""
+    rfm, unit = base.rfm, settings.time_unit
+    x, tx_, T, m = (rfm[c].to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))
+    horizon_units = months_to_units(settings.horizon_months, unit)
+    p_alive = np.asarray(fits.purchase.probability_alive(x, tx_, T), dtype=float).reshape(-1)
+    expected = fits.purchase.expected_purchases(horizon_units, x, tx_, T)
+    spend = fits.spend.expected_spend(x, m)
+    gross = float(data.amount[data.purchase_rows].sum())
+    returned = abs(float(data.amount[data.amount < 0].sum()))
+    return_rate = min(returned / gross, 1.0) if gross > 0 else 0.0
+    clv = customer_lifetime_value(
+        fits.purchase,
+        fits.spend,
+        x,
+        tx_,
+        T,
+        m,
+        gross_margin=settings.gross_margin,
+        horizon_months=settings.horizon_months,
+        annual_discount_rate=settings.annual_discount_rate,
+        time_unit=unit,
+    )
+    return Values(
+        p_alive=p_alive,
+        expected=np.asarray(expected, dtype=float).reshape(-1),
+        spend=np.asarray(spend, dtype=float).reshape(-1),
+        predicted=np.asarray(clv, dtype=float).reshape(-1) * (1.0 - return_rate),
+        gross=gross,
+        returned=returned,
+        return_rate=return_rate,
+    )
+
+
+# -- validate ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Holdout:
+    table: pd.DataFrame
+    text: str
+    items: list[tuple[str, object]]
+
+
+def validate(data: Cleaned, settings: Settings) -> Holdout:
+    """The holdout check (:func:`xlclv.report.holdout.holdout_check`)."""
+    return Holdout(*holdout_check(settings.model, data.tx, data.end, settings.time_unit))
+
+
+# -- segment -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Groups:
+    """The customer table and everything grouped from it."""
+
+    customers: pd.DataFrame
+    segments: dict[str, pd.DataFrame]
+    cohorts: pd.DataFrame
+    cohort_curves: pd.DataFrame
+    cohort_kind: str
+    concentration: pd.DataFrame
+    palive_distribution: pd.DataFrame
+    issues: pd.DataFrame  # the cleaning issues plus those of the NPS and Marketing sheets
+    notes: list[str]
+
+
+def segment(
+    inputs: Any, data: Cleaned, base: Summary, values: Values, settings: Settings
+) -> Groups:
+    """The customer table, segment tables (with NPS, CAC), cohorts and distributions."""
+    from xlclv.report import segments as seg
+
+    customers = customer_table(data, base, values, settings)
+    nps, issues = _nps(inputs, data, customers)
+    marketing, mk_dim, mk_issues, notes = _marketing(inputs, data)
+    issues = _concat_issues(issues, mk_issues)
+    segments = {
+        d: seg.segment_table(customers, d, nps=nps, marketing=marketing if d == mk_dim else None)
+        for d in data.dims
+    }
+    first_purchase = pd.Series(base.first_day, index=base.rfm.index)
+    span_days = float((first_purchase.max() - first_purchase.min()).days)
+    labels, cohort_kind = seg.cohort_labels(first_purchase, span_days)
+    # per transaction: its customer's cohort and the days since their first purchase
+    customer_of_code = np.full(data.n_codes, -1, dtype=np.int64)
+    customer_of_code[base.where] = np.arange(len(base.rfm))
+    row_customer = customer_of_code[data.codes]
+    curves = seg.cohort_curves(
+        row_customer,
+        (base.day - base.first_day[row_customer]) / np.timedelta64(1, "D"),
+        data.amount,
+        labels,
+        first_purchase,
+        data.end,
+    )
+    return Groups(
+        customers=customers,
+        segments=segments,
+        cohorts=seg.cohort_table(customers, labels),
+        cohort_curves=curves,
+        cohort_kind=cohort_kind,
+        concentration=seg.concentration_curve(values.predicted),
+        palive_distribution=seg.palive_distribution(values.p_alive),
+        issues=issues,
+        notes=notes,
+    )
+
+
+def customer_table(data: Cleaned, base: Summary, values: Values, settings: Settings):
+    """One row per customer, with the headers the Customers sheet shows."""
+    from xlclv.report.segments import assign_tiers
+
+    rfm, unit = base.rfm, settings.time_unit
+    net = np.bincount(data.codes, weights=data.amount, minlength=data.n_codes)[base.where]
+    orders = np.bincount(data.codes[data.purchase_rows], minlength=data.n_codes)[base.where]
+    ids = rfm.index.to_numpy(dtype=object).astype(str).astype(object)
+    customers = pd.DataFrame({"Customer ID": ids})
+    for d in data.dims:
+        customers[d] = data.tx[d].iloc[base.first_row].to_numpy(dtype=object)
+    customers["First purchase"] = base.first_day
+    customers["Orders"] = orders.astype(np.int64)
+    customers["Revenue"] = np.round(net, 10)
+    customers["Historical CLV"] = customers["Revenue"] * settings.gross_margin
+    customers["P(alive)"] = values.p_alive
+    customers["Expected purchases"] = values.expected
+    customers["Expected spend"] = values.spend
+    customers["Predicted CLV"] = values.predicted
+    customers["Tier"] = assign_tiers(values.predicted, ids)
+    customers["Frequency"] = rfm["frequency"].to_numpy()
+    customers[f"Recency ({unit})"] = rfm["recency"].to_numpy()
+    customers[f"T ({unit})"] = rfm["T"].to_numpy()
+    return customers
+
+
+def _nps(inputs: Any, data: Cleaned, customers: pd.DataFrame):
+    """(cleaned NPS answers or None, issues with the NPS sheet's added)."""
+    from xlclv.report.inputs import clean_nps, find_column
+
+    issues = data.issues
+    if inputs.nps is None or not len(inputs.nps.columns):
+        return None, issues
+    nps_sheet = getattr(inputs, "nps_sheet", "NPS")
+    nps, nps_issues = clean_nps(
+        inputs.nps, sheet=nps_sheet, first_row=getattr(inputs, "nps_first_row", 2)
+    )
+    issues = _concat_issues(issues, nps_issues)
+    unknown = ~nps["customer_id"].isin(customers["Customer ID"]).to_numpy()
+    if unknown.any():
+        cid_col = find_column(inputs.nps, "customer_id") or "customer_id"
+        issues = _concat_issues(
+            issues,
+            pd.DataFrame(
+                {
+                    "Sheet": nps_sheet,
+                    "Row": nps["row"][unknown].to_numpy(),
+                    "Column": cid_col,
+                    "Value": nps["customer_id"][unknown].astype(str).to_numpy(),
+                    "Problem": f"customer_id not found on sheet '{data.sheet}': response not "
+                    "counted in segment NPS",
+                }
+            ),
+        )
+    return nps, issues
+
+
+def _marketing(inputs: Any, data: Cleaned):
+    """(cleaned marketing spend or None, the segment column it is by, issues, notes)."""
+    from xlclv.report.inputs import clean_marketing, normalise_header
+
+    if inputs.marketing is None or not len(inputs.marketing.columns):
+        return None, None, None, []
+    mk_sheet = getattr(inputs, "marketing_sheet", "Marketing")
+    marketing, mk_issues, mk_col = clean_marketing(
+        inputs.marketing, sheet=mk_sheet, first_row=getattr(inputs, "marketing_first_row", 2)
+    )
+    key = normalise_header(mk_col)
+    mk_dim = next((d for d in data.dims if normalise_header(d) == key), None)
+    notes = []
+    if mk_dim is None:
+        notes.append(
+            f"Sheet '{mk_sheet}' gives spend by '{mk_col}', which is not a segment column "
+            f"of '{data.sheet}' ({', '.join(data.dims) or 'none'}): CAC and LTV:CAC are not "
+            "shown."
+        )
+    return marketing, mk_dim, mk_issues, notes
+
+
+# -- assemble ------------------------------------------------------------------------------------
+
+
+def assemble(
+    data: Cleaned,
+    base: Summary,
+    fits: Fits,
+    values: Values,
+    check: Holdout,
+    groups: Groups,
+    settings: Settings,
+) -> Report:
+    """The Model sheet's tables, the notes and the headline summary, into a :class:`Report`."""
+    notes = [*data.notes, *groups.notes]
+    if fits.spend_note:
+        notes.insert(len(data.notes), fits.spend_note)
+    if data.only_returns:
+        notes.append(
+            f"{data.only_returns:,} customer(s) with no purchase above 0 in the data (only "
+            "returns or zero amounts) are not in the customer table."
+        )
+    notes += fits.warnings
+    if not fits.purchase.converged_:
+        notes.append(
+            f"The {MODELS[settings.model]} fit did not fully converge "
+            f"({fits.purchase.fit_message_}); treat the predictions with care."
+        )
+    first_purchase = base.first_day.min()
+    model_fit = pd.DataFrame(
+        _fit_rows(data, base, fits, values, check, groups, settings, first_purchase)
+        + [("Note", n) for n in notes],
+        columns=["Item", "Value"],
+    )
+    issues = groups.issues.reset_index(drop=True)
+    dims, segments = data.dims, groups.segments
+    top_segment = None
+    if dims and len(segments[dims[0]]):
+        best = segments[dims[0]].iloc[0]
+        top_segment = f"{dims[0]}: {best[dims[0]]}"
+    summary = {
+        "customers": len(groups.customers),
+        "total_predicted_clv": float(np.nansum(values.predicted)),
+        "top_segment": top_segment,
+        "issues": len(issues),
+        "currency": settings.currency,
+        "time_unit": settings.time_unit,
+        "observation_end": data.end.date(),
+        "return_rate": values.return_rate,
+        "model": MODELS[settings.model],
+        "holdout": check.text,
+        "notes": notes,
+    }
+    return Report(
+        settings=settings,
+        customers=groups.customers,
+        segments=segments,
+        cohorts=groups.cohorts,
+        cohort_curves=groups.cohort_curves,
+        model_params=params_table(fits.purchase, fits.spend, settings.model),
+        model_fit=model_fit,
+        holdout=check.table,
+        holdout_text=check.text,
+        concentration=groups.concentration,
+        palive_distribution=groups.palive_distribution,
+        issues=issues,
+        summary=summary,
+    )
+
+
+def _fit_rows(data, base, fits, values, check, groups, settings, first_purchase):
+    """The Model sheet's fit table, item by item."""
+    purchase, spend = fits.purchase, fits.spend
+    rows: list[tuple[str, object]] = [
+        ("Purchase model", MODELS[settings.model]),
+        ("Spend model", "Gamma-Gamma" if not fits.spend_note else "Mean spend (fallback)"),
+        ("Time unit", {"D": "days", "W": "weeks", "M": "months"}[settings.time_unit]),
+        ("First purchase in the data", pd.Timestamp(first_purchase).date().isoformat()),
+        ("Observation end", data.end.date().isoformat()),
+        ("Customers", len(base.rfm)),
+        ("Repeat customers", int((base.rfm["frequency"] > 0).sum())),
+        ("Transactions used", len(data.tx)),
+        ("Purchase model log-likelihood", float(purchase.log_likelihood_)),
+        ("Purchase model converged", "yes" if purchase.converged_ else "NO"),
+        ("Purchase model message", str(purchase.fit_message_)),
+    ]
+    if not fits.spend_note:
+        rows += [
+            ("Spend model log-likelihood", float(spend.log_likelihood_)),
+            ("Spend model converged", "yes" if spend.converged_ else "NO"),
+            ("Spend model message", str(spend.fit_message_)),
+        ]
+    return rows + [
+        ("Gross sales", values.gross),
+        ("Returns", values.returned),
+        ("Return rate", values.return_rate),
+        (
+            "Returns policy",
+            "Returns (negative amounts) reduce Revenue and Historical CLV; Predicted CLV is "
+            "the model value of future purchases x (1 - return rate).",
+        ),
+        ("Horizon (months)", float(settings.horizon_months)),
+        ("Cohorts by", groups.cohort_kind),
+        *check.items,
+    ]
+
+
+def _dimensions(
+    tx: pd.DataFrame, segment_by: list[str] | None, sheet: str, key: Callable[[object], str]
+) -> list[str]:
+    extra = [c for c in tx.columns if c not in ("customer_id", "date", "amount")]
+    if segment_by is None:
+        return extra
+    by_key = {key(c): c for c in extra}
+    dims, missing = [], []
+    for name in segment_by:
+        col = by_key.get(key(name))
+        if col is None:
+            missing.append(name)
+        elif col not in dims:
+            dims.append(col)
+    if missing:
+        raise WorkbookError(
+            f"Setting 'segment_by' names {', '.join(repr(m) for m in missing)}, which "
+            f"{'is' if len(missing) == 1 else 'are'} not a column of sheet '{sheet}'; "
+            f"segment columns found: {', '.join(map(str, extra)) or 'none'}. Leave "
+            "segment_by blank to use all of them."
+        )
+    return dims
+
+
+def _nothing_usable(tx: pd.DataFrame, issues: pd.DataFrame, sheet: str) -> str:
+    if len(tx):
+        return (
+            f"Sheet '{sheet}' has no purchases (amounts above 0), only returns or zero amounts; "
+            "a CLV report needs purchases."
+        )
+    if len(issues) == 0:
+        return f"Sheet '{sheet}' has no transactions: paste customer_id, date and amount rows."
+    first = issues.iloc[0]
+    return (
+        f"No usable transaction in sheet '{sheet}': all {len(issues):,} rows were rejected, "
+        f"e.g. row {first['Row']}: {first['Problem']}."
+    )
+
+
+def _concat_issues(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    if b is None or b.empty:
+        return a
+    if a.empty:
+        return b.reset_index(drop=True)
+    return pd.concat([a, b], ignore_index=True)

@@ -1,0 +1,278 @@
+"""The report's settings: the Settings sheet's cells and CLI flags, read and validated.
+
+Percentages are fractions: a gross margin of 40 % is 0.4 (an Excel cell formatted as % holds
+0.4) or the text "40%"; a value above 1 is rejected with that hint rather than silently divided
+by 100.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from xlclv._errors import InputError
+from xlclv._timeunits import check_time_unit
+
+__all__ = ["MAX_SEGMENTS", "MODELS", "Settings"]
+
+#: With segment_by blank, an extra column with more distinct values than this is not a segment.
+MAX_SEGMENTS = 50
+#: Purchase models the report can use: key -> display name.
+MODELS = {"BGNBD": "BG/NBD", "PNBD": "Pareto/NBD"}
+_MODEL_ALIASES = {
+    "BGNBD": "BGNBD",
+    "BG/NBD": "BGNBD",
+    "BG-NBD": "BGNBD",
+    "BETAGEO": "BGNBD",
+    "PNBD": "PNBD",
+    "PARETO/NBD": "PNBD",
+    "PARETO-NBD": "PNBD",
+    "PARETONBD": "PNBD",
+    "PARETO": "PNBD",
+}
+_UNIT_WORDS = {
+    "DAY": "D",
+    "DAYS": "D",
+    "WEEK": "W",
+    "WEEKS": "W",
+    "MONTH": "M",
+    "MONTHS": "M",
+}
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+@dataclass
+class Settings:
+    """The report settings (validated). See :meth:`from_values` for reading raw values.
+
+    Attributes
+    ----------
+    gross_margin : float
+        Share of revenue that is profit, 0 < margin <= 1 (1 = value revenue, not profit).
+    annual_discount_rate : float
+        Annual rate future value is discounted at, 0 <= rate < 1.
+    horizon_months : float
+        How many months ahead predicted CLV looks (0 < months <= 600).
+    time_unit : {"D", "W", "M"}
+        The model's time unit (recency, T and the fitted rates are in it).
+    observation_end : datetime.date or None
+        The last day of data to use; None = the last date in the data. Later rows are listed
+        as data issues.
+    segment_by : list of str or None
+        Segment columns to summarise; None = every extra column of the transactions.
+    currency : str
+        Currency code for number formats (e.g. "USD", "EUR").
+    model : {"BGNBD", "PNBD"}
+        The purchase model: BG/NBD or Pareto/NBD (spend is always Gamma-Gamma).
+    """
+
+    gross_margin: float = 1.0
+    annual_discount_rate: float = 0.10
+    horizon_months: float = 12
+    time_unit: str = "W"
+    observation_end: dt.date | None = None
+    segment_by: list[str] | None = None
+    currency: str = "USD"
+    model: str = "BGNBD"
+
+    def __post_init__(self) -> None:
+        checked = _validate(
+            {k: getattr(self, k) for k in _SETTING_NAMES}, sources=dict.fromkeys(_SETTING_NAMES)
+        )
+        for k, v in checked.items():
+            object.__setattr__(self, k, v)
+
+    @classmethod
+    def from_values(
+        cls, values: Mapping[str, object] | None = None, *, sheet: str = "Settings", **overrides
+    ) -> Settings:
+        """Settings from raw values (e.g. the Settings sheet's cells) and overrides.
+
+        Parameters
+        ----------
+        values : mapping
+            Raw values by key, as read from the Settings sheet: numbers, text, dates, Excel
+            serial dates, or None/"" for blank (= the default). Keys match case-insensitively
+            ignoring spaces; unknown keys are ignored.
+        sheet : str
+            Where ``values`` came from, for messages.
+        **overrides
+            Values that win over ``values`` (e.g. command-line flags); None means "not given".
+
+        Raises
+        ------
+        InputError
+            A value is not valid; the message names the setting, the value and the fix, e.g.
+            "Setting 'gross_margin' must be between 0 and 1, got 1.4 (sheet 'Settings')".
+        """
+        raw: dict[str, object] = {}
+        sources: dict[str, str | None] = {}
+        for key, value in (values or {}).items():
+            k = _setting_key(key)
+            if k in _SETTING_NAMES and not _blank(value):
+                raw[k], sources[k] = value, sheet
+        for key, value in overrides.items():
+            k = _setting_key(key)
+            if k not in _SETTING_NAMES:
+                raise InputError(
+                    f"Unknown setting '{key}'; the settings are {', '.join(_SETTING_NAMES)}"
+                )
+            if value is not None:
+                raw[k], sources[k] = value, None
+        return cls(**_validate(raw, sources=sources))
+
+
+_SETTING_NAMES = (
+    "gross_margin",
+    "annual_discount_rate",
+    "horizon_months",
+    "time_unit",
+    "observation_end",
+    "segment_by",
+    "currency",
+    "model",
+)
+_DEFAULTS = {
+    "gross_margin": 1.0,
+    "annual_discount_rate": 0.10,
+    "horizon_months": 12.0,
+    "time_unit": "W",
+    "observation_end": None,
+    "segment_by": None,
+    "currency": "USD",
+    "model": "BGNBD",
+}
+
+
+def _setting_key(key: object) -> str:
+    return re.sub(r"[\s\-]+", "_", str(key).strip().lower())
+
+
+def _blank(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str) and not value.strip():
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return value is pd.NaT
+
+
+def _validate(raw: Mapping[str, object], *, sources: Mapping[str, str | None]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in _SETTING_NAMES:
+        value = raw.get(name)
+        sheet = sources.get(name)
+
+        def fail(message: str, name: str = name, sheet: str | None = sheet) -> InputError:
+            return InputError(f"Setting '{name}' {message}", sheet=sheet)
+
+        if _blank(value):
+            out[name] = _DEFAULTS[name]
+            continue
+        if name in ("gross_margin", "annual_discount_rate"):
+            x = _fraction(value, fail)
+            if name == "gross_margin" and not 0 < x <= 1:
+                hint = " (enter 40% as 0.4 or 40%)" if x > 1 else ""
+                raise fail(f"must be between 0 and 1, got {_show(value)}{hint}")
+            if name == "annual_discount_rate" and not 0 <= x < 1:
+                hint = " (enter 10% as 0.1 or 10%)" if x >= 1 else ""
+                raise fail(f"must be at least 0 and below 1, got {_show(value)}{hint}")
+            out[name] = x
+        elif name == "horizon_months":
+            x = _number(value, fail)
+            if not 0 < x <= 600:
+                raise fail(
+                    f"must be a number of months above 0 and at most 600, got {_show(value)}"
+                )
+            out[name] = float(x)
+        elif name == "time_unit":
+            text = str(value).strip().upper()
+            text = _UNIT_WORDS.get(text, text)
+            try:
+                out[name] = check_time_unit(text)
+            except InputError:
+                raise fail(
+                    f"must be D (days), W (weeks) or M (months), got {_show(value)}"
+                ) from None
+        elif name == "observation_end":
+            out[name] = _date(value, fail)
+        elif name == "segment_by":
+            if isinstance(value, str):
+                items = [s.strip() for s in value.split(",")]
+            elif isinstance(value, list | tuple):
+                items = [str(s).strip() for s in value]
+            else:
+                raise fail(f"must be column names separated by commas, got {_show(value)}")
+            items = [s for s in items if s]
+            out[name] = items or None
+        elif name == "currency":
+            text = str(value).strip().upper()
+            if not re.fullmatch(r"[A-Z$€£¥₹]{1,5}", text):
+                raise fail(f"must be a currency code such as USD or EUR, got {_show(value)}")
+            out[name] = text
+        elif name == "model":
+            key = re.sub(r"\s+", "", str(value)).upper()
+            if key not in _MODEL_ALIASES:
+                raise fail(f"must be BGNBD (BG/NBD) or PNBD (Pareto/NBD), got {_show(value)}")
+            out[name] = _MODEL_ALIASES[key]
+    return out
+
+
+def _show(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
+
+
+def _number(value: object, fail: Callable[[str], InputError]) -> float:
+    if isinstance(value, bool):
+        raise fail(f"must be a number, got {_show(value)}")
+    if isinstance(value, int | float | np.integer | np.floating):
+        x = float(value)
+    elif isinstance(value, str):
+        try:
+            x = float(value.strip())
+        except ValueError:
+            raise fail(f"must be a number, got {_show(value)}") from None
+    else:
+        raise fail(f"must be a number, got {_show(value)}")
+    if not math.isfinite(x):
+        raise fail(f"must be a finite number, got {_show(value)}")
+    return x
+
+
+def _fraction(value: object, fail: Callable[[str], InputError]) -> float:
+    if isinstance(value, str) and value.strip().endswith("%"):
+        return _number(value.strip()[:-1], fail) / 100.0
+    return _number(value, fail)
+
+
+def _date(value: object, fail: Callable[[str], InputError]) -> dt.date:
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, np.datetime64):
+        return pd.Timestamp(value).date()
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
+        x = float(value)
+        if math.isfinite(x) and 1 <= x < 2958466:
+            return _EXCEL_EPOCH + dt.timedelta(days=int(x) if x >= 61 else int(x) + 1)
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            pass
+    raise fail(f"must be a date (YYYY-MM-DD), got {_show(value)}")

@@ -1,0 +1,102 @@
+"""The report workbook: a new file, the output sheets, written atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from xlclv._errors import WorkbookError
+from xlclv.report.writer.bulk import close_workbook
+from xlclv.report.writer.cells import Formats
+from xlclv.report.writer.cohorts import write_cohorts
+from xlclv.report.writer.customers import write_customers
+from xlclv.report.writer.dashboard import write_dashboard
+from xlclv.report.writer.issues import write_issues
+from xlclv.report.writer.model import write_model
+from xlclv.report.writer.segments import write_segments
+from xlclv.report.writer.tables import OUTPUT_SHEETS
+
+__all__ = ["SAFE_OPTIONS", "add_report_sheets", "new_workbook", "write_report"]
+
+#: Options that make XlsxWriter write strings as strings, whatever they look like.
+SAFE_OPTIONS: dict[str, Any] = {
+    "strings_to_formulas": False,
+    "strings_to_numbers": False,
+    "strings_to_urls": False,
+}
+
+
+def new_workbook(path: str | os.PathLike[str], **options: Any) -> Workbook:
+    """An XlsxWriter workbook that never turns text into formulas, numbers or links."""
+    return xlsxwriter.Workbook(os.fspath(path), {**SAFE_OPTIONS, **options})
+
+
+def write_report(report: Any, path: str | os.PathLike[str], *, force: bool = False) -> Path:
+    """Write ``report`` to a new workbook at ``path``, atomically.
+
+    Parameters
+    ----------
+    report : xlclv.report.pipeline.Report
+        The report built by :func:`xlclv.report.pipeline.build_report`.
+    path : path-like
+        The .xlsx file to write. Its folder must exist.
+    force : bool
+        Replace ``path`` if it already exists. Without it an existing file is never touched.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    target = Path(path)
+    if target.suffix.lower() != ".xlsx":
+        raise WorkbookError(f"The report must be an .xlsx file, got '{target.name}'")
+    if target.exists() and not force:
+        raise WorkbookError(
+            f"'{target}' already exists; xlclv does not overwrite files unless asked. "
+            "Use --force (force=True) to replace it, or choose another output name."
+        )
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise WorkbookError(f"The output folder '{folder}' does not exist")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".~{target.stem}-", suffix=".xlsx", dir=folder)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    # mkstemp makes the file private (0600); give the report the permissions any new file gets.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    try:
+        workbook = new_workbook(tmp, use_zip64=True)
+        add_report_sheets(workbook, report)
+        close_workbook(workbook)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def add_report_sheets(workbook: Workbook, report: Any) -> dict[str, Worksheet]:
+    """Add the output sheets (:data:`OUTPUT_SHEETS`) for ``report`` to an open workbook.
+
+    The template builder uses this to put a filled report next to its input sheets; the
+    headless path (:func:`write_report`) uses it on an empty workbook.
+    """
+    settings = report.settings
+    fmts = Formats(workbook, getattr(settings, "currency", "USD"))
+    sheets = {name: workbook.add_worksheet(name) for name in OUTPUT_SHEETS}
+    write_customers(sheets["Customers"], report, fmts)
+    write_segments(sheets["Segments"], report, fmts)
+    write_cohorts(sheets["Cohorts"], report, fmts)
+    write_model(sheets["Model"], report, fmts)
+    write_issues(sheets["Data issues"], report, fmts)
+    write_dashboard(workbook, sheets["Dashboard"], report, fmts)
+    sheets["Dashboard"].activate()
+    return sheets
