@@ -8,6 +8,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xlclv import intervals
 from xlclv import simulate as sim
@@ -186,6 +188,23 @@ def test_an_uncertain_spend_model_with_infinite_mean_draws_is_refused(fitted):
     gg._log_hessian_ = np.diag([100.0, 4.0, 100.0])  # q's log-sd 0.5: many draws below 1
     with pytest.raises(FitError, match="infinite"):
         clv_interval(fitted[BetaGeoModel], gg, [0, 2], [0.0, 5.0], [30.0, 30.0], [0.0, 20.0])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(2, 400),
+    st.lists(st.floats(0.001, 0.999), min_size=1, max_size=5),
+    st.integers(0, 2**32 - 1),
+)
+def test_order_statistics_match_a_full_sort(n, qs, seed):
+    a = np.random.default_rng(seed).random((7, n))
+    a[:, : n // 3] = a[:, :1]  # ties too
+    pos = np.array(qs) * (n - 1)
+    lo, hi = np.floor(pos).astype(int), np.ceil(pos).astype(int)
+    got = intervals._order_statistics(a.copy(), np.unique(lo).tolist(), set(lo[hi > lo].tolist()))
+    ref = np.sort(a, axis=1)
+    for k in set(lo.tolist()) | set(hi.tolist()):
+        np.testing.assert_array_equal(got[k], ref[:, k])
 
 
 # -- coverage (slow) -----------------------------------------------------------------------------

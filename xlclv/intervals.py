@@ -101,20 +101,18 @@ def _bg_like_p_alive(theta, x, tx, T, shift: float, lone_alive: bool) -> np.ndar
 
     BG/NBD (Fader, Hardie & Lee 2008, eq. 1): shift -1 and P(alive) = 1 without repeat
     purchase (``lone_alive``); MBG/NBD (Batislam et al. 2007): shift 0. The logarithms are
-    taken once per distinct T, t_x and x and draw (small tables), then gathered.
+    taken once per distinct (T, t_x) and x and draw (small tables), then gathered.
     """
     r, alpha, a, b = theta.T
-    uT, iT = np.unique(T, return_inverse=True)
-    utx, itx = np.unique(tx, return_inverse=True)
+    pair, ip = _factorize(T, tx)
     ux, ix = np.unique(x, return_inverse=True)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        lt = np.log(alpha[None, :] + uT[:, None])
-        ltx = np.log(alpha[None, :] + utx[:, None])
+        # log((alpha+T) / (alpha+t_x)) per distinct (T, t_x) and draw
+        ratio = np.log(alpha[None, :] + T[pair, None]) - np.log(alpha[None, :] + tx[pair, None])
         lb = np.log(a)[None, :] - np.log(b[None, :] + ux[:, None] + shift)
-        w = lt[iT]
-        w -= ltx[itx]
+        w = np.take(ratio, ip, axis=0)
         w *= r[None, :] + x[:, None]
-        w += lb[ix]
+        w += np.take(lb, ix, axis=0)
         np.exp(w, out=w)  # odds of "inactive"
         w += 1.0
         np.reciprocal(w, out=w)
@@ -234,11 +232,16 @@ def _factorize(*cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rep, group.astype(np.int64)
 
 
-def _order_statistics(a: np.ndarray, ks: list[int], offset: int = 0, out=None) -> dict:
-    """The ``k``-th smallest value of each row of ``a`` for each ``k`` in sorted ``ks``.
+def _order_statistics(
+    a: np.ndarray, ks: list[int], nexts: set[int], offset=0, after=None, out=None
+):
+    """The ``k``-th smallest value of each row of ``a`` for each ``k`` in sorted ``ks``, and
+    the ``(k+1)``-th for each ``k`` in ``nexts``.
 
-    Partitions at the middle ``k`` and recurses into the two sides: a few single-``k``
-    partitions, much faster than numpy's multi-``kth`` partition of whole rows.
+    Partitions at the middle ``k`` and recurses into the two sides (a few single-``k``
+    partitions are much faster than numpy's multi-``kth`` partition of whole rows); the
+    ``(k+1)``-th value is the minimum of the side above ``k``, or, when that side is empty,
+    ``after``: the value just above the segment (its parent's pivot).
     """
     out = {} if out is None else out
     if ks:
@@ -246,8 +249,11 @@ def _order_statistics(a: np.ndarray, ks: list[int], offset: int = 0, out=None) -
         at = mid - offset
         part = np.partition(a, at, axis=1)
         out[mid] = part[:, at].copy()
-        _order_statistics(part[:, :at], [k for k in ks if k < mid], offset, out)
-        _order_statistics(part[:, at + 1 :], [k for k in ks if k > mid], mid + 1, out)
+        if mid in nexts:
+            out[mid + 1] = part[:, at + 1 :].min(axis=1) if at + 1 < part.shape[1] else after
+        below, above = [k for k in ks if k < mid], [k for k in ks if k > mid]
+        _order_statistics(part[:, :at], below, nexts, offset, out[mid], out)
+        _order_statistics(part[:, at + 1 :], above, nexts, mid + 1, after, out)
     return out
 
 
@@ -438,7 +444,8 @@ def clv_interval(
     # The draws' order statistics that the quantiles interpolate between (numpy's "linear").
     pos = qs * (K1 - 2)
     lo_k, hi_k = np.floor(pos).astype(int), np.ceil(pos).astype(int)
-    kth = np.unique(np.concatenate([lo_k, hi_k])).tolist()
+    kth = np.unique(lo_k).tolist()
+    nexts = set(lo_k[hi_k > lo_k].tolist())
 
     def work(lo: int) -> np.ndarray:
         sl = slice(lo, min(lo + chunk, rep.size))
@@ -455,7 +462,7 @@ def clv_interval(
         )
         part = onehot @ clv
         if per_customer:
-            stats = _order_statistics(clv[:, 1:], list(kth))
+            stats = _order_statistics(clv[:, 1:], kth, nexts)
             frac = pos - lo_k
             row_q[sl] = np.column_stack(
                 [
