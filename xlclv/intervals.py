@@ -56,8 +56,9 @@ from .valuation import _check_horizon, _monetary, _month_ends, _number
 
 __all__ = ["CLVInterval", "clv_group_interval", "clv_interval"]
 
-# Numbers held at once per chunk of customers (draws x rows), ~64 MB of float64.
-_CHUNK_CELLS = 4_000_000
+# Numbers per array of a chunk of customers (rows x draws): 8 MB of float64, small enough
+# for the allocator to reuse its memory (fresh pages for every chunk cost more than the maths).
+_CHUNK_CELLS = 1_000_000
 # Worker threads over chunks of customers (numpy's arithmetic and partition release the GIL).
 _THREADS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
