@@ -60,7 +60,9 @@ __all__ = ["CLVInterval", "clv_group_interval", "clv_interval"]
 # for the allocator to reuse its memory (fresh pages for every chunk cost more than the maths).
 _CHUNK_CELLS = 1_000_000
 # Worker threads over chunks of customers (numpy's arithmetic and partition release the GIL).
-_THREADS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+_THREADS = min(
+    4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+)
 
 
 @dataclass(frozen=True)
