@@ -261,10 +261,10 @@ def _order_statistics(
 
 
 def _discounted_growth(kind, theta, x, T, ends, unit, monthly) -> np.ndarray:
-    """H[k, j] = sum over months of the clipped growth increments, discounted (K, rows)."""
+    """H[j, k] = sum over months of the clipped growth increments, discounted (rows, K)."""
     t = ends * units_per_month(unit)
     disc = (1.0 + monthly) ** -ends
-    out = np.zeros((theta.shape[0], x.size))
+    out = np.zeros((x.size, theta.shape[0]))
     if ends.size == 0:
         return out
     xc, Tc = x[:, None], T[:, None]
@@ -274,7 +274,7 @@ def _discounted_growth(kind, theta, x, T, ends, unit, monthly) -> np.ndarray:
             cum = np.broadcast_to(kind.growth(theta[k], xc, Tc, t[None, :]), (x.size, t.size))
             # E[X(t)] is non-decreasing in t; clip round-off as valuation does.
             cum = np.maximum.accumulate(np.maximum(cum, 0.0), axis=1)
-            out[k] = np.diff(cum, axis=1, prepend=0.0) @ disc
+            out[:, k] = np.diff(cum, axis=1, prepend=0.0) @ disc
 
     blocks = [range(i, theta.shape[0], _THREADS) for i in range(_THREADS)]
     if _THREADS > 1 and theta.shape[0] > 1:  # scipy's special functions release the GIL
@@ -447,8 +447,11 @@ def clv_interval(
     A, B = _spend_coefficients(s_theta, ux[x_rep])
     # CLV = P(alive) * (HA + HB * mbar), with HA, HB per distinct (x, T) and draw.
     x_of_xT = x_of[xT_rep]
-    HA = (H * A[:, x_of_xT] * margin).T.copy()  # (distinct (x, T), K + 1)
-    HB = (H * B[:, x_of_xT] * margin).T.copy()
+    HA = np.multiply(np.take(A, x_of_xT, axis=1).T, margin, order="C")  # (x, T) rows x draws
+    HA *= H
+    HB = H  # in place: at most three (distinct (x, T) x draws) arrays at once
+    HB *= np.take(B, x_of_xT, axis=1).T
+    HB *= margin
     del H
 
     K1 = p_theta.shape[0]
