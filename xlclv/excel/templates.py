@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from xlclv._errors import WorkbookError
+from xlclv.report.settings import AUTO, available_models
 from xlclv.report.writer import (
     add_report_sheets,
     close_workbook,
@@ -81,7 +82,19 @@ SETTINGS_ROWS: tuple[tuple[str, object, str], ...] = (
         "Leave blank to use every column besides customer_id, date and amount.",
     ),
     ("currency", "USD", "Three-letter currency code used in number formats, e.g. USD, EUR, GBP."),
-    ("model", "BGNBD", "Purchase model: BGNBD (BG/NBD, fast) or PNBD (Pareto/NBD)."),
+    (
+        "model",
+        "AUTO",
+        "Purchase model: AUTO fits each model, checks it on the holdout and picks one (the "
+        "Model sheet says why); or force one: BGNBD (BG/NBD), PNBD (Pareto/NBD), MBGNBD "
+        "(MBG/NBD, if this version has it).",
+    ),
+    (
+        "holdout_weeks",
+        None,
+        "Weeks at the end of the data held out to check the model (refitted on the data before "
+        "them). Leave blank to hold out the last 25 % of the period.",
+    ),
 )
 
 _TITLE = {"bold": True, "font_size": 16, "font_color": "#1F3864"}
@@ -395,8 +408,16 @@ def _validation(key: str, note: str) -> dict[str, Any]:
         return {
             **base,
             "validate": "list",
-            "source": ["BGNBD", "PNBD"],
-            "error_message": "model is BGNBD or PNBD.",
+            "source": [AUTO, *available_models()],
+            "error_message": f"model is {', '.join([AUTO, *available_models()])}.",
+        }
+    if key == "holdout_weeks":
+        return {
+            **base,
+            "validate": "integer",
+            "criteria": ">=",
+            "value": 1,
+            "error_message": "holdout_weeks is a whole number of weeks (1 or more), or blank.",
         }
     if key == "observation_end":
         return {
