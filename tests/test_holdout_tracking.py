@@ -30,7 +30,7 @@ CDNOW_BGNBD = {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259}  # FHL 20
 def tiny():
     rows = [
         ("A", "2024-01-01"), ("A", "2024-01-05"), ("A", "2024-01-05"), ("A", "2024-01-20"),
-        ("A", "2024-02-10"),
+        ("A", "2024-02-04"), ("A", "2024-02-10"),
         ("B", "2024-01-03"), ("B", "2024-01-10"), ("B", "2024-02-20"),
         ("C", "2024-02-14"), ("C", "2024-02-20"),  # acquired after the calibration end
         ("D", "2024-01-15"),
@@ -52,15 +52,16 @@ def test_tracking_counts_by_hand():
     table = tracking_table(model, tiny()[["customer_id", "date"]], CAL_END, END, "D")
     # periods end on day 6, 13, ..., 62 after 1 Jan (one ends on the calibration end, day 34);
     # repeat days of A, B, D (C is acquired after the calibration end): A on days 4 (twice in
-    # one day = one purchase day), 19, 40; B on days 9, 50
+    # one day = one purchase day), 19, 34 (the calibration end: in calibration) and 40; B on
+    # days 9 and 50
     ends = [6, 13, 20, 27, 34, 41, 48, 55, 62]
     assert table["Week"].tolist() == pytest.approx([e / 7 for e in ends])
     assert table["Period end"].tolist() == [
         pd.Timestamp("2024-01-01") + pd.Timedelta(days=e) for e in ends
     ]
     assert table["Period"].tolist() == ["Calibration"] * 5 + ["Holdout"] * 4
-    assert table["Actual"].tolist() == [1, 1, 1, 0, 0, 1, 0, 1, 0]
-    assert table["Actual (cumulative)"].tolist() == [1, 2, 3, 3, 3, 4, 4, 5, 5]
+    assert table["Actual"].tolist() == [1, 1, 1, 0, 1, 1, 0, 1, 0]
+    assert table["Actual (cumulative)"].tolist() == [1, 2, 3, 3, 4, 5, 5, 6, 6]
     # predicted: per customer, E[X(age)] at each period end (A from day 0, B 2, D 14)
     by_hand = [
         sum(
@@ -102,13 +103,13 @@ def test_conditional_table_by_hand():
 def test_holdout_check_conditional_expectation_on_tiny_data():
     check = holdout_check("BGNBD", tiny(), END, "D", holdout_weeks=4)
     assert check.items[0] == ("Holdout calibration end", "2024-02-04")
-    # by hand, days: A x=2 t_x=19 T=34, holdout 1; B x=1 t_x=7 T=32, holdout 1; D x=0 T=20
+    # by hand, days: A x=3 t_x=34 T=34, holdout 1; B x=1 t_x=7 T=32, holdout 1; D x=0 T=20
     table = check.conditional
-    assert table["Purchases in calibration"].tolist() == ["0", "1", "2"]
+    assert table["Purchases in calibration"].tolist() == ["0", "1", "3"]
     assert table["Customers"].tolist() == [1, 1, 1]
     assert table["Actual (average)"].tolist() == [0.0, 1.0, 1.0]
     expected = check.fitted.expected_purchases(
-        28.0, np.array([0.0, 1.0, 2.0]), np.array([0.0, 7.0, 19.0]), np.array([20.0, 32.0, 34.0])
+        28.0, np.array([0.0, 1.0, 3.0]), np.array([0.0, 7.0, 34.0]), np.array([20.0, 32.0, 34.0])
     )
     assert table["Predicted (average)"].to_numpy() == pytest.approx(expected, rel=1e-12)
     assert check.error == pytest.approx(np.abs(expected - [0.0, 1.0, 1.0]).sum() / 3)
