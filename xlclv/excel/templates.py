@@ -305,9 +305,11 @@ def _clv_readme(ws: Any, fmt: _TemplateFormats, *, has_button: bool) -> None:
         ("Cohorts", "Customers by acquisition period, and cumulative revenue per customer."),
         (
             "Model",
-            "The fitted BG/NBD (or Pareto/NBD) and Gamma-Gamma parameters with standard "
-            "errors, fit quality, a holdout check (the model refitted on earlier data predicts "
-            "the last part, compared with what actually happened) and the settings used.",
+            "Which purchase model was chosen and why (BG/NBD, Pareto/NBD... compared on the "
+            "holdout and AIC), the fitted parameters with standard errors, a holdout check (the "
+            "model refitted on earlier data predicts the last weeks) with charts of predicted "
+            "against actual repeat purchases week by week and by past purchases, fit quality "
+            "and the settings used.",
         ),
         (
             "Data issues",

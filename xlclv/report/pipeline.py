@@ -28,11 +28,16 @@ values (the Settings sheet) plus overrides (CLI flags). Percentages are fraction
 margin of 40 % is 0.4 (an Excel cell formatted as % holds 0.4) or the text "40%"; a value
 above 1 is rejected with that hint rather than silently divided by 100.
 
-Holdout check
--------------
-The purchase model is refitted on the data up to 75 % of the period (first purchase to
-observation end) and predicts each early customer's repeat purchases in the last 25 %; the
-Model sheet compares the total with what customers actually did, in a table and a sentence.
+Holdout check and model choice
+------------------------------
+The purchase model is refitted on the data before the holdout (the last ``holdout_weeks``
+weeks, default the last 25 % of the period from first purchase to observation end) and predicts
+the holdout (:mod:`xlclv.report.holdout`): each early customer's repeat purchases against what
+they did, the weekly tracking of repeat purchases over calibration and holdout, and the holdout
+purchases by calibration frequency, with the holdout's mean absolute error and bias in one
+sentence. With ``model = AUTO`` (the default) the fit stage fits every available purchase model,
+runs each one's holdout check and picks one (:func:`xlclv.report.fit.choose_model`: lowest
+holdout error, a tie within 5 % going to the lowest AIC); the Model sheet shows the comparison.
 The reported predictions always use all the data.
 
 References
