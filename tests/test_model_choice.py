@@ -219,3 +219,30 @@ def test_holdout_weeks_message_says_how_to_fix():
         "Setting 'holdout_weeks' must be a whole number of weeks, at least 1, got 2.5 (leave "
         "it blank to hold out the last 25 % of the period) (sheet 'Settings')"
     )
+
+
+def test_cli_model_and_holdout_weeks_flags(tmp_path, capsys):
+    import openpyxl
+
+    from tests.test_cli_report import main  # the xlclv command
+
+    tx, end = simulated_transactions(n=300, seed=3)
+    csv = tmp_path / "tx.csv"
+    tx.assign(date=tx["date"].dt.date.astype(str)).to_csv(csv, index=False)
+    out = tmp_path / "out.xlsx"
+    assert (
+        main(["report", str(csv), "-o", str(out), "--model", "auto", "--holdout-weeks", "13"]) == 0
+    )
+    ws = openpyxl.load_workbook(out)["Model"]
+    assert "tblModelComparison" in ws.tables
+    cells = [c for row in ws.iter_rows(values_only=True) for c in row]
+    assert "Holdout (weeks)" in cells and "13" in cells
+    assert any(isinstance(c, str) and c.startswith("Holding out the last 13 weeks") for c in cells)
+    capsys.readouterr()
+    code = main(["report", str(csv), "-o", str(out), "--force", "--model", "mbgnbd"])
+    if hasattr(xlclv.models, "ModifiedBetaGeoModel"):
+        assert code == 0
+    else:
+        assert code == 2
+        said = capsys.readouterr()
+        assert "asks for MBG/NBD, which this version of xlclv does not have" in said.out + said.err

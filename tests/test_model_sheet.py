@@ -84,8 +84,8 @@ def test_model_charts_read_only_the_model_sheet(written):
 
 def test_forced_model_has_no_comparison():
     report = build_report(
-        sample_inputs(), Settings.from_values({**SAMPLE_SETTINGS, "model": "PNBD"})
+        sample_inputs(), Settings.from_values({**SAMPLE_SETTINGS, "model": "bg/nbd"})
     )
     assert report.model_comparison is None
-    assert report.model_choice == "Pareto/NBD, as set (model = PNBD)."
-    assert report.summary["model"] == "Pareto/NBD"
+    assert report.model_choice == "BG/NBD, as set (model = BGNBD)."
+    assert report.summary["model"] == "BG/NBD"

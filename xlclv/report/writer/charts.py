@@ -188,7 +188,7 @@ def conditional_columns(workbook: Workbook, cats, actual, predicted) -> Any:
     )
     chart.set_x_axis({"name": "Repeat purchases before the holdout (calibration)"})
     chart.set_y_axis(
-        {"name": "Average repeat purchases in the holdout", "min": 0, "num_format": "0.0",
+        {"name": "Average in the holdout", "min": 0, "num_format": "0.0",
          "major_gridlines": grid()}
     )  # fmt: skip
     chart.set_legend({"position": "bottom"})

@@ -77,6 +77,7 @@ def write_model(ws: Worksheet, report: Any, fmts: Formats) -> None:
         ws.write_string(row, 0, "Model against actual", fmts.heading)
         n_charts = (2 if len(tracking) else 0) + (1 if len(conditional) else 0)
         row += 1 + (n_charts + 1) // 2 * _CHART_ROWS + 1
+        ws.set_h_pagebreaks([chart_row, row])  # the charts on a printed page of their own
     ws.write_string(row, 0, "Fit", fmts.heading)
     last, _ = write_table(
         ws,
