@@ -201,7 +201,8 @@ def holdout_check(
     text = (
         f"Holding out the last {length} (after {cal_end.date().isoformat()}), the model fitted "
         f"on the earlier data predicted {pred:,.0f} repeat purchases by the {n:,} customers "
-        f"acquired before then; they actually made {actual:,.0f}{pct}."
+        f"acquired before then (from each one's purchase history); they actually made "
+        f"{actual:,.0f}{pct}."
     )
     items = [
         ("Holdout calibration end", cal_end.date().isoformat()),
@@ -287,7 +288,9 @@ def tracking_table(
     """
     day = _days(purchases["date"])
     codes, _ = pd.factorize(purchases["customer_id"])
-    pairs = np.unique(np.stack([codes.astype(np.int64), day]), axis=1)  # distinct purchase days
+    lo, span = int(day.min()), int(day.max() - day.min()) + 1
+    keys = np.unique(codes.astype(np.int64) * span + (day - lo))  # distinct purchase days
+    pairs = np.stack([keys // span, keys % span + lo])
     first_all = np.full(codes.max() + 1, np.iinfo(np.int64).max)
     np.minimum.at(first_all, pairs[0], pairs[1])
     cal_day, end_day = _days([cal_end, end])
@@ -341,9 +344,9 @@ def _accuracy(tracking: pd.DataFrame) -> str:
     else:
         tail = f"it predicted {total_pred:,.0f} in total where customers made none (bias)"
     return (
-        f"Over the {span}, the model's prediction of the customers' repeat purchases was off "
-        f"by {mae:,.1f} a {per} on average (mean absolute error; an average {per} had "
-        f"{mean:,.1f}), and {tail}."
+        "The charts forecast these customers' repeat purchases from their first purchase dates "
+        f"alone: over the {span} that forecast was off by {mae:,.1f} a {per} on average (mean "
+        f"absolute error; an average {per} had {mean:,.1f}), and {tail}."
     )
 
 
