@@ -14,6 +14,8 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from xlclv.datasets import CDNOW_CALIBRATION_END, CDNOW_END, load_cdnow_transactions
 from xlclv.models import BetaGeoModel
@@ -203,3 +205,30 @@ def test_report_tracks_cdnow_with_a_39_week_holdout():
     bias = f"total of {pred:,.0f} was {abs(pred - act) / act * 100:.1f} %"
     assert bias in report.holdout_accuracy
     assert f"the {act:,.0f} actually made" in report.holdout_accuracy
+
+
+@given(
+    days=st.lists(st.lists(st.integers(0, 60), min_size=1, max_size=6), min_size=1, max_size=8),
+    cal=st.integers(0, 59),
+)
+def test_tracking_totals_match_the_rfm_split(days, cal):
+    """Calibration and holdout totals equal rfm_summary's frequency_cal / frequency_holdout."""
+    from xlclv.transactions import rfm_summary
+
+    start = pd.Timestamp("2024-01-01")
+    tx = pd.DataFrame(
+        [(f"c{i}", start + pd.Timedelta(days=d)) for i, ds in enumerate(days) for d in ds],
+        columns=["customer_id", "date"],
+    ).assign(amount=1.0)
+    cal_end, end = start + pd.Timedelta(days=cal), start + pd.Timedelta(days=60)
+    model = BetaGeoModel().set_params(r=1.0, alpha=5.0, a=0.5, b=2.0)
+    table = tracking_table(model, tx[["customer_id", "date"]], cal_end, end, "D")
+    if min(min(ds) for ds in days) > cal:
+        assert table.empty
+        return
+    split = rfm_summary(tx, time_unit="D", observation_end=end, calibration_end=cal_end)
+    by_period = table.groupby("Period")["Actual"].sum()
+    assert by_period.get("Calibration", 0) == split["frequency_cal"].sum()
+    assert by_period.get("Holdout", 0) == split["frequency_holdout"].sum()
+    assert np.all(np.diff(table["Predicted (cumulative)"]) >= 0)
+    assert table["Period end"].iloc[-1] == end

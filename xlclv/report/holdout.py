@@ -295,6 +295,8 @@ def tracking_table(
     np.minimum.at(first_all, pairs[0], pairs[1])
     cal_day, end_day = _days([cal_end, end])
     cohort = first_all <= cal_day
+    if not cohort.any():  # nobody acquired by the calibration end: nothing to track
+        return _empty(TRACKING_COLUMNS)
     first = first_all[cohort]
     is_repeat = cohort[pairs[0]] & (pairs[1] > first_all[pairs[0]])
     repeat_days = pairs[1][is_repeat]
