@@ -179,13 +179,19 @@ def _rule(usable: list[Candidate]) -> tuple[str, str]:
         second = min(
             (c for c in scored if c is not best), key=lambda c: c.holdout_error, default=None
         )
-        versus = (
-            f" ({_err(best.holdout_error)} against {_err(second.holdout_error)} for "
-            f"{MODELS[second.key]})"
-            if second is not None
-            else ""
+        reason = f"{MODELS[best.key]} predicted the holdout best"
+        if second is None:
+            return best.key, reason + "."
+        reason += (
+            f": its holdout error is {_err(best.holdout_error)} repeat purchases per customer, "
+            f"against {_err(second.holdout_error)} for {MODELS[second.key]}."
         )
-        reason = f"{MODELS[best.key]} predicted the holdout best: the lowest holdout error{versus}."
+        if by_aic is not best:
+            reason += (
+                f" {MODELS[by_aic.key]} fits the data used a little better (AIC "
+                f"{by_aic.aic:,.1f} against {best.aic:,.1f}), but the holdout tests the models "
+                "on purchases they did not see."
+            )
         return best.key, reason
     pick = min(tied, key=lambda c: c.aic)
     others = ", ".join(MODELS[c.key] for c in tied if c is not pick)
