@@ -112,7 +112,15 @@ def register(subparsers: Any) -> None:
     g.add_argument("--observation-end", help="last day of the data, YYYY-MM-DD")
     g.add_argument("--segment-by", help="comma-separated segment columns, e.g. region,channel")
     g.add_argument("--currency", help="three-letter currency code for number formats")
-    g.add_argument("--model", choices=("BGNBD", "PNBD"), type=str.upper, help="purchase model")
+    g.add_argument(
+        "--model",
+        choices=("AUTO", "BGNBD", "PNBD", "MBGNBD"),
+        type=str.upper,
+        help="purchase model; AUTO (default) fits them all and picks one on the holdout and AIC",
+    )
+    g.add_argument(
+        "--holdout-weeks", type=int, help="holdout check length in weeks (default: last 25%%)"
+    )
     p.set_defaults(handler=_cmd_report)
 
 
@@ -126,6 +134,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
         "segment_by": args.segment_by,
         "currency": args.currency,
         "model": args.model,
+        "holdout_weeks": args.holdout_weeks,
     }
     return {k: v for k, v in pairs.items() if v is not None}
 

@@ -18,6 +18,7 @@ from xlclv.excel.templates._common import (
     _TemplateFormats,
     _wrapped_height,
 )
+from xlclv.report.settings import AUTO, available_models
 from xlclv.report.writer import add_report_sheets, close_workbook, new_workbook, write_value
 
 #: The Settings sheet: (key = defined name, default, note). Row 1 is the header
@@ -51,7 +52,19 @@ SETTINGS_ROWS: tuple[tuple[str, object, str], ...] = (
         "Leave blank to use every column besides customer_id, date and amount.",
     ),
     ("currency", "USD", "Three-letter currency code used in number formats, e.g. USD, EUR, GBP."),
-    ("model", "BGNBD", "Purchase model: BGNBD (BG/NBD, fast) or PNBD (Pareto/NBD)."),
+    (
+        "model",
+        "AUTO",
+        "Purchase model: AUTO fits each model, checks it on the holdout and picks one (the "
+        "Model sheet says why); or force one: BGNBD (BG/NBD), PNBD (Pareto/NBD), MBGNBD "
+        "(MBG/NBD, if this version has it).",
+    ),
+    (
+        "holdout_weeks",
+        None,
+        "Weeks at the end of the data held out to check the model (refitted on the data before "
+        "them). Leave blank to hold out the last 25 % of the period.",
+    ),
 )
 
 
@@ -237,9 +250,11 @@ _WHAT_YOU_GET: tuple[tuple[str, str], ...] = (
     ("Cohorts", "Customers by acquisition period, and cumulative revenue per customer."),
     (
         "Model",
-        "The fitted BG/NBD (or Pareto/NBD) and Gamma-Gamma parameters with standard "
-        "errors, fit quality, a holdout check (the model refitted on earlier data predicts "
-        "the last part, compared with what actually happened) and the settings used.",
+        "Which purchase model was chosen and why (BG/NBD, Pareto/NBD... compared on the "
+        "holdout and AIC), the fitted parameters with standard errors, a holdout check (the "
+        "model refitted on earlier data predicts the last weeks) with charts of predicted "
+        "against actual repeat purchases week by week and by past purchases, fit quality "
+        "and the settings used.",
     ),
     (
         "Data issues",
@@ -354,8 +369,14 @@ _RULES: dict[str, dict[str, Any]] = {
     },
     "model": {
         "validate": "list",
-        "source": ["BGNBD", "PNBD"],
-        "error_message": "model is BGNBD or PNBD.",
+        "source": [AUTO, *available_models()],
+        "error_message": f"model is {', '.join([AUTO, *available_models()])}.",
+    },
+    "holdout_weeks": {
+        "validate": "integer",
+        "criteria": ">=",
+        "value": 1,
+        "error_message": "holdout_weeks is a whole number of weeks (1 or more), or blank.",
     },
     "observation_end": {
         "validate": "date",
