@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 
 def _local(sdf, customer_id="customer_id") -> pd.DataFrame:
-    return sdf.toPandas().set_index(customer_id)
+    return sdf.toPandas().set_index(customer_id).sort_index()
 
 
 @pytest.mark.parametrize(("unit", "end"), [("D", None), ("W", "2024-03-01"), ("M", None)])

@@ -72,7 +72,7 @@ def test_every_dialect_parses_and_has_the_columns(dialect):
     tables = {t.name for t in tree.find_all(exp.Table)}
     assert "tx" in tables
     assert "2024-06-30" in sql
-    assert "xl_day" in sql and "PARTITION BY" in sql
+    assert "xl_day" in sql and "xl_first_day" in sql
 
 
 def test_dialect_specific_spelling():
@@ -145,3 +145,11 @@ def test_cli_bad_dialect_is_a_usage_error(capsys):
         main(["sql", "--dialect", "oracle", "--table", "t"])
     assert err.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_order_by_can_be_left_out():
+    tx = random_transactions(seed=4)
+    sql = rfm_sql("tx", order_by=False)
+    assert "ORDER BY" not in sql
+    got = _run_duckdb(sql, tx=tx).set_index("customer_id").sort_index()
+    assert_rfm_equal(got, rfm_summary(tx))

@@ -119,7 +119,7 @@ class TransactionScan:
 
 @dataclass
 class CompressedRFM:
-    """Distinct RFM rows with their counts: what the models need, in a few thousand rows.
+    """Distinct RFM rows with their counts: what the models need, in fewer rows.
 
     Fit with the counts as weights; the likelihood is the same as over all customers::
 
@@ -367,11 +367,20 @@ def _amount_expr(column: str, dtype: str) -> str:
     )
 
 
+def _typed_columns(
+    relation: str, names: dict[str, str], types: dict[str, str], extra: str = ""
+) -> str:
+    """SELECT the three columns raw (xl_c, xl_d_raw, xl_a_raw) and typed (xl_d, xl_a)."""
+    cid, day, amt = names["customer_id"], names["date"], names["amount"]
+    return f"""SELECT {_ident(cid)} AS xl_c, {_ident(day)} AS xl_d_raw, {_ident(amt)} AS xl_a_raw,
+      {_date_expr(day, types[day])} AS xl_d, {_amount_expr(amt, types[amt])} AS xl_a{extra}
+    FROM {relation}"""
+
+
 def _typed(
     relation: str, names: dict[str, str], types: dict[str, str], end: str, extra: str = ""
 ) -> str:
-    """SELECT the three columns typed, with the problem code ``xl_p`` of each row (0 = ok)."""
-    cid, day, amt = names["customer_id"], names["date"], names["amount"]
+    """The typed columns with the problem code ``xl_p`` of each row (0 = usable)."""
     return f"""SELECT *, CASE
     WHEN xl_c IS NULL THEN 1
     WHEN xl_d_raw IS NULL THEN 2
@@ -380,11 +389,7 @@ def _typed(
     WHEN xl_a IS NULL OR NOT isfinite(xl_a) THEN 5
     WHEN xl_d > {end} THEN 6
     ELSE 0 END AS xl_p
-  FROM (
-    SELECT {_ident(cid)} AS xl_c, {_ident(day)} AS xl_d_raw, {_ident(amt)} AS xl_a_raw,
-      {_date_expr(day, types[day])} AS xl_d, {_amount_expr(amt, types[amt])} AS xl_a{extra}
-    FROM {relation}
-  )"""
+  FROM ({_typed_columns(relation, names, types, extra)})"""
 
 
 def _profile(con: Any, typed: str, bought: str) -> dict[str, Any]:
@@ -522,7 +527,8 @@ def _scan(
             f"""CREATE TEMP VIEW xl_clean AS
             SELECT xl_c AS {_ident(customer_id)}, xl_d AS {_ident(date)},
               xl_a AS {_ident(amount)}
-            FROM ({typed}) WHERE xl_p IN (0, 6)"""
+            FROM ({_typed_columns(src.relation, names, types)})
+            WHERE xl_c IS NOT NULL AND xl_d IS NOT NULL AND isfinite(xl_a)"""
         )
         query = rfm_query(
             "xl_clean",
@@ -532,6 +538,7 @@ def _scan(
             time_unit=unit,
             observation_end=end_iso,
             include_zero_amounts=include_zero_amounts,
+            order_by=False,  # pandas sorts the result faster than DuckDB's global sort
         )
         if mode == "compressed":
             result = _compressed(con, query, totals, issues)
@@ -577,7 +584,7 @@ def _frame(relation: Any, customer_id: str) -> pd.DataFrame:
     if text_id:
         ids = ids.astype(str)  # pandas' default text dtype, as read_parquet / read_csv give
     frame.index = pd.Index(ids, name=customer_id)
-    return frame.astype(float)
+    return frame.astype(float).sort_index()
 
 
 def _compressed(
@@ -636,26 +643,26 @@ def scan_transactions_duckdb(
 ) -> TransactionScan:
     """Clean and summarise a transactions source in DuckDB, listing the rows not used.
 
-        Like :func:`rfm_summary_duckdb`, but rows with a missing customer id, a missing or
-        unreadable date or amount are left out, counted by kind and listed (the first
-        10,000) instead of raising, as the report does with a workbook.
+    Like :func:`rfm_summary_duckdb`, but rows with a missing customer id, a missing or
+    unreadable date or amount are left out, counted by kind and listed (the first
+    10,000) instead of raising, as the report does with a workbook.
 
-        Parameters
-        ----------
+    Parameters
+    ----------
     {parameters}
-        Returns
-        -------
-        TransactionScan
-            ``rfm`` (the summary), ``issues`` (counts by kind), ``issue_rows`` (the first
-            :data:`MAX_ISSUE_ROWS` rows not used) and ``totals`` (rows, gross sales, returns,
-            revenue, customers, observation_end ...).
+    Returns
+    -------
+    TransactionScan
+        ``rfm`` (the summary), ``issues`` (counts by kind), ``issue_rows`` (the first
+        :data:`MAX_ISSUE_ROWS` rows not used) and ``totals`` (rows, gross sales, returns,
+        revenue, customers, observation_end ...).
 
-        Raises
-        ------
-        InputError
-            The source cannot be read or lacks a column (named, with the columns found), a column
-            has a type that cannot hold dates or amounts, or no purchase is left by
-            observation_end.
+    Raises
+    ------
+    InputError
+        The source cannot be read or lacks a column (named, with the columns found), a column
+        has a type that cannot hold dates or amounts, or no purchase is left by
+        observation_end.
     """
     return _scan(
         source,
@@ -687,43 +694,43 @@ def rfm_summary_duckdb(
 ) -> pd.DataFrame:
     """The RFM summary of a file or table of any size, computed by DuckDB.
 
-        The same table as :func:`xlclv.transactions.rfm_summary` (purchases are amounts above 0,
-        collapsed per calendar day; frequency = purchase days - 1; recency and T in
-        ``time_unit``; monetary_value = mean of the repeat purchase days; rows after
-        ``observation_end`` excluded), streamed through DuckDB under ``memory_limit`` instead of
-        loaded into pandas.
+    The same table as :func:`xlclv.transactions.rfm_summary` (purchases are amounts above 0,
+    collapsed per calendar day; frequency = purchase days - 1; recency and T in
+    ``time_unit``; monetary_value = mean of the repeat purchase days; rows after
+    ``observation_end`` excluded), streamed through DuckDB under ``memory_limit`` instead of
+    loaded into pandas.
 
-        Parameters
-        ----------
+    Parameters
+    ----------
     {parameters}
-        Returns
-        -------
-        pandas.DataFrame
-            Indexed by customer id (named after ``customer_id``), sorted; float columns
-            ``frequency``, ``recency``, ``T``, ``monetary_value``. frequency, recency and T are
-            the same numbers as ``rfm_summary``'s; monetary_value may differ in the last bits
-            (sums are added in another order; well within 1e-12 relative).
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by customer id (named after ``customer_id``), sorted; float columns
+        ``frequency``, ``recency``, ``T``, ``monetary_value``. frequency, recency and T are
+        the same numbers as ``rfm_summary``'s; monetary_value may differ in the last bits
+        (sums are added in another order; well within 1e-12 relative).
 
-        Raises
-        ------
-        InputError
-            As ``rfm_summary``: a missing column (named, with the columns found), a missing or
-            unreadable value (counted by kind, with the first offending row), or no purchase by
-            ``observation_end``. :func:`scan_transactions_duckdb` leaves bad rows out instead.
+    Raises
+    ------
+    InputError
+        As ``rfm_summary``: a missing column (named, with the columns found), a missing or
+        unreadable value (counted by kind, with the first offending row), or no purchase by
+        ``observation_end``. :func:`scan_transactions_duckdb` leaves bad rows out instead.
 
-        Examples
-        --------
-        >>> import pandas as pd
-        >>> tx = pd.DataFrame({{"customer_id": ["a", "a", "a", "b"],
-        ...                    "date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-15",
-        ...                                            "2024-01-08"]),
-        ...                    "amount": [10.0, 5.0, 20.0, 7.0]}})
-        >>> rfm_summary_duckdb(tx, time_unit="D", observation_end="2024-01-29")
-        ... # doctest: +NORMALIZE_WHITESPACE
-                     frequency  recency     T  monetary_value
-        customer_id
-        a                  1.0     14.0  28.0            20.0
-        b                  0.0      0.0  21.0             0.0
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "a", "b"],
+    ...                    "date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-15",
+    ...                                            "2024-01-08"]),
+    ...                    "amount": [10.0, 5.0, 20.0, 7.0]})
+    >>> rfm_summary_duckdb(tx, time_unit="D", observation_end="2024-01-29")
+    ... # doctest: +NORMALIZE_WHITESPACE
+                 frequency  recency     T  monetary_value
+    customer_id
+    a                  1.0     14.0  28.0            20.0
+    b                  0.0      0.0  21.0             0.0
     """
     return _scan(
         source,
@@ -755,20 +762,22 @@ def compressed_rfm(
 ) -> CompressedRFM:
     """The distinct (frequency, recency, T) rows with their counts, for fitting the models.
 
-        Millions of customers share a few thousand RFM rows (recency and T are whole days), so
-        fitting on the distinct rows with their counts as weights gives the same likelihood at a
-        fraction of the cost, and the per-customer table never leaves DuckDB. Rows not used are
-        left out and counted, as in :func:`scan_transactions_duckdb`.
+    Customers with the same number of purchase days, first purchase day and last purchase
+    day share one row (recency and T are whole days): CDNOW's 2,357 customers make 1,016
+    rows, 1,000,000 synthetic customers over two years 518,197. Fitting on the distinct rows
+    with their counts as weights gives the same likelihood for less work, and the
+    per-customer table never leaves DuckDB. Rows not used are left out and counted, as in
+    :func:`scan_transactions_duckdb`.
 
-        Parameters
-        ----------
+    Parameters
+    ----------
     {parameters}
-        Returns
-        -------
-        CompressedRFM
-            ``rows`` (frequency, recency, T, count), ``spend`` (frequency, monetary_value, count
-            of the repeat buyers), ``totals`` (rows, gross sales, returns, revenue, customers ...)
-            and ``issues`` (rows not used, by kind).
+    Returns
+    -------
+    CompressedRFM
+        ``rows`` (frequency, recency, T, count), ``spend`` (frequency, monetary_value, count
+        of the repeat buyers), ``totals`` (rows, gross sales, returns, revenue, customers ...)
+        and ``issues`` (rows not used, by kind).
     """
     return _scan(
         source,
@@ -786,7 +795,5 @@ def compressed_rfm(
 
 
 for _f in (scan_transactions_duckdb, rfm_summary_duckdb, compressed_rfm):
-    _f.__doc__ = (
-        _f.__doc__.replace("{parameters}\n", _PARAMETERS).replace("{{", "{").replace("}}", "}")
-    )
+    _f.__doc__ = _f.__doc__.replace("    {parameters}\n", _PARAMETERS)
 del _f

@@ -7,8 +7,9 @@ No distribution layer of our own: Spark runs the SQL and the pandas UDFs whereve
   SQL by the same query as every other engine (:func:`xlclv.engines.sql.rfm_sql`, dialect
   "spark"). The same numbers as :func:`xlclv.transactions.rfm_summary`.
 - :func:`fit` - fit any xlclv RFM model (BG/NBD, Pareto/NBD, Gamma-Gamma) on the distinct RFM
-  rows and their counts, collected to the driver (a few thousand rows for millions of
-  customers; the Gamma-Gamma spend rows are about one per repeat buyer).
+  rows and their counts, collected to the driver (at most one row per customer, often far
+  fewer: CDNOW's 2,357 customers make 1,016 rows; the Gamma-Gamma spend rows are about one per
+  repeat buyer, so plan driver memory for them).
 - :func:`score` - P(alive), expected purchases, expected spend and CLV per customer, computed
   on the workers with ``mapInPandas`` (vectorised per Arrow batch).
 
@@ -83,6 +84,7 @@ def rfm_summary(
     observation_end: object = None,
     include_zero_amounts: bool = False,
     check: bool = True,
+    order_by: bool = False,
 ) -> Any:
     """The RFM summary of a Spark DataFrame of transactions, in Spark SQL.
 
@@ -109,13 +111,17 @@ def rfm_summary(
         unreadable dates or amounts) and raise :class:`~xlclv.InputError` if there are any;
         this costs one extra pass over ``df``. With ``check=False`` such rows are left out
         silently (missing values) or fail the query (unreadable text under ANSI mode).
+    order_by : bool, default False
+        Sort the result by customer id (a global sort: a full shuffle on a cluster). Spark
+        DataFrames have no inherent order, so it is off by default.
 
     Returns
     -------
     pyspark.sql.DataFrame
         Columns: the customer id (same name and type), ``frequency``, ``recency``, ``T``,
         ``monetary_value`` (doubles); one row per customer with a purchase by
-        ``observation_end``, sorted by customer id. Lazy, like any Spark DataFrame.
+        ``observation_end`` (sorted by customer id only with ``order_by``). Lazy, like any
+        Spark DataFrame.
 
     Raises
     ------
@@ -135,6 +141,7 @@ def rfm_summary(
         time_unit=time_unit,
         observation_end=observation_end,
         include_zero_amounts=include_zero_amounts,
+        order_by=order_by,
     )
     if check:
         problems = _problems(df, customer_id, date, amount)

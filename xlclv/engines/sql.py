@@ -76,6 +76,7 @@ def rfm_query(
     time_unit: str = "W",
     observation_end: object = None,
     include_zero_amounts: bool = False,
+    order_by: bool = True,
 ) -> str:
     """The RFM summary query in DuckDB's dialect (the one source every dialect comes from).
 
@@ -86,7 +87,15 @@ def rfm_query(
     str
         A ``WITH ... SELECT`` query with one row per customer that has a purchase day by the
         end of observation: the customer id (under its own column name), ``frequency``,
-        ``recency``, ``T``, ``monetary_value``, sorted by customer id.
+        ``recency``, ``T``, ``monetary_value``, sorted by customer id (unless ``order_by`` is
+        False: sorting a million rows is a noticeable share of the query's time).
+
+    Notes
+    -----
+    The first purchase day of each customer comes from a join of the day-level rows with
+    their per-customer minimum (a window ``MIN(...) OVER (PARTITION BY ...)`` is about twice
+    as slow in DuckDB); the repeat days' amounts are summed directly, never computed as the
+    total minus the first day, which would lose digits to cancellation.
     """
     unit = check_time_unit(time_unit)
     per_unit = repr(DAYS_PER_UNIT[unit])  # 1.0, 7.0, 30.4375: exact doubles
@@ -106,6 +115,7 @@ def rfm_query(
         else f"SELECT {_date_literal(observation_end, 'observation_end')} AS xl_end_day"
     )
     bought = "s.xl_amount >= 0" if include_zero_amounts else "s.xl_amount > 0"
+    order = "\nORDER BY d.xl_customer" if order_by else ""
     return f"""-- xlclv RFM summary (frequency, recency, T in {unit}, monetary_value).
 -- Rows with a missing customer id, date or amount are left out.
 WITH xl_rows AS (
@@ -122,26 +132,25 @@ xl_days AS (
   WHERE {bought} AND s.xl_day <= e.xl_end_day
   GROUP BY s.xl_customer, s.xl_day
 ),
-xl_marked AS (
-  SELECT xl_customer, xl_day, xl_amount,
-    MIN(xl_day) OVER (PARTITION BY xl_customer) AS xl_first_day
-  FROM xl_days
+xl_first AS (
+  SELECT xl_customer, MIN(xl_day) AS xl_first_day FROM xl_days GROUP BY xl_customer
 )
 SELECT
-  m.xl_customer AS {cid},
+  d.xl_customer AS {cid},
   CAST(COUNT(*) - 1 AS DOUBLE) AS "frequency",
-  CAST(DATE_DIFF('day', MIN(m.xl_day), MAX(m.xl_day)) AS DOUBLE) / CAST({per_unit} AS DOUBLE)
+  CAST(DATE_DIFF('day', MIN(d.xl_day), MAX(d.xl_day)) AS DOUBLE) / CAST({per_unit} AS DOUBLE)
     AS "recency",
-  CAST(DATE_DIFF('day', MIN(m.xl_day), MAX(e.xl_end_day)) AS DOUBLE) / CAST({per_unit} AS DOUBLE)
+  CAST(DATE_DIFF('day', MIN(d.xl_day), MAX(e.xl_end_day)) AS DOUBLE) / CAST({per_unit} AS DOUBLE)
     AS "T",
   COALESCE(
-    SUM(CASE WHEN m.xl_day > m.xl_first_day THEN m.xl_amount END)
+    SUM(CASE WHEN d.xl_day > f.xl_first_day THEN d.xl_amount END)
       / CAST(NULLIF(COUNT(*) - 1, 0) AS DOUBLE),
     CAST(0 AS DOUBLE)
   ) AS "monetary_value"
-FROM xl_marked AS m CROSS JOIN xl_end AS e
-GROUP BY m.xl_customer
-ORDER BY m.xl_customer
+FROM xl_days AS d
+JOIN xl_first AS f ON d.xl_customer = f.xl_customer
+CROSS JOIN xl_end AS e
+GROUP BY d.xl_customer{order}
 """
 
 
@@ -155,6 +164,7 @@ def rfm_sql(
     time_unit: str = "W",
     observation_end: object = None,
     include_zero_amounts: bool = False,
+    order_by: bool = True,
     pretty: bool = True,
 ) -> str:
     """The RFM summary as a SQL query for a warehouse, in the given dialect.
@@ -180,6 +190,9 @@ def rfm_sql(
         in the table (computed by the query).
     include_zero_amounts : bool, default False
         Count amounts of exactly 0 as purchases (see :func:`~xlclv.transactions.rfm_summary`).
+    order_by : bool, default True
+        Sort the result by customer id, as ``rfm_summary`` does (a global sort: leave it out
+        when the result feeds another query).
     pretty : bool, default True
         Indent the query.
 
@@ -204,7 +217,7 @@ def rfm_sql(
     Examples
     --------
     >>> print(rfm_sql("sales.tx", dialect="snowflake", time_unit="D").splitlines()[0])
-    -- xlclv RFM summary (frequency, recency, T in D, monetary_value).
+    /* xlclv RFM summary (frequency, recency, T in D, monetary_value). */
     """
     import sqlglot
 
@@ -218,6 +231,7 @@ def rfm_sql(
         time_unit=time_unit,
         observation_end=observation_end,
         include_zero_amounts=include_zero_amounts,
+        order_by=order_by,
     )
     (out,) = sqlglot.transpile(query, read="duckdb", write=dialect, pretty=pretty)
     return out
