@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -102,7 +103,10 @@ def variant_duckdb_bare(path: str, args: argparse.Namespace):
     query = rfm_query("tx", time_unit="D", observation_end=END, order_by=False)
     frame = con.sql(query).df()
     frame = frame.set_index("customer_id")
-    return time.perf_counter() - start, frame
+    seconds = time.perf_counter() - start
+    con.close()
+    shutil.rmtree(spill, ignore_errors=True)
+    return seconds, frame
 
 
 def _import_engine() -> None:
