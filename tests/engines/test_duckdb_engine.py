@@ -324,3 +324,56 @@ def test_score_chunks_is_the_same_in_any_chunk_size():
         score_chunks(rfm, bg, gg, chunk_size=0, **kw)
     with pytest.raises(InputError, match="no column 'monetary_value'"):
         score_chunks(rfm.drop(columns="monetary_value"), bg, gg, **kw)
+
+
+def _assert_holdout_equal(ours: pd.DataFrame, ref: pd.DataFrame) -> None:
+    """Exact for counts and durations; means to 1e-12 relative (summation order)."""
+    assert list(ours.index.astype(str)) == list(ref.index.astype(str))
+    assert list(ours.columns) == list(ref.columns)
+    for col in ref.columns:
+        if col.startswith("monetary"):
+            np.testing.assert_allclose(ours[col], ref[col], rtol=1e-12, atol=0, err_msg=col)
+        else:
+            np.testing.assert_array_equal(ours[col], ref[col], err_msg=col)
+
+
+@pytest.mark.parametrize("unit", ["D", "W"])
+@pytest.mark.parametrize("end", [None, "2024-04-10"])
+def test_calibration_split_matches_rfm_summary(unit, end):
+    tx = random_transactions(seed=31, n=800, customers=90)
+    kw = {"time_unit": unit, "observation_end": end, "calibration_end": "2024-02-15"}
+    _assert_holdout_equal(rfm_summary_duckdb(tx, **kw), rfm_summary(tx, **kw))
+
+
+def test_calibration_split_on_cdnow_by_hand_counts():
+    from xlclv.datasets import CDNOW_END
+
+    tx = load_cdnow_transactions()
+    kw = {
+        "calibration_end": CDNOW_CALIBRATION_END,
+        "observation_end": CDNOW_END,
+        "include_zero_amounts": True,
+    }
+    ours = rfm_summary_duckdb(tx, **kw)
+    _assert_holdout_equal(ours, rfm_summary(tx, **kw))
+    # CDNOW: all 2,357 customers joined in the first 12 weeks; the holdout is 39 weeks
+    # (1 Oct 1997 to 30 Jun 1998 is 273 days).
+    assert len(ours) == 2357
+    assert (ours["duration_holdout"] == 273 / 7).all()
+
+
+def test_calibration_end_errors():
+    with pytest.raises(InputError, match=r"calibration_end \(2024-01-29\) must be before"):
+        rfm_summary_duckdb(HAND, observation_end="2024-01-29", calibration_end="2024-01-29")
+    with pytest.raises(InputError, match=r"calibration_end \(2023-06-01\) is before the first"):
+        rfm_summary_duckdb(HAND, calibration_end="2023-06-01")
+
+
+def test_no_usable_row_says_so():
+    holes = pd.DataFrame(
+        {"customer_id": [None, None], "date": ["2024-01-01"] * 2, "amount": [1, 2]}
+    )
+    with pytest.raises(
+        InputError, match=r"no usable row: all 2 rows .*\(2 with a missing customer id\)"
+    ):
+        scan_transactions_duckdb(holes)

@@ -474,6 +474,7 @@ def _scan(
     threads: int | None,
     table: str | None,
     mode: str,
+    calibration_end: object = None,
 ) -> TransactionScan | CompressedRFM:
     """Profile, clean and summarise ``source``; ``mode`` is "strict", "lenient" or "compressed"."""
     from ..transactions import _before_first_purchase, _day, _iso
@@ -485,6 +486,7 @@ def _scan(
             raise InputError(f"{arg} must be a column name (text), got {col!r}")
     end_day = None if observation_end is None else _day(observation_end, "observation_end")
     end_sql = "NULL" if end_day is None else f"DATE {_literal(_iso(end_day))}"
+    cal_day = None if calibration_end is None else _day(calibration_end, "calibration_end")
     bought = "xl_a >= 0" if include_zero_amounts else "xl_a > 0"
     with _connect(memory_limit, threads) as con:
         src = _open_source(con, source, date, table)
@@ -495,18 +497,22 @@ def _scan(
             raise InputError(f"{src.name} is empty: there are no purchases to summarise")
         issues = _issue_table(profile, names)
         bad = int(issues.loc[issues["Problem"] != _KINDS[6][0], "Rows"].sum())
+        if profile["rows_used"] + profile["k6"] == 0:
+            raise InputError(
+                f"{src.name} has no usable row: all {profile['rows']:,} rows have a missing or "
+                f"unreadable value ({_kind_list(issues)})"
+            )
         end_iso = _iso(end_day) if end_day is not None else str(profile["last_date"])
+        if cal_day is not None and _iso(cal_day) >= end_iso:
+            raise InputError(
+                f"calibration_end ({_iso(cal_day)}) must be before observation_end "
+                f"({end_iso}); the holdout period between them is empty"
+            )
         if mode == "strict" and bad:
             first = _issue_rows(con, src, names, types, end_sql, end_iso).iloc[0]
-            kinds = "; ".join(
-                f"{r.Rows:,} with a {r.Problem}"
-                if r.Problem.startswith("missing")
-                else f"{r.Rows:,} with an {r.Problem}"
-                for r in issues.itertuples()
-                if r.Problem != _KINDS[6][0]
-            )
             raise InputError(
-                f"{src.name} has {bad:,} row(s) that cannot be used ({kinds}); the first is "
+                f"{src.name} has {bad:,} row(s) that cannot be used ({_kind_list(issues)}); "
+                "the first is "
                 f"row {first.Row} of {first.Sheet} (column {first.Column!r}"
                 + (f", value {first.Value!r}" if first.Value else "")
                 + "). Fix them, or use scan_transactions_duckdb(), which leaves them out and "
@@ -538,17 +544,32 @@ def _scan(
             time_unit=unit,
             observation_end=end_iso,
             include_zero_amounts=include_zero_amounts,
+            calibration_end=None if cal_day is None else _iso(cal_day),
             order_by=False,  # pandas sorts the result faster than DuckDB's global sort
         )
         if mode == "compressed":
             result = _compressed(con, query, totals, issues)
         else:
             rfm = _frame(con.sql(query), customer_id)
+            if rfm.empty:  # only with calibration_end: nobody bought by then
+                first_any = (pd.Timestamp(profile["first_purchase_any"]) - pd.Timestamp(0)).days
+                raise InputError(
+                    _before_first_purchase("calibration_end", cal_day, pd.Series([first_any]))
+                )
             totals["customers"] = len(rfm)
             result = TransactionScan(rfm, issues, _empty_issue_rows(), totals)
             if len(issues):
                 result.issue_rows = _issue_rows(con, src, names, types, end_sql, end_iso)
         return result
+
+
+def _kind_list(issues: pd.DataFrame) -> str:
+    """'2 with a missing date; 1 with an unreadable amount' (rows after the end left out)."""
+    return "; ".join(
+        f"{r.Rows:,} with {'a' if r.Problem.startswith('missing') else 'an'} {r.Problem}"
+        for r in issues.itertuples()
+        if r.Problem != _KINDS[6][0]
+    )
 
 
 def _totals(profile: dict[str, Any], end_iso: str, unit: str) -> dict[str, Any]:
@@ -640,6 +661,7 @@ def scan_transactions_duckdb(
     memory_limit: str = "2GB",
     threads: int | None = None,
     table: str | None = None,
+    calibration_end: object = None,
 ) -> TransactionScan:
     """Clean and summarise a transactions source in DuckDB, listing the rows not used.
 
@@ -650,6 +672,12 @@ def scan_transactions_duckdb(
     Parameters
     ----------
     {parameters}
+    calibration_end : date-like, optional
+        Split at this day (inclusive in the calibration period) and return the calibration
+        summary and holdout outcome per customer instead, exactly as
+        :func:`~xlclv.transactions.rfm_summary` does with ``calibration_end`` (columns
+        ``frequency_cal`` ... ``duration_holdout``).
+
     Returns
     -------
     TransactionScan
@@ -676,6 +704,7 @@ def scan_transactions_duckdb(
         threads=threads,
         table=table,
         mode="lenient",
+        calibration_end=calibration_end,
     )
 
 
@@ -691,6 +720,7 @@ def rfm_summary_duckdb(
     memory_limit: str = "2GB",
     threads: int | None = None,
     table: str | None = None,
+    calibration_end: object = None,
 ) -> pd.DataFrame:
     """The RFM summary of a file or table of any size, computed by DuckDB.
 
@@ -703,13 +733,20 @@ def rfm_summary_duckdb(
     Parameters
     ----------
     {parameters}
+    calibration_end : date-like, optional
+        Split at this day (inclusive in the calibration period) and return the calibration
+        summary and holdout outcome per customer instead, exactly as
+        :func:`~xlclv.transactions.rfm_summary` does with ``calibration_end`` (columns
+        ``frequency_cal`` ... ``duration_holdout``).
+
     Returns
     -------
     pandas.DataFrame
         Indexed by customer id (named after ``customer_id``), sorted; float columns
         ``frequency``, ``recency``, ``T``, ``monetary_value``. frequency, recency and T are
         the same numbers as ``rfm_summary``'s; monetary_value may differ in the last bits
-        (sums are added in another order; well within 1e-12 relative).
+        (sums are added in another order; well within 1e-12 relative). With
+        ``calibration_end``, the calibration/holdout columns of ``rfm_summary``.
 
     Raises
     ------
@@ -744,6 +781,7 @@ def rfm_summary_duckdb(
         threads=threads,
         table=table,
         mode="strict",
+        calibration_end=calibration_end,
     ).rfm
 
 
@@ -772,6 +810,7 @@ def compressed_rfm(
     Parameters
     ----------
     {parameters}
+
     Returns
     -------
     CompressedRFM

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 from .._errors import InputError
 from .._timeunits import check_time_unit
 from .scoring import SCORE_COLUMNS, score_frame
@@ -68,10 +70,12 @@ def _problems(df: Any, customer_id: str, date: str, amount: str) -> dict[str, in
       count_if({d} IS NOT NULL AND try_cast({d} AS DATE) IS NULL) AS unreadable_date,
       count_if({a} IS NULL) AS missing_amount,
       count_if({a} IS NOT NULL AND ({amount_value} IS NULL OR isnan({amount_value})
-        OR abs({amount_value}) = double('infinity'))) AS unreadable_amount
+        OR abs({amount_value}) = double('infinity'))) AS unreadable_amount,
+      max(try_cast({d} AS DATE)) AS last_date
     FROM {{tx}}"""
-    row = df.sparkSession.sql(query, tx=df).collect()[0]
-    return {k: int(v) for k, v in row.asDict().items() if v}
+    row = df.sparkSession.sql(query, tx=df).collect()[0].asDict()
+    last = row.pop("last_date")
+    return {**{k: int(v) for k, v in row.items() if v}, "last_date": last}
 
 
 def rfm_summary(
@@ -85,6 +89,7 @@ def rfm_summary(
     include_zero_amounts: bool = False,
     check: bool = True,
     order_by: bool = False,
+    calibration_end: object = None,
 ) -> Any:
     """The RFM summary of a Spark DataFrame of transactions, in Spark SQL.
 
@@ -114,6 +119,10 @@ def rfm_summary(
     order_by : bool, default False
         Sort the result by customer id (a global sort: a full shuffle on a cluster). Spark
         DataFrames have no inherent order, so it is off by default.
+    calibration_end : date-like, optional
+        Split at this day and return the calibration/holdout columns of
+        :func:`xlclv.transactions.rfm_summary` (``frequency_cal`` ... ``duration_holdout``),
+        for the customers whose first purchase is on or before it.
 
     Returns
     -------
@@ -141,10 +150,12 @@ def rfm_summary(
         time_unit=time_unit,
         observation_end=observation_end,
         include_zero_amounts=include_zero_amounts,
+        calibration_end=calibration_end,
         order_by=order_by,
     )
     if check:
         problems = _problems(df, customer_id, date, amount)
+        last = problems.pop("last_date", None)
         if problems:
             kinds = "; ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in problems.items())
             raise InputError(
@@ -152,6 +163,13 @@ def rfm_summary(
                 "(e.g. df.dropna(subset=[...])), or pass check=False to leave rows with "
                 "missing values out"
             )
+        if calibration_end is not None and observation_end is None and last is not None:
+            cal = pd.Timestamp(calibration_end).date()
+            if cal >= last:
+                raise InputError(
+                    f"calibration_end ({cal}) must be before observation_end ({last}, the last "
+                    "date in df); the holdout period between them is empty"
+                )
     # Spark substitutes the DataFrame for {tx}; the query itself has no braces.
     return df.sparkSession.sql(query.replace(f"`{_PLACEHOLDER}`", "{tx}"), tx=df)
 
