@@ -628,8 +628,9 @@ def _compressed(
 
 _PARAMETERS = """    source : str, pathlib.Path or pandas.DataFrame
         A Parquet file, a folder of Parquet files (read recursively), a glob such as
-        ``"sales/*.parquet"``, a CSV file (read as text and typed in SQL; ISO dates), a DuckDB
-        database file (.duckdb, with ``table``) or a DataFrame.
+        ``"sales/*.parquet"``, a CSV file (read as text and typed in SQL; ISO dates; customer
+        ids stay text, so leading zeros are kept and ids sort as text), a DuckDB database
+        file (.duckdb, with ``table``) or a DataFrame.
     customer_id, date, amount : str
         Names of the customer id, purchase date and amount columns (exact, case-sensitive).
     time_unit : {"D", "W", "M"}
