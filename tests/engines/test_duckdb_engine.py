@@ -239,8 +239,18 @@ def test_unusable_column_types_and_sources(tmp_path):
         rfm_summary_duckdb(numbers)
     aware = HAND.assign(date=HAND["date"].dt.tz_localize("Europe/Paris"))
     aware.to_parquet(tmp_path / "aware.parquet")
-    with pytest.raises(InputError, match="time zone"):
+    with pytest.raises(InputError, match="time zone .* pass time_zone="):
         rfm_summary_duckdb(tmp_path / "aware.parquet")
+    # Dated in the zone they were written in, the days are the wall-clock days again.
+    in_paris = rfm_summary_duckdb(tmp_path / "aware.parquet", time_zone="Europe/Paris")
+    assert_rfm_equal(in_paris, rfm_summary(aware))
+    # 1 Jan 2024 09:00 in Paris is 08:00 UTC, same day; 00:00 on 8 Jan is 23:00 on 7 Jan UTC.
+    in_utc = rfm_summary_duckdb(
+        tmp_path / "aware.parquet", time_zone="UTC", time_unit="D", observation_end="2024-01-29"
+    )
+    assert in_utc.loc["b", "T"] == 22.0  # first purchase 7 Jan in UTC, 8 Jan in Paris
+    with pytest.raises(InputError, match="not a time zone name"):
+        rfm_summary_duckdb(tmp_path / "aware.parquet", time_zone="Mars/Olympus")
     # A DataFrame with aware timestamps is dated by its wall clock, as rfm_summary does.
     assert_rfm_equal(rfm_summary_duckdb(aware), rfm_summary(aware))
     with pytest.raises(InputError, match="amounts must be numbers"):

@@ -21,9 +21,8 @@ The cleaning rules match the in-memory path (:func:`xlclv.inputs.clean_transacti
 
 Dates are DATE or TIMESTAMP columns (the day is used) or text in ISO form (``2024-01-31``,
 optionally followed by a time without a time zone). Text in any other form is counted as an
-unreadable date rather than guessed; time-zone-aware timestamps in files are refused (convert
-them to local dates first), since their calendar day depends on a time zone the file may not
-record.
+unreadable date rather than guessed; time-zone-aware timestamps in files are refused unless
+``time_zone`` names the zone whose calendar days count, since their day depends on it.
 """
 
 from __future__ import annotations
@@ -333,14 +332,32 @@ def _describe(con: Any, src: _Source, names: dict[str, str]) -> dict[str, str]:
     return types
 
 
-def _date_expr(column: str, dtype: str) -> str:
+def _zone(con: Any, time_zone: str | None) -> str | None:
+    """The time zone name, checked by DuckDB (ICU); None stays None."""
+    if time_zone is None:
+        return None
+    if not isinstance(time_zone, str) or not time_zone.strip():
+        raise InputError(f"time_zone must be a zone name such as 'UTC', got {time_zone!r}")
+    try:
+        con.execute(f"SELECT timezone({_literal(time_zone)}, TIMESTAMPTZ '2000-01-01 00:00+00')")
+    except Exception:
+        raise InputError(
+            f"time_zone {time_zone!r} is not a time zone name; use e.g. 'UTC' or 'Europe/Paris'"
+        ) from None
+    return time_zone
+
+
+def _date_expr(column: str, dtype: str, time_zone: str | None = None) -> str:
     q, t = _ident(column), dtype.upper()
     if t == "DATE":
         return q
     if t in ("TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE"):
+        if time_zone is not None:
+            return f"CAST(timezone({_literal(time_zone)}, {q}) AS DATE)"
         raise InputError(
-            f"column '{column}' holds timestamps with a time zone; their calendar day depends "
-            "on the time zone, so convert them to local dates (or naive timestamps) first",
+            f"column '{column}' holds timestamps with a time zone (as Spark and many exports "
+            "write them); their calendar day depends on the zone: pass time_zone='UTC' or "
+            "your business's zone (e.g. 'Europe/Paris'), or convert them to local dates first",
             column=column,
         )
     if t.startswith("TIMESTAMP"):
@@ -368,17 +385,17 @@ def _amount_expr(column: str, dtype: str) -> str:
 
 
 def _typed_columns(
-    relation: str, names: dict[str, str], types: dict[str, str], extra: str = ""
+    relation: str, names: dict[str, str], exprs: dict[str, str], extra: str = ""
 ) -> str:
     """SELECT the three columns raw (xl_c, xl_d_raw, xl_a_raw) and typed (xl_d, xl_a)."""
     cid, day, amt = names["customer_id"], names["date"], names["amount"]
     return f"""SELECT {_ident(cid)} AS xl_c, {_ident(day)} AS xl_d_raw, {_ident(amt)} AS xl_a_raw,
-      {_date_expr(day, types[day])} AS xl_d, {_amount_expr(amt, types[amt])} AS xl_a{extra}
+      {exprs["date"]} AS xl_d, {exprs["amount"]} AS xl_a{extra}
     FROM {relation}"""
 
 
 def _typed(
-    relation: str, names: dict[str, str], types: dict[str, str], end: str, extra: str = ""
+    relation: str, names: dict[str, str], exprs: dict[str, str], end: str, extra: str = ""
 ) -> str:
     """The typed columns with the problem code ``xl_p`` of each row (0 = usable)."""
     return f"""SELECT *, CASE
@@ -389,7 +406,7 @@ def _typed(
     WHEN xl_a IS NULL OR NOT isfinite(xl_a) THEN 5
     WHEN xl_d > {end} THEN 6
     ELSE 0 END AS xl_p
-  FROM ({_typed_columns(relation, names, types, extra)})"""
+  FROM ({_typed_columns(relation, names, exprs, extra)})"""
 
 
 def _profile(con: Any, typed: str, bought: str) -> dict[str, Any]:
@@ -438,10 +455,10 @@ def _problem_text(code: int, value: str, end: str) -> str:
 
 
 def _issue_rows(
-    con: Any, src: _Source, names: dict[str, str], types: dict[str, str], end: str, end_iso: str
+    con: Any, src: _Source, names: dict[str, str], exprs: dict[str, str], end: str, end_iso: str
 ) -> pd.DataFrame:
     """The first MAX_ISSUE_ROWS rows not used, in source order (a second, rare pass)."""
-    typed = _typed(f"({src.numbered})", names, types, end, extra=", xl_row, xl_file")
+    typed = _typed(f"({src.numbered})", names, exprs, end, extra=", xl_row, xl_file")
     if src.ordered_numbering:  # number the rows in file order: one thread, order kept
         con.execute("SET threads = 1")
         con.execute("SET preserve_insertion_order = true")
@@ -475,6 +492,7 @@ def _scan(
     table: str | None,
     mode: str,
     calibration_end: object = None,
+    time_zone: str | None = None,
 ) -> TransactionScan | CompressedRFM:
     """Profile, clean and summarise ``source``; ``mode`` is "strict", "lenient" or "compressed"."""
     from ..transactions import _before_first_purchase, _day, _iso
@@ -491,7 +509,11 @@ def _scan(
     with _connect(memory_limit, threads) as con:
         src = _open_source(con, source, date, table)
         types = _describe(con, src, names)
-        typed = _typed(src.relation, names, types, end_sql)
+        exprs = {
+            "date": _date_expr(date, types[date], _zone(con, time_zone)),
+            "amount": _amount_expr(amount, types[amount]),
+        }
+        typed = _typed(src.relation, names, exprs, end_sql)
         profile = _profile(con, typed, bought)
         if profile["rows"] == 0:
             raise InputError(f"{src.name} is empty: there are no purchases to summarise")
@@ -509,7 +531,7 @@ def _scan(
                 f"({end_iso}); the holdout period between them is empty"
             )
         if mode == "strict" and bad:
-            first = _issue_rows(con, src, names, types, end_sql, end_iso).iloc[0]
+            first = _issue_rows(con, src, names, exprs, end_sql, end_iso).iloc[0]
             raise InputError(
                 f"{src.name} has {bad:,} row(s) that cannot be used ({_kind_list(issues)}); "
                 "the first is "
@@ -533,7 +555,7 @@ def _scan(
             f"""CREATE TEMP VIEW xl_clean AS
             SELECT xl_c AS {_ident(customer_id)}, xl_d AS {_ident(date)},
               xl_a AS {_ident(amount)}
-            FROM ({_typed_columns(src.relation, names, types)})
+            FROM ({_typed_columns(src.relation, names, exprs)})
             WHERE xl_c IS NOT NULL AND xl_d IS NOT NULL AND isfinite(xl_a)"""
         )
         query = rfm_query(
@@ -559,7 +581,7 @@ def _scan(
             totals["customers"] = len(rfm)
             result = TransactionScan(rfm, issues, _empty_issue_rows(), totals)
             if len(issues):
-                result.issue_rows = _issue_rows(con, src, names, types, end_sql, end_iso)
+                result.issue_rows = _issue_rows(con, src, names, exprs, end_sql, end_iso)
         return result
 
 
@@ -647,6 +669,12 @@ _PARAMETERS = """    source : str, pathlib.Path or pandas.DataFrame
         DuckDB's worker threads (default: one per CPU).
     table : str, optional
         The table (``schema.table`` allowed) when ``source`` is a DuckDB database.
+    time_zone : str, optional
+        For a file or table whose dates are timestamps *with* a time zone (Spark and many
+        exports write them so): the zone whose calendar days count, e.g. ``"UTC"`` or
+        ``"Europe/Paris"``. Without it such a column is refused, since its days depend on
+        the zone. (A DataFrame's time-zone-aware timestamps are dated by their own wall
+        clock, as :func:`~xlclv.transactions.rfm_summary` does.)
 """
 
 
@@ -662,6 +690,7 @@ def scan_transactions_duckdb(
     memory_limit: str = "2GB",
     threads: int | None = None,
     table: str | None = None,
+    time_zone: str | None = None,
     calibration_end: object = None,
 ) -> TransactionScan:
     """Clean and summarise a transactions source in DuckDB, listing the rows not used.
@@ -704,6 +733,7 @@ def scan_transactions_duckdb(
         memory_limit=memory_limit,
         threads=threads,
         table=table,
+        time_zone=time_zone,
         mode="lenient",
         calibration_end=calibration_end,
     )
@@ -721,6 +751,7 @@ def rfm_summary_duckdb(
     memory_limit: str = "2GB",
     threads: int | None = None,
     table: str | None = None,
+    time_zone: str | None = None,
     calibration_end: object = None,
 ) -> pd.DataFrame:
     """The RFM summary of a file or table of any size, computed by DuckDB.
@@ -781,6 +812,7 @@ def rfm_summary_duckdb(
         memory_limit=memory_limit,
         threads=threads,
         table=table,
+        time_zone=time_zone,
         mode="strict",
         calibration_end=calibration_end,
     ).rfm
@@ -798,6 +830,7 @@ def compressed_rfm(
     memory_limit: str = "2GB",
     threads: int | None = None,
     table: str | None = None,
+    time_zone: str | None = None,
 ) -> CompressedRFM:
     """The distinct (frequency, recency, T) rows with their counts, for fitting the models.
 
@@ -830,6 +863,7 @@ def compressed_rfm(
         memory_limit=memory_limit,
         threads=threads,
         table=table,
+        time_zone=time_zone,
         mode="compressed",
     )
 
