@@ -387,3 +387,41 @@ def test_no_usable_row_says_so():
         InputError, match=r"no usable row: all 2 rows .*\(2 with a missing customer id\)"
     ):
         scan_transactions_duckdb(holes)
+
+
+def test_streams_under_a_small_memory_limit_and_says_when_it_is_too_small(tmp_path):
+    rng = np.random.default_rng(5)
+    n = 400_000
+    tx = pd.DataFrame(
+        {
+            "customer_id": rng.integers(0, 150_000, n),
+            "date": np.datetime64("2023-01-01", "D") + rng.integers(0, 700, n),
+            "amount": rng.gamma(2.0, 20.0, n).round(2) + 0.01,
+        }
+    )
+    tx.to_parquet(tmp_path / "tx.parquet")
+    ours = rfm_summary_duckdb(tmp_path / "tx.parquet", memory_limit="32MB", threads=1)
+    assert_rfm_equal(ours, rfm_summary(tx))
+    with pytest.raises(
+        InputError, match=r"more memory than memory_limit='4MB'.*raise memory_limit"
+    ):
+        rfm_summary_duckdb(tmp_path / "tx.parquet", memory_limit="4MB", threads=1)
+
+
+def test_iter_score_chunks_scores_batches_as_they_come():
+    from xlclv.engines import iter_score_chunks, score_frame
+
+    rfm = rfm_summary(load_cdnow_transactions(), include_zero_amounts=True)
+    bg = BetaGeoModel().set_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259)
+    kw = {"gross_margin": 1, "horizon_months": 6, "annual_discount_rate": 0, "time_unit": "W"}
+    batches = (rfm.iloc[i : i + 500] for i in range(0, len(rfm), 500))
+    parts = list(iter_score_chunks(batches, bg, **kw))
+    assert [len(p) for p in parts] == [500, 500, 500, 500, 357]
+    whole = score_frame(rfm, bg, **kw)
+    np.testing.assert_allclose(pd.concat(parts).to_numpy(), whole.to_numpy(), rtol=1e-12)
+    # Expected purchases over 6 months of 365.25/12 days, in weeks: E[X(t)] at t = 26.09.
+    t = 6 * 365.25 / 12 / 7
+    row = rfm.iloc[0]
+    assert whole["expected_purchases"].iloc[0] == pytest.approx(
+        float(bg.expected_purchases(t, row["frequency"], row["recency"], row["T"])), rel=1e-12
+    )

@@ -189,6 +189,11 @@ def _connect(memory_limit: str, threads: int | None) -> Iterator[Any]:
         if threads is not None:
             con.execute(f"SET threads = {int(threads)}")
         yield con
+    except duckdb.OutOfMemoryException as exc:
+        raise InputError(
+            f"DuckDB needed more memory than memory_limit={memory_limit!r} allows "
+            f"({str(exc).splitlines()[0]}); raise memory_limit (e.g. '4GB') or pass threads=1"
+        ) from None
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)
