@@ -158,3 +158,14 @@ def test_calibration_split_matches_rfm_summary(spark):
     last = tx["date"].max().date().isoformat()
     with pytest.raises(InputError, match=r"calibration_end .* must be before observation_end"):
         xs.rfm_summary(sdf, calibration_end=last)
+
+
+def test_column_names_with_braces_and_spaces(spark):
+    tx = random_transactions(seed=36, n=80).rename(
+        columns={"customer_id": "client {id}", "date": "order date", "amount": "net`amount"}
+    )
+    got = xs.rfm_summary(
+        spark.createDataFrame(tx), customer_id="client {id}", date="order date", amount="net`amount"
+    )
+    ref = rfm_summary(tx, customer_id="client {id}", date="order date", amount="net`amount")
+    assert_rfm_equal(_local(got, "client {id}"), ref)

@@ -62,7 +62,7 @@ def _bt(name: str) -> str:
 
 def _problems(df: Any, customer_id: str, date: str, amount: str) -> dict[str, int]:
     """Counts of rows rfm_summary would refuse: missing or unreadable values (one pass)."""
-    c, d, a = _bt(customer_id), _bt(date), _bt(amount)
+    c, d, a = (_bt(n).replace("{", "{{").replace("}", "}}") for n in (customer_id, date, amount))
     amount_value = f"try_cast({a} AS DOUBLE)"
     query = f"""SELECT
       count_if({c} IS NULL) AS missing_customer_id,
@@ -170,7 +170,9 @@ def rfm_summary(
                     f"calibration_end ({cal}) must be before observation_end ({last}, the last "
                     "date in df); the holdout period between them is empty"
                 )
-    # Spark substitutes the DataFrame for {tx}; the query itself has no braces.
+    # Spark formats the query like str.format and substitutes the DataFrame for {tx}: double
+    # any brace a column name brings, then put the placeholder in.
+    query = query.replace("{", "{{").replace("}", "}}")
     return df.sparkSession.sql(query.replace(f"`{_PLACEHOLDER}`", "{tx}"), tx=df)
 
 
