@@ -329,10 +329,8 @@ def main(argv: list[str] | None = None) -> None:
     if {"lifetimes", "duckdb_engine"} <= results.keys() and whole:
         ratio = results["lifetimes"]["seconds"] / results["duckdb_engine"]["seconds"]
         print(f"lifetimes / rfm_summary_duckdb: {ratio:.1f}x")
-    if args.data is None:
-        for f in work.iterdir():
-            f.unlink()
-        work.rmdir()
+    # The results (and the data, unless --data put it elsewhere) go; --data's file stays.
+    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
