@@ -368,7 +368,7 @@ def status(paths: Paths, *, echo: Callable[[str], None] = print) -> int:
             echo(f"{name}: {'installed' if present else 'NOT installed'} in {startup}")
         target = startup / addin.ADDIN_NAME
         if target.is_file():
-            same = _vba(target) == _vba(addin.source_addin())
+            same = _vba(target) == addin.vba_project()
             ok &= same
             echo(
                 f"  its VBA matches the installed xlwings {xlwings.__version__}"
