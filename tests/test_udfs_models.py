@@ -322,17 +322,23 @@ def test_predictions_keep_blank_rows_blank():
 
 def test_prediction_bad_inputs():
     params = _published_range(BGNBD_CDNOW)
-    with pytest.raises(
-        InputError,
-        match="recency is blank in cell 2 of the ranges while the other arguments are not",
-    ):
-        xl.call("BGNBD_PALIVE", col([2.0, 1.0]), col([30.0, None]), col([38.0, 38.0]), params)
+    # per cell: the first customer still gets its P(alive)
+    got = xl.call("BGNBD_PALIVE", col([2.0, 1.0]), col([30.0, None]), col([38.0, 38.0]), params)
+    assert 0 < got[0][0] < 1
+    assert got[1] == [
+        "xlclv: recency is blank in cell 2 of the ranges while the other arguments are not"
+    ]
+    with pytest.raises(InputError, match="recency is blank while the other arguments are not"):
+        xl.call("BGNBD_PALIVE", 2.0, None, 38.0, params)
     with pytest.raises(
         InputError, match=r"the ranges have different shapes \(frequency is 2×1, recency is 3×1"
     ):
         xl.call("BGNBD_PALIVE", col([2.0, 1.0]), col([30.0, 1.0, 2.0]), col([38.0, 38.0]), params)
+    got = xl.call("BGNBD_PALIVE", col(["two", 1.0]), col([30.0, 1.0]), col([38.0, 38.0]), params)
+    assert got[0] == ["xlclv: frequency must be a number, got the text 'two' (cell 1 of the range)"]
+    assert 0 < got[1][0] <= 1
     with pytest.raises(InputError, match="frequency must be a number, got the text 'two'"):
-        xl.call("BGNBD_PALIVE", col(["two", 1.0]), col([30.0, 1.0]), col([38.0, 38.0]), params)
+        xl.call("BGNBD_PALIVE", "two", 30.0, 38.0, params)
     with pytest.raises(InputError, match="horizon must be 0 or more, got -1"):
         xl.call("BGNBD_EXPECTED", -1.0, col([2.0]), col([30.0]), col([38.0]), params)
     with pytest.raises(InputError, match="params has the unknown parameter 'a'"):
@@ -567,3 +573,18 @@ def test_sbg_bad_inputs():
         match=r"active_by_period must be a number, got the text 'n/a' \(cell 2 of the range\)",
     ):
         xl.call("SBG_FIT", col([1000.0, "n/a", 500.0]))
+
+
+def test_large_customer_ids_come_back_as_float_not_64_bit_integers():
+    """32-bit VBA cannot hold a 64-bit integer: ids of 2**31 and more go back as doubles
+    (what Excel stores anyway); beyond 2**53 as text, where a double would round them."""
+    big = 2**31 + 5
+    huge = 2**53 + 2  # a float Excel could hold, but not every integer near it
+    ids = col([float(big), float(big), 3.0, float(huge)])
+    dates = col([dt.datetime(2024, 1, d) for d in (1, 29, 5, 9)])
+    amounts = col([10.0, 20.0, 5.0, 7.0])
+    got = xl.call("CLV_RFM", ids, dates, amounts)
+    out_ids = [row[0] for row in got[1:]]
+    assert all(type(v) in (float, str) for v in out_ids), out_ids
+    assert float(big) in out_ids and 3.0 in out_ids
+    assert str(huge) in out_ids

@@ -33,13 +33,14 @@ from xlclv.excel.conversion import (
     as_grid,
     cell_id,
     check_error_cell,
+    excel_id,
     filled_column,
     func,
     number_args,
+    per_element,
     single_cell,
     single_number,
     single_text,
-    to_excel,
 )
 
 __all__ = [
@@ -196,31 +197,31 @@ def model_params(value: Any, model: str, name: str = "params") -> dict[str, floa
     return {names[k]: v for k, v in found.items()}
 
 
-def elementwise(values: dict[str, Any]) -> tuple[list[np.ndarray], np.ndarray, tuple]:
-    """Arguments of a per-customer prediction: arrays of one shape, valid rows, the shape.
+def elementwise(values: dict[str, Any]) -> tuple[list[np.ndarray], dict]:
+    """Arguments of a per-customer prediction: arrays of one shape, and the cells in error.
 
-    A position blank in every argument is skipped (its output stays blank); blank in some
-    arguments only is an error naming them.
+    A position blank in every argument stays blank; blank in some arguments only is an
+    error of that cell (naming the blank arguments), as is an unreadable cell
+    (:func:`xlclv.excel.conversion.per_element` shows them).
     """
-    grids = number_args(values)
-    shape = grids[0].shape
+    bad: dict = {}
+    grids = number_args(values, bad=bad)
     blank = np.stack([np.isnan(g) for g in grids])
     partial = blank.any(axis=0) & ~blank.all(axis=0)
-    if partial.any():
-        i = int(np.flatnonzero(partial.ravel())[0])
-        names = [k for k, b in zip(values, blank, strict=True) if b.ravel()[i]]
-        raise InputError(
-            f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} blank in cell {i + 1} "
-            "of the ranges while the other arguments are not"
+    ncols = grids[0].shape[1]
+    for pos in zip(*np.nonzero(partial), strict=True):
+        pos = (int(pos[0]), int(pos[1]))
+        if pos in bad:
+            continue
+        names = [k for k, b in zip(values, blank, strict=True) if b[pos]]
+        where = (
+            "" if grids[0].size == 1 else f" in cell {pos[0] * ncols + pos[1] + 1} of the ranges"
         )
-    ok = ~blank.any(axis=0)
-    return [g[ok] for g in grids], ok, shape
-
-
-def scatter(values: np.ndarray, ok: np.ndarray, shape: tuple) -> Any:
-    out = np.full(shape, np.nan)
-    out[ok] = values
-    return to_excel(out)
+        bad[pos] = InputError(
+            f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} blank{where} "
+            "while the other arguments are not"
+        )
+    return grids, bad
 
 
 def fit_table(model: Any, names: dict[str, str]) -> list[list[Any]]:
@@ -290,7 +291,8 @@ def CLV_RFM(customer_ids, dates, amounts, observation_end=None, time_unit="W"):
     summary = rfm_summary(tx, time_unit=unit, observation_end=end)
     header = ["customer_id", "frequency", f"recency ({unit})", f"T ({unit})", "monetary_value"]
     return [header] + [
-        [cid, *map(float, row)] for cid, row in zip(summary.index, summary.to_numpy(), strict=True)
+        [excel_id(cid), *map(float, row)]
+        for cid, row in zip(summary.index, summary.to_numpy(), strict=True)
     ]
 
 
@@ -312,18 +314,22 @@ def _fit(model: str, label: str, frequency, recency, T):
 
 
 def _palive(model: str, frequency, recency, T, params):
-    (f, r, t), ok, shape = elementwise({"frequency": frequency, "recency": recency, "T": T})
+    grids, bad = elementwise({"frequency": frequency, "recency": recency, "T": T})
     m = _with_params(model, params)
-    return scatter(np.asarray(m.probability_alive(f, r, t), dtype=float), ok, shape)
+    return per_element(m.probability_alive, grids, bad)
 
 
 def _expected(model: str, horizon, frequency, recency, T, params):
     args = {"horizon": horizon, "frequency": frequency, "recency": recency, "T": T}
-    (h, f, r, t), ok, shape = elementwise(args)
-    if (h < 0).any():
-        raise InputError(f"horizon must be 0 or more, got {h[h < 0][0]:g}")
+    grids, bad = elementwise(args)
     m = _with_params(model, params)
-    return scatter(np.asarray(m.expected_purchases(h, f, r, t), dtype=float), ok, shape)
+
+    def core(h, f, r, t):
+        if (h < 0).any():
+            raise InputError(f"horizon must be 0 or more, got {h[h < 0][0]:g}")
+        return m.expected_purchases(h, f, r, t)
+
+    return per_element(core, grids, bad)
 
 
 @func()
@@ -414,9 +420,9 @@ def GG_SPEND(frequency, monetary_value, params):
     """Expected average spend per purchase of each customer under a fitted Gamma-Gamma model."""
     from xlclv.models import GammaGammaModel
 
-    (f, m), ok, shape = elementwise({"frequency": frequency, "monetary_value": monetary_value})
+    grids, bad = elementwise({"frequency": frequency, "monetary_value": monetary_value})
     model = GammaGammaModel().set_params(**model_params(params, "GG"))
-    return scatter(np.asarray(model.expected_spend(f, m), dtype=float), ok, shape)
+    return per_element(model.expected_spend, grids, bad)
 
 
 # -- one formula from transactions to CLV -------------------------------------------------
@@ -514,7 +520,7 @@ def CLV_MODEL(
     ]
     table = np.column_stack([f, r, t, mv, p_alive, expected, avg_spend, clv]).astype(float)
     return [header] + [
-        [cid, *map(float, row)] for cid, row in zip(summary.index, table, strict=True)
+        [excel_id(cid), *map(float, row)] for cid, row in zip(summary.index, table, strict=True)
     ]
 
 
