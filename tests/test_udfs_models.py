@@ -588,3 +588,60 @@ def test_large_customer_ids_come_back_as_float_not_64_bit_integers():
     assert all(type(v) in (float, str) for v in out_ids), out_ids
     assert float(big) in out_ids and 3.0 in out_ids
     assert str(huge) in out_ids
+
+
+# -- caching ------------------------------------------------------------------------------
+@pytest.fixture
+def fit_calls(monkeypatch):
+    """Counts of real fits by model class, with an empty cache."""
+    from collections import Counter
+
+    from xlclv.excel import cache
+    from xlclv.models import BetaGeoModel, GammaGammaModel, ParetoNBDModel
+
+    cache.clear()
+    calls: Counter = Counter()
+    for cls in (BetaGeoModel, GammaGammaModel, ParetoNBDModel):
+
+        def counting(self, *args, _orig=cls.fit, _name=cls.__name__, **kwargs):
+            calls[_name] += 1
+            return _orig(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "fit", counting)
+    yield calls
+    cache.clear()
+
+
+def test_clv_model_fits_once_for_unchanged_data_and_for_margin_horizon_discount(
+    cdnow_cal_tx, fit_calls
+):
+    ids, d, amounts = _tx_ranges(cdnow_cal_tx)
+    first = xl.call("CLV_MODEL", ids, d, amounts, 0.3, 24.0, 0.1)
+    assert fit_calls == {"BetaGeoModel": 1, "GammaGammaModel": 1}
+    assert xl.call("CLV_MODEL", ids, d, amounts, 0.3, 24.0, 0.1) == first
+    # only the margin: CLV is proportional to it (no refit)
+    doubled = xl.call("CLV_MODEL", ids, d, amounts, 0.6, 24.0, 0.1)
+    np.testing.assert_allclose(table(doubled)["clv"], 2 * table(first)["clv"], rtol=1e-12)
+    xl.call("CLV_MODEL", ids, d, amounts, 0.3, 36.0, 0.05)  # horizon and discount
+    assert fit_calls == {"BetaGeoModel": 1, "GammaGammaModel": 1}
+    # amounts changed: frequency, recency and T are the same, so only the spend model refits
+    changed = tuple((a + 1.0,) for (a,) in amounts)
+    xl.call("CLV_MODEL", ids, d, changed, 0.3, 24.0, 0.1)
+    assert fit_calls == {"BetaGeoModel": 1, "GammaGammaModel": 2}
+    # the other purchase model is a different fit
+    xl.call("CLV_MODEL", ids, d, amounts, 0.3, 24.0, 0.1, "PNBD")
+    assert fit_calls == {"BetaGeoModel": 1, "GammaGammaModel": 2, "ParetoNBDModel": 1}
+
+
+def test_fit_functions_share_the_cache(cdnow_ranges, fit_calls):
+    r = cdnow_ranges
+    a = xl.call("BGNBD_FIT", r["frequency"], r["recency"], r["T"])
+    b = xl.call("BGNBD_FIT", r["frequency"], r["recency"], r["T"])
+    assert a == b and fit_calls == {"BetaGeoModel": 1}
+
+
+def test_fitting_functions_are_not_called_in_the_function_wizard():
+    fns = xl.excel_functions()
+    fitting = {"BGNBD_FIT", "PNBD_FIT", "GG_FIT", "SBG_FIT", "CLV_MODEL"}
+    for name, f in fns.items():
+        assert f.__xlfunc__["call_in_wizard"] is (name not in fitting), name

@@ -325,27 +325,6 @@ def filled_column(value: Any, name: str, what: str) -> list[Any]:
     return cells
 
 
-def to_excel(result: Any) -> Any:
-    """A core result as an Excel value: a size-1 result as a scalar, else a list of rows.
-
-    NaN and ``None`` become ``None`` (a blank cell). Text results stay text.
-    """
-    obj = np.asarray(result, dtype=object)
-    if any(isinstance(x, str) for x in obj.flat):
-        cells = [None if _is_missing(x) else x for x in obj.flat]
-        if obj.size == 1:
-            return cells[0]
-        ncols = obj.shape[-1] if obj.ndim == 2 else 1
-        return [cells[i : i + ncols] for i in range(0, len(cells), ncols)]
-    arr = np.asarray(result, dtype=float)
-    if arr.size == 1:
-        x = float(arr.reshape(()))
-        return None if math.isnan(x) else x
-    if arr.ndim == 1:
-        arr = arr.reshape(-1, 1)
-    return [[None if math.isnan(x) else float(x) for x in row] for row in arr.tolist()]
-
-
 def per_element(
     core: Callable[..., Any],
     arrays: list[np.ndarray],

@@ -245,6 +245,26 @@ def fitted(model: Any, label: str, *args: Any) -> Any:
     return model
 
 
+_MODEL_CLASSES = {
+    "BGNBD": "BetaGeoModel",
+    "PNBD": "ParetoNBDModel",
+    "GG": "GammaGammaModel",
+    "SBG": "ShiftedBetaGeometricModel",
+}
+
+
+def cached_fit(model: str, label: str, *data: np.ndarray) -> Any:
+    """:func:`fitted` on a new ``model`` (a key of :data:`_PARAMS`), cached on a digest of the
+    data (:mod:`xlclv.excel.cache`): the same data is never fitted twice."""
+    from xlclv import models
+    from xlclv.excel import cache
+
+    def make() -> Any:
+        return fitted(getattr(models, _MODEL_CLASSES[model])(), label, *data)
+
+    return cache.fits.get_or_make((model, cache.digest(*data)), make)
+
+
 def _rfm_columns(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     f = number_column(frequency, "frequency")
     r = number_column(recency, "recency")
@@ -309,7 +329,7 @@ _HORIZON_DOC = "Length of the future period, in the time unit of recency and T (
 
 def _fit(model: str, label: str, frequency, recency, T):
     f, r, t = _rfm_columns(frequency, recency, T)
-    m = fitted(_model_class(model)(), label, f, r, t)
+    m = cached_fit(model, label, f, r, t)
     return fit_table(m, _PARAMS[model])
 
 
@@ -332,7 +352,7 @@ def _expected(model: str, horizon, frequency, recency, T, params):
     return per_element(core, grids, bad)
 
 
-@func()
+@func(call_in_wizard=False)  # fits a model: not on every keystroke of the wizard
 @arg("frequency", doc=_FREQ_DOC, **ARRAY)
 @arg("recency", doc=_REC_DOC, **ARRAY)
 @arg("T", doc=_T_DOC, **ARRAY)
@@ -362,7 +382,7 @@ def BGNBD_EXPECTED(horizon, frequency, recency, T, params):
     return _expected("BGNBD", horizon, frequency, recency, T, params)
 
 
-@func()
+@func(call_in_wizard=False)  # fits a model: not on every keystroke of the wizard
 @arg("frequency", doc=_FREQ_DOC, **ARRAY)
 @arg("recency", doc=_REC_DOC, **ARRAY)
 @arg("T", doc=_T_DOC, **ARRAY)
@@ -398,17 +418,15 @@ _MONETARY_DOC = (
 )
 
 
-@func()
+@func(call_in_wizard=False)  # fits a model: not on every keystroke of the wizard
 @arg("frequency", doc=_FREQ_DOC, **ARRAY)
 @arg("monetary_value", doc=_MONETARY_DOC, **ARRAY)
 def GG_FIT(frequency, monetary_value):
     """Fits the Gamma-Gamma spend model (Fader, Hardie & Lee 2005) on repeat buyers: spills p, q, gamma and log_likelihood."""
-    from xlclv.models import GammaGammaModel
-
     f = number_column(frequency, "frequency")
     m = number_column(monetary_value, "monetary_value")
     same_length(frequency=f, monetary_value=m)
-    model = fitted(GammaGammaModel(), "Gamma-Gamma", f, m)
+    model = cached_fit("GG", "Gamma-Gamma", f, m)
     return fit_table(model, _PARAMS["GG"])
 
 
@@ -429,7 +447,7 @@ def GG_SPEND(frequency, monetary_value, params):
 _MODELS = {"BGNBD": "BG/NBD", "PNBD": "Pareto/NBD"}
 
 
-@func()
+@func(call_in_wizard=False)  # fits a model: not on every keystroke of the wizard
 @arg("customer_ids", doc=_IDS_DOC, **ARRAY)
 @arg("dates", doc=_DATES_DOC, **ARRAY)
 @arg("amounts", doc=_AMOUNTS_DOC, **ARRAY)
@@ -484,14 +502,21 @@ def CLV_MODEL(
     if not horizon > 0:
         raise InputError(f"horizon_months must be greater than 0, got {horizon:g}")
 
-    from xlclv.models import GammaGammaModel
-    from xlclv.transactions import rfm_summary
+    from xlclv.excel import cache
     from xlclv.valuation import customer_lifetime_value
 
-    summary = rfm_summary(transactions_frame(customer_ids, dates, amounts), time_unit=unit)
-    f, r, t, mv = (summary[c].to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))
-    purchase = fitted(_model_class(name)(), _MODELS[name], f, r, t)
-    spend = fitted(GammaGammaModel(), "Gamma-Gamma", f, mv)
+    def summarise() -> tuple:
+        from xlclv.transactions import rfm_summary
+
+        summary = rfm_summary(transactions_frame(customer_ids, dates, amounts), time_unit=unit)
+        columns = ("frequency", "recency", "T", "monetary_value")
+        return ([excel_id(c) for c in summary.index], *(summary[c].to_numpy() for c in columns))
+
+    # the cells as xlwings delivered them: unchanged transactions are parsed and fitted once
+    key = (cache.digest(customer_ids, dates, amounts), unit)
+    ids, f, r, t, mv = cache.summaries.get_or_make(key, summarise)
+    purchase = cached_fit(name, _MODELS[name], f, r, t)
+    spend = cached_fit("GG", "Gamma-Gamma", f, mv)
     p_alive = purchase.probability_alive(f, r, t)
     expected = purchase.expected_purchases(months_to_units(horizon, unit), f, r, t)
     avg_spend = spend.expected_spend(f, mv)
@@ -519,9 +544,7 @@ def CLV_MODEL(
         "clv",
     ]
     table = np.column_stack([f, r, t, mv, p_alive, expected, avg_spend, clv]).astype(float)
-    return [header] + [
-        [excel_id(cid), *map(float, row)] for cid, row in zip(summary.index, table, strict=True)
-    ]
+    return [header] + [[cid, *row] for cid, row in zip(ids, table.tolist(), strict=True)]
 
 
 # -- shifted-beta-geometric (contractual) -------------------------------------------------
@@ -542,7 +565,7 @@ def _sbg(alpha, beta):
     return ShiftedBetaGeometricModel().set_params(**params)
 
 
-@func()
+@func(call_in_wizard=False)  # fits a model: not on every keystroke of the wizard
 @arg(
     "active_by_period",
     doc="Customers of one cohort still active at the start of each period, first = cohort size, e.g. 1000, 631, 468.",
@@ -550,10 +573,8 @@ def _sbg(alpha, beta):
 )
 def SBG_FIT(active_by_period):
     """Fits the shifted-beta-geometric retention model (Fader & Hardie 2007) to one cohort: spills alpha, beta and log_likelihood."""
-    from xlclv.models import ShiftedBetaGeometricModel
-
     active = number_column(active_by_period, "active_by_period")
-    model = fitted(ShiftedBetaGeometricModel(), "shifted-beta-geometric", active)
+    model = cached_fit("SBG", "shifted-beta-geometric", active)
     return fit_table(model, _PARAMS["SBG"])
 
 
