@@ -625,7 +625,7 @@ def test_clv_model_fits_once_for_unchanged_data_and_for_margin_horizon_discount(
     xl.call("CLV_MODEL", ids, d, amounts, 0.3, 36.0, 0.05)  # horizon and discount
     assert fit_calls == {"BetaGeoModel": 1, "GammaGammaModel": 1}
     # amounts changed: frequency, recency and T are the same, so only the spend model refits
-    changed = tuple((a + 1.0,) for (a,) in amounts)
+    changed = tuple((a * 1.1,) for (a,) in amounts)  # signs kept: the same purchases
     xl.call("CLV_MODEL", ids, d, changed, 0.3, 24.0, 0.1)
     assert fit_calls == {"BetaGeoModel": 1, "GammaGammaModel": 2}
     # the other purchase model is a different fit
