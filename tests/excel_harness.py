@@ -10,9 +10,10 @@ What is *not* real here (``xlwings/_xlwindows.py`` and ``com_server.py`` need Wi
 
 - the COM value hooks of the "excel" engine: ``_ExcelValueHooks`` repeats their few lines
   (blank -> ``empty``, error codes -> ``None`` or text, numbers, dates);
-- ``xlwings._xlwindows`` itself: a stand-in with ``Range`` and ``is_range_instance`` (always
-  false: ranges arrive as values, as when VBA passes an array, not as COM Range objects
-  whose values Excel reads through the same hooks);
+- ``xlwings._xlwindows`` itself: a stand-in with ``Range`` and ``is_range_instance``. Values
+  (tuples of tuples) arrive as when VBA passes an array; a :class:`ComRange` (a reference such
+  as ``A:A`` on a :class:`ComSheet`) arrives as a range object, which xlwings' conversion
+  reads through ``raw_value`` after xlclv's used-range stage narrowed it;
 - ``xlwings.com_server``: a stand-in with the ``loop`` call_udf imports (only async
   functions use it; xlclv has none).
 """
@@ -79,23 +80,102 @@ class _ExcelValueHooks:
         return x
 
 
+class ComSheet:
+    """A worksheet of values (rows from A1, ``None`` blank) for range arguments."""
+
+    MAX_ROWS = 1_048_576
+
+    def __init__(self, rows: list[list[Any]]) -> None:
+        self.rows = rows
+        self.reads: list[tuple[int, int]] = []  # shapes of the blocks read (raw_value)
+
+    @property
+    def book(self) -> Any:
+        _register_engine()
+        return types_ns(app=types_ns(engine=_HOOKS, pid=0))
+
+    def column(self, col: int, first_row: int = 1, last_row: int | None = None) -> ComRange:
+        """A column reference, by default the whole column (``A:A`` for ``col=1``)."""
+        return ComRange(self, first_row, col, last_row or self.MAX_ROWS, col)
+
+    @property
+    def used_range(self) -> ComRange:
+        """Excel keeps its used range; here it is worked out once (the rows do not change)."""
+        if getattr(self, "_used", None) is None:
+            self._used = self._find_used_range()
+        return self._used
+
+    def _find_used_range(self) -> ComRange:
+        filled = [(i, j) for i, r in enumerate(self.rows) for j, v in enumerate(r) if v is not None]
+        if not filled:
+            return ComRange(self, 1, 1, 1, 1)
+        return ComRange(
+            self,
+            min(i for i, _ in filled) + 1,
+            min(j for _, j in filled) + 1,
+            max(i for i, _ in filled) + 1,
+            max(j for _, j in filled) + 1,
+        )
+
+    def range(self, first: tuple[int, int], last: tuple[int, int]) -> ComRange:
+        return ComRange(self, first[0], first[1], last[0], last[1])
+
+
+class ComRange:
+    """A COM Range as the ``impl`` of an xlwings Range: position, shape and ``raw_value``."""
+
+    max_cells_per_read = None  # as xlwings._xlwindows.Range: no chunked reads
+
+    def __init__(self, sheet: ComSheet, r1: int, c1: int, r2: int, c2: int) -> None:
+        self.sheet, self.row, self.column = sheet, r1, c1
+        self.shape = (r2 - r1 + 1, c2 - c1 + 1)
+
+    @property
+    def raw_value(self) -> Any:
+        rows, cols = self.shape
+        self.sheet.reads.append(self.shape)
+        data = self.sheet.rows
+        out = []
+        for i in range(self.row - 1, self.row - 1 + rows):
+            r = data[i] if i < len(data) else ()
+            out.append(
+                tuple(
+                    r[j] if j < len(r) else None
+                    for j in range(self.column - 1, self.column - 1 + cols)
+                )
+            )
+        if rows == 1 and cols == 1:
+            return out[0][0]  # COM gives a single cell's value, not a 1x1 array
+        return tuple(out)
+
+
+def types_ns(**kwargs: Any) -> Any:
+    import types
+
+    return types.SimpleNamespace(**kwargs)
+
+
+_HOOKS = None
+
+
 def _register_engine() -> None:
     import types
 
     import xlwings
     from xlwings import main as xlwings_main
 
+    global _HOOKS
     if "excel" not in xlwings_main.engines.engines_by_name:
         xlwings_main.engines.add(xlwings_main.Engine(impl=_ExcelValueHooks()))
+    _HOOKS = xlwings_main.engines["excel"].impl
     if "xlwings._xlwindows" not in sys.modules:
         stand_in = types.ModuleType("xlwings._xlwindows")
 
-        class Range:
-            def __init__(self, xl: Any = None) -> None:
-                self.xl = xl
+        def Range(xl: Any = None) -> Any:
+            return xl if isinstance(xl, ComRange) else types.SimpleNamespace(xl=xl)
 
         stand_in.Range = Range
-        stand_in.is_range_instance = lambda value: False
+        stand_in.is_range_instance = lambda value: isinstance(value, ComRange)
         stand_in.BOOK_CALLER = None
         sys.modules["xlwings._xlwindows"] = stand_in
         xlwings._xlwindows = stand_in

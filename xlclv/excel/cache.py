@@ -18,7 +18,10 @@ give equal keys and any changed cell a different one.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import itertools
+import operator
 import pickle
 from collections import OrderedDict
 from collections.abc import Callable
@@ -26,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["LRU", "clear", "digest", "fits", "summaries"]
+__all__ = ["LRU", "cells_digest", "clear", "digest", "fits", "summaries", "tables"]
 
 
 class LRU:
@@ -77,13 +80,48 @@ def digest(*parts: Any) -> str:
     return h.hexdigest()
 
 
+def _encode_column(values: list[Any]) -> bytes:
+    """Exact bytes of a list of cell values. Plain floats and naive datetimes (what xlwings
+    hands over for numbers and dates) take fast paths, tagged so that no two different lists
+    encode alike (1.0 and True, a date and a number); anything else is pickled."""
+    types = set(map(type, values))
+    if types == {float}:
+        return b"F" + np.array(values, dtype=float).tobytes()
+    if types == {dt.datetime} and set(map(operator.attrgetter("tzinfo"), values)) == {None}:
+        import pandas as pd
+
+        try:  # pandas converts datetime objects in compiled code, exactly, in its unit
+            index = pd.DatetimeIndex(values)
+            return b"D" + index.dtype.str.encode() + index.asi8.tobytes()
+        except (ValueError, OverflowError):  # out of pandas' range: the slow exact path
+            pass
+    return b"P" + pickle.dumps(values, protocol=5)
+
+
+def cells_digest(*ranges: Any) -> str:
+    """A digest of range arguments as xlwings delivered them (lists of rows, or a value)."""
+    h = hashlib.blake2b(digest_size=20)
+    for rng in ranges:
+        if isinstance(rng, list | tuple) and rng and isinstance(rng[0], list | tuple):
+            flat = list(itertools.chain.from_iterable(rng))
+            shape = (len(rng), len(flat))  # xlwings' ndim=2 rows all have one length
+        else:
+            flat, shape = [rng], ()
+        h.update(f"R{shape}".encode())
+        h.update(_encode_column(flat))
+    return h.hexdigest()
+
+
 #: Fitted models by (model, data digest).
 fits = LRU(16)
 #: RFM summaries of CLV_MODEL by (cells digest, time unit).
 summaries = LRU(8)
+#: Finished CLV_MODEL tables by (cells digest, every other argument).
+tables = LRU(8)
 
 
 def clear() -> None:
-    """Forget every cached fit and summary."""
+    """Forget every cached fit, summary and table."""
     fits.clear()
     summaries.clear()
+    tables.clear()

@@ -38,9 +38,16 @@ _IN_LITE = sys.platform == "emscripten"  # xlwings Lite runs in Pyodide
 # Options classic xlwings accepts but xlwings Lite does not (see docs/excel notes).
 _CLASSIC_ONLY = ("category", "call_in_wizard", "async_mode")
 
-#: Options every array argument uses: always 2-D (so a column stays a column) and
-#: Excel error cells as text (so ``#N/A`` is reported, not silently read as a blank).
-ARRAY = {"ndim": 2, "err_to_str": True}
+#: The converter that reads only the used part of a range argument (:func:`_used_part`).
+USED_CELLS = "xlclv_used"
+
+#: Options every array argument uses: always 2-D (so a column stays a column), Excel error
+#: cells as text (so ``#N/A`` is reported, not silently read as a blank) and, in classic
+#: xlwings, only the used part of the range (a whole column ``A:A`` is read up to the last
+#: used row of its sheet, not over all 1,048,576 rows).
+ARRAY: dict[str, Any] = {"ndim": 2, "err_to_str": True}
+if not _IN_LITE:
+    ARRAY["convert"] = USED_CELLS
 #: Options for a scalar argument.
 SCALAR = {"err_to_str": True}
 
@@ -102,6 +109,41 @@ def _guarded(f: Callable) -> Callable:
             return error_text(exc)
 
     return call
+
+
+def _used_part(c: Any) -> None:
+    """Conversion stage: narrow a range argument to the used range of its sheet before its
+    values are read, so reading ``A:A`` costs time in proportion to the filled rows.
+    Values handed over without a range (a literal array, a VBA call) pass unchanged."""
+    rng = c.range
+    if rng is None:
+        return
+    rows, cols = rng.shape
+    used = rng.sheet.used_range
+    used_rows, used_cols = used.shape
+    last_row = min(rng.row + rows - 1, used.row + used_rows - 1)
+    last_col = min(rng.column + cols - 1, used.column + used_cols - 1)
+    if last_row < rng.row or last_col < rng.column:  # wholly outside the used range: blank
+        c.range, c.value = None, [[None]]
+    elif (last_row, last_col) != (rng.row + rows - 1, rng.column + cols - 1):
+        c.range = rng.sheet.range((rng.row, rng.column), (last_row, last_col))
+
+
+def _register_used_cells() -> None:
+    """Register :data:`USED_CELLS`: xlwings' value reader with :func:`_used_part` first."""
+    from xlwings.conversion import Accessor
+    from xlwings.conversion.standard import ValueAccessor
+
+    class UsedCellsAccessor(Accessor):
+        @staticmethod
+        def reader(options: Any) -> Any:
+            return ValueAccessor.reader(options).prepend_stage(_used_part)
+
+    UsedCellsAccessor.register(USED_CELLS)
+
+
+if not _IN_LITE:
+    _register_used_cells()
 
 
 def func(**kwargs: Any) -> Callable:

@@ -503,6 +503,21 @@ def CLV_MODEL(
         raise InputError(f"horizon_months must be greater than 0, got {horizon:g}")
 
     from xlclv.excel import cache
+
+    # the cells as xlwings delivered them: unchanged transactions are parsed and fitted once,
+    # and a recalculation with every argument unchanged returns the finished table
+    cells = cache.cells_digest(customer_ids, dates, amounts)
+    key = (cells, name, unit, margin, horizon, rate)
+    rows = cache.tables.get_or_make(
+        key,
+        lambda: _clv_table(customer_ids, dates, amounts, cells, name, unit, margin, horizon, rate),
+    )
+    return [list(row) for row in rows]  # a copy: the cached table stays as it was
+
+
+def _clv_table(customer_ids, dates, amounts, cells, name, unit, margin, horizon, rate):
+    """CLV_MODEL's table (header + one row per customer)."""
+    from xlclv.excel import cache
     from xlclv.valuation import customer_lifetime_value
 
     def summarise() -> tuple:
@@ -512,9 +527,7 @@ def CLV_MODEL(
         columns = ("frequency", "recency", "T", "monetary_value")
         return ([excel_id(c) for c in summary.index], *(summary[c].to_numpy() for c in columns))
 
-    # the cells as xlwings delivered them: unchanged transactions are parsed and fitted once
-    key = (cache.digest(customer_ids, dates, amounts), unit)
-    ids, f, r, t, mv = cache.summaries.get_or_make(key, summarise)
+    ids, f, r, t, mv = cache.summaries.get_or_make((cells, unit), summarise)
     purchase = cached_fit(name, _MODELS[name], f, r, t)
     spend = cached_fit("GG", "Gamma-Gamma", f, mv)
     p_alive = purchase.probability_alive(f, r, t)
