@@ -36,7 +36,15 @@ from typing import Any
 
 from xlclv._errors import WorkbookError, XlclvError
 
-__all__ = ["OUTPUT_MARKER", "TITLE", "inputs_from_cells", "log_path", "main", "run"]
+__all__ = [
+    "OUTPUT_MARKER",
+    "TITLE",
+    "cells_from_used_ranges",
+    "inputs_from_cells",
+    "log_path",
+    "main",
+    "run",
+]
 
 TITLE = "xlclv"
 #: The sheet-level defined name that marks a sheet as xlclv's output (value ``=TRUE``).
@@ -130,6 +138,32 @@ def inputs_from_cells(grids: Mapping[str, list[list[Any]] | None], *, source: st
         inputs.marketing, inputs.marketing_first_row = _grid_to_frame(grids[name])
         inputs.marketing_sheet = name
     return inputs
+
+
+def cells_from_used_ranges(book: Any) -> dict[str, list[list[Any]] | None]:
+    """The input sheets' cells from A1, from each sheet's ``used_range`` (``value``, ``row``,
+    ``column``), for :func:`inputs_from_cells`: works with classic xlwings and with xlwings
+    Lite, whose used range is a values-only snapshot that need not start at A1 (Office.js gives
+    blanks as ``""``, dates as serial numbers, errors as text such as ``"#N/A"``)."""
+    from xlclv.report.inputs import normalise_header
+
+    wanted = {normalise_header(name) for name in SHEETS.values()}
+    out: dict[str, list[list[Any]] | None] = {}
+    for sheet in book.sheets:
+        out[sheet.name] = None
+        if normalise_header(sheet.name) not in wanted:
+            continue
+        used = sheet.used_range
+        value = used.value
+        rows = value if isinstance(value, list) and value and isinstance(value[0], list) else None
+        if rows is None:  # one cell or one row: xlwings gives a scalar or a flat list
+            rows = [value] if isinstance(value, list) else [[value]]
+        top, left = int(used.row), int(used.column)
+        width = left - 1 + max(len(r) for r in rows)
+        grid = [[None] * width for _ in range(top - 1)]
+        grid += [[None] * (left - 1) + list(r) for r in rows]
+        out[sheet.name] = grid
+    return out
 
 
 # ---------------------------------------------------------------- the xlwings part
