@@ -1,4 +1,4 @@
-"""xlclv._workbook_reader: the openpyxl fallback (xlwings Lite has no python-calamine) reads
+"""xlclv.report._reader: the openpyxl fallback (xlwings Lite has no python-calamine) reads
 what calamine reads; the wheel's metadata skips calamine on Pyodide."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from xlclv._workbook_reader import open_workbook
+from xlclv.report._reader import open_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
 
