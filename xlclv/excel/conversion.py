@@ -388,8 +388,8 @@ def per_element(
         ok[pos] = False
     out = np.full(shape, None, dtype=object)
     try:
-        values = np.asarray(core(*(a[ok] for a in arrays)), dtype=object)
-        out[ok] = values
+        if ok.any():  # every cell blank or unreadable: nothing to compute
+            out[ok] = np.asarray(core(*(a[ok] for a in arrays)), dtype=object)
     except XlclvError:
         if arrays[0].size == 1:
             raise
