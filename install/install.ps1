@@ -99,8 +99,13 @@ if ($env:XLCLV_SKIP_PIP -eq "1") {
     Say "3/4 Installing xlclv: skipped (XLCLV_SKIP_PIP=1)"
 } else {
     Say "3/4 Installing xlclv from $Source with pip"
+    # Windows PowerShell 5.1 turns a native program's stderr line into a terminating error
+    # under "Stop" once it is redirected (2>&1), and pip warns on stderr: relax it for pip.
+    $Previous = $ErrorActionPreference
+    $ErrorActionPreference = "Continue"
     $PipLog = & $VenvPython -m pip install --disable-pip-version-check --upgrade @PipOptions $Source 2>&1 | ForEach-Object { "$_" }
     $PipExit = $LASTEXITCODE
+    $ErrorActionPreference = $Previous
     $PipLog | ForEach-Object { Write-Host $_ }
     if ($PipExit -ne 0) {
         $Text = $PipLog -join "`n"
