@@ -19,11 +19,6 @@
 #   XLCLV_SOURCE        same as -Source
 #   XLCLV_PIP_OPTIONS   extra pip options, e.g. "--no-index --find-links C:\wheels"
 #   XLCLV_SKIP_PIP=1    skip step 3 (xlclv is already in the environment)
-param(
-    [string]$Source = "",
-    [Parameter(ValueFromRemainingArguments = $true)][string[]]$Rest = @()
-)
-
 $ErrorActionPreference = "Stop"
 
 function Say([string]$Text) { Write-Host ""; Write-Host "==> $Text" -ForegroundColor Cyan }
@@ -31,6 +26,20 @@ function Fail([string]$Text) {
     Write-Host ""
     Write-Host "xlclv install stopped: $Text" -ForegroundColor Red
     exit 1
+}
+
+# No param() block: options such as --dry-run must reach `xlclv install` as they are (a param
+# block would make PowerShell bind or reject them), so -Source is picked out of $args here.
+$Source = ""
+$Rest = @()
+for ($i = 0; $i -lt $args.Count; $i++) {
+    if ($args[$i] -eq "-Source" -or $args[$i] -eq "--source") {
+        if ($i + 1 -ge $args.Count) { Fail "-Source needs a path or URL" }
+        $Source = [string]$args[$i + 1]
+        $i++
+    } else {
+        $Rest += [string]$args[$i]
+    }
 }
 
 $Here = Split-Path -Parent $MyInvocation.MyCommand.Path

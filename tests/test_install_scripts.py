@@ -423,11 +423,11 @@ def test_install_ps1_commands_as_the_grammar_sees_them():
     assert any(c.startswith("Fail ") and "no network" in c for c in commands)
     assert any(c.startswith("Fail ") and "package not found" in c for c in commands)
     assert any(c.startswith("Fail ") and "Microsoft Store placeholder" in c for c in commands)
-    params = [
+    # no param block (it would bind or reject --dry-run); -Source is picked out of $args
+    assert not [n for n in _nodes(tree.root_node) if n.type == "param_block"]
+    loops = [
         source[n.start_byte : n.end_byte].decode()
         for n in _nodes(tree.root_node)
-        if n.type == "param_block"
+        if n.type == "for_statement"
     ]
-    assert (
-        len(params) == 1 and "$Source" in params[0] and "ValueFromRemainingArguments" in params[0]
-    )
+    assert len(loops) == 1 and '$args[$i] -eq "-Source"' in loops[0] and "$Rest +=" in loops[0]
