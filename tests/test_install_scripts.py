@@ -431,3 +431,34 @@ def test_install_ps1_commands_as_the_grammar_sees_them():
         if n.type == "for_statement"
     ]
     assert len(loops) == 1 and '$args[$i] -eq "-Source"' in loops[0] and "$Rest +=" in loops[0]
+
+
+def fake_macos(tmp_path: Path, has_command_line_tools: bool) -> str:
+    """A PATH on which `uname -s` says Darwin and `xcode-select -p` fails or succeeds."""
+    bin_ = tmp_path / "fakebin"
+    bin_.mkdir()
+    (bin_ / "uname").write_text("#!/bin/sh\necho Darwin\n")
+    (bin_ / "xcode-select").write_text(f"#!/bin/sh\nexit {0 if has_command_line_tools else 2}\n")
+    for f in bin_.iterdir():
+        f.chmod(0o755)
+    return f"{bin_}:/usr/bin:/bin"
+
+
+@pytest.mark.skipif(not Path("/usr/bin/python3").exists(), reason="needs /usr/bin/python3")
+def test_install_sh_detects_apples_python3_placeholder(tmp_path):
+    path = fake_macos(tmp_path, has_command_line_tools=False)
+    done = run_script(SH, tmp_path, XLCLV_PYTHON="python3", PATH=path, XLCLV_SKIP_PIP="1")
+    assert done.returncode == 1
+    assert "Apple's placeholder" in done.stderr and "python.org" in done.stderr
+
+
+def test_install_sh_announces_the_macos_permission_prompts(tmp_path):
+    path = fake_macos(tmp_path, has_command_line_tools=True)
+    log = stub_venv(tmp_path / "venv")
+    done = run_script(
+        SH, tmp_path, "--status", PATH=path, XLCLV_VENV=str(tmp_path / "venv"), XLCLV_SKIP_PIP="1"
+    )
+    assert done.returncode == 0, done.stderr
+    notice = done.stdout.index("macOS asks once to let Excel run the xlwings")
+    assert notice < done.stdout.index("==> 2/4")  # before anything is installed
+    assert log.read_text().splitlines() == ["-m xlclv install --status"]
