@@ -205,6 +205,16 @@ def _is_marked(sheet: Any) -> bool:
     return any(n.name.rsplit("!", 1)[-1].lower() == OUTPUT_MARKER for n in names)
 
 
+def _mark(sheet: Any) -> None:
+    """xlwings: give ``sheet`` the sheet-level name :data:`OUTPUT_MARKER`. If Excel refuses,
+    the sheet stays unmarked: a later run then writes beside it instead of replacing it --
+    one sheet too many, never one of the user's lost."""
+    try:
+        sheet.names.add(OUTPUT_MARKER, "=TRUE")
+    except Exception:  # pragma: no cover - depends on the Excel build
+        pass
+
+
 def _targets(existing: list[tuple[str, bool]], outputs: tuple[str, ...]) -> dict[str, str]:
     """Output sheet name -> the sheet name to write it to.
 
@@ -264,7 +274,7 @@ def _write_output(book: Any, report: Any) -> dict[str, str]:
                     previous = source.sheets[name].copy(after=previous)
                 if previous.name != targets[name]:  # Excel named it "Customers (2)"
                     previous.name = targets[name]
-                previous.names.add(OUTPUT_MARKER, "=TRUE")
+                _mark(previous)
         finally:
             source.close()
             app.screen_updating = screen
