@@ -25,6 +25,8 @@ from xlclv._errors import WorkbookError, XlclvError
 __all__ = ["PhaseTimer", "register", "run_report"]
 
 DEFAULT_DEMO_OUTPUT = "xlclv-demo-report.xlsx"
+#: Each dataset its own default file, so `demo --dataset cdnow` after `demo` does not collide.
+DEMO_OUTPUTS = {"sample": DEFAULT_DEMO_OUTPUT, "cdnow": "xlclv-cdnow-report.xlsx"}
 _TABLE_SUFFIXES = {".csv", ".parquet", ".pq"}
 _WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
 
@@ -84,7 +86,10 @@ def register(subparsers: Any) -> None:
         description="Write a complete CLV report workbook from a built-in dataset.",
     )
     p.add_argument(
-        "-o", "--output", default=DEFAULT_DEMO_OUTPUT, help=f"default: {DEFAULT_DEMO_OUTPUT}"
+        "-o",
+        "--output",
+        default=None,
+        help=f"default: {DEMO_OUTPUTS['sample']} (sample) or {DEMO_OUTPUTS['cdnow']} (cdnow)",
     )
     p.add_argument(
         "--dataset",
@@ -259,6 +264,7 @@ def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
 
         return sample.cdnow_inputs() if args.dataset == "cdnow" else sample.sample_inputs()
 
+    args.output = args.output or DEMO_OUTPUTS[args.dataset]
     return _run(args, console, load, {}, None)
 
 
