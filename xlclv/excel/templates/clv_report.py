@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from xlclv._errors import WorkbookError
+from xlclv.excel.button import OUTPUT_MARKER
 from xlclv.excel.templates._common import (
     _input_table,
     _properties,
@@ -119,7 +120,9 @@ def build_clv_report(
     if vba_project is not None:
         _add_vba_project(wb, vba_project)
     readme, tx = _input_sheets(wb, inputs, settings_values, has_button=button_macro is not None)
-    add_report_sheets(wb, report)
+    for name in add_report_sheets(wb, report):
+        # the Excel button replaces only sheets it marked as its own (xlclv.excel.button)
+        wb.define_name(f"'{name}'!{OUTPUT_MARKER}", "=TRUE")
     readme.activate()
     if button_macro is not None:
         _insert_buttons(readme, tx, button_macro, ncols=len(inputs.transactions.columns))
