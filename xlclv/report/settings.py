@@ -71,6 +71,16 @@ class Settings:
         Currency code for number formats (e.g. "USD", "EUR").
     model : {"BGNBD", "PNBD"}
         The purchase model: BG/NBD or Pareto/NBD (spend is always Gamma-Gamma).
+    columns : dict or None
+        Explicit column mapping {field: header}, fields ``customer_id``, ``date``, ``amount``
+        (text form ``customer_id=Email,date=Created at,amount=Total``); None = recognise the
+        headers (see :data:`xlclv.report.clean.COLUMN_ALIASES`).
+    date_order : {"YMD", "DMY", "MDY"} or None
+        Order of dates written as text such as 03/04/2024; None = the only order the data
+        fit, else the run stops and asks for it.
+    decimal_separator : {".", ","} or None
+        Decimal separator of amounts written as text; None = the one the data imply, else the
+        run stops and asks for it.
     """
 
     gross_margin: float = 1.0
@@ -81,6 +91,9 @@ class Settings:
     segment_by: list[str] | None = None
     currency: str = "USD"
     model: str = "BGNBD"
+    columns: dict[str, str] | None = None
+    date_order: str | None = None
+    decimal_separator: str | None = None
 
     def __post_init__(self) -> None:
         checked = _validate(
@@ -138,6 +151,9 @@ _SETTING_NAMES = (
     "segment_by",
     "currency",
     "model",
+    "columns",
+    "date_order",
+    "decimal_separator",
 )
 _DEFAULTS = {
     "gross_margin": 1.0,
@@ -148,7 +164,12 @@ _DEFAULTS = {
     "segment_by": None,
     "currency": "USD",
     "model": "BGNBD",
+    "columns": None,
+    "date_order": None,
+    "decimal_separator": None,
 }
+_DATE_ORDERS = ("YMD", "DMY", "MDY")
+_DECIMAL_WORDS = {".": ".", ",": ",", "POINT": ".", "DOT": ".", "PERIOD": ".", "COMMA": ","}
 
 
 def _setting_key(key: object) -> str:
@@ -223,6 +244,26 @@ def _validate(raw: Mapping[str, object], *, sources: Mapping[str, str | None]) -
             if key not in _MODEL_ALIASES:
                 raise fail(f"must be BGNBD (BG/NBD) or PNBD (Pareto/NBD), got {_show(value)}")
             out[name] = _MODEL_ALIASES[key]
+        elif name == "columns":
+            from xlclv.report.clean import parse_column_mapping
+
+            try:
+                out[name] = parse_column_mapping(value) or None
+            except ValueError as exc:
+                raise fail(
+                    f"is not a column mapping: {exc} (write customer_id=Email,"
+                    'date="Created at",amount=Total)'
+                ) from None
+        elif name == "date_order":
+            text = re.sub(r"[\s/.\-]+", "", str(value)).upper()
+            if text not in _DATE_ORDERS:
+                raise fail(f"must be YMD, DMY or MDY, got {_show(value)}")
+            out[name] = text
+        elif name == "decimal_separator":
+            text = str(value).strip().upper()
+            if text not in _DECIMAL_WORDS:
+                raise fail(f"must be . (point) or , (comma), got {_show(value)}")
+            out[name] = _DECIMAL_WORDS[text]
     return out
 
 

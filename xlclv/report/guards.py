@@ -1,0 +1,222 @@
+"""Resource guards: what an .xlsx would cost to read, checked before a reader allocates it.
+
+A reader such as calamine holds a sheet as a dense grid from A1 to its last used cell, so one
+stray cell at XFD100000 costs 1.6 billion cells (about 52 GB); a zip bomb of a few megabytes
+unpacks to gigabytes. :func:`check_xlsx` reads only the zip directory and streams each sheet's
+XML once (constant memory) to find its true extent, cell count and compression ratio, and
+refuses with one line (what, where, how to fix) before anything large is allocated.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path, PurePosixPath
+from xml.etree import ElementTree
+
+from xlclv._errors import WorkbookError
+
+__all__ = [
+    "EXCEL_MAX_COLUMNS",
+    "EXCEL_MAX_ROWS",
+    "MAX_CELLS",
+    "MAX_PART_BYTES",
+    "MAX_RATIO",
+    "XlsxGuard",
+    "check_xlsx",
+]
+
+#: Excel's sheet limits.
+EXCEL_MAX_ROWS, EXCEL_MAX_COLUMNS = 1_048_576, 16_384
+#: Most grid cells (rows x columns from A1 to the last cell) read from one sheet: about 1 GB
+#: as calamine holds them, so a read stays within a 2 GB memory budget.
+MAX_CELLS = 25_000_000
+#: Most bytes one part of the zip may unpack to.
+MAX_PART_BYTES = 1_500_000_000
+#: Highest unpacked/packed ratio accepted for a part larger than :data:`_RATIO_FLOOR` bytes
+#: (sheet XML packs 5-30x; deflate bombs reach about 1000x).
+MAX_RATIO = 200
+_RATIO_FLOOR = 20_000_000
+_CHUNK = 1 << 20
+_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_ROW_R = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d+)\"")
+_CELL_COL = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"([A-Z]+)\d+\"")
+_CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
+_ROW = re.compile(rb"<(?:\w+:)?row[\s>/]")
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]+)?(\d+)?(?::([A-Z]+)(\d+))?\"")
+
+
+def column_number(letters: str | bytes) -> int:
+    """Excel column letters as a number: A = 1, XFD = 16,384."""
+    if isinstance(letters, bytes):
+        letters = letters.decode()
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ord(ch) - 64)
+    return n
+
+
+def column_letters(n: int) -> str:
+    """Column number as Excel letters (1 = A)."""
+    out = ""
+    while n > 0:
+        n, r = divmod(n - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+class XlsxGuard:
+    """The zip directory of an .xlsx, checked; :meth:`check_sheet` checks one sheet.
+
+    Raises
+    ------
+    WorkbookError
+        The file is not a zip, or a part unpacks past :data:`MAX_PART_BYTES` or at a ratio
+        above :data:`MAX_RATIO` (a zip bomb).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.name = self.path.name
+        try:
+            self.zip = zipfile.ZipFile(self.path)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise WorkbookError(
+                f"Could not open '{self.name}' as a workbook: {exc}. Open it in Excel and save "
+                "it again as .xlsx"
+            ) from None
+        for info in self.zip.infolist():
+            self._check_size(info.filename, info.file_size, info.compress_size)
+        self.parts = self._sheet_parts()
+
+    def _check_size(self, part: str, size: int, packed: int) -> None:
+        if size > MAX_PART_BYTES:
+            raise WorkbookError(
+                f"'{self.name}' is refused: its part {part} unpacks to {size / 1e9:.1f} GB "
+                f"(limit {MAX_PART_BYTES / 1e9:.1f} GB). A sheet this large does not fit in "
+                "memory: save the data as CSV or Parquet"
+            )
+        if size > _RATIO_FLOOR and size > MAX_RATIO * max(packed, 1):
+            raise WorkbookError(
+                f"'{self.name}' is refused: its part {part} unpacks {size / max(packed, 1):,.0f}"
+                f" times (from {packed:,} to {size:,} bytes), as a zip bomb does. Open it in "
+                "Excel and save it again, or save the data as CSV"
+            )
+
+    def _sheet_parts(self) -> dict[str, str]:
+        """{sheet name: zip part of its XML}."""
+        try:
+            book = ElementTree.fromstring(self._small("xl/workbook.xml"))
+            rels = ElementTree.fromstring(self._small("xl/_rels/workbook.xml.rels"))
+        except (KeyError, ElementTree.ParseError):
+            return {}
+        targets = {r.get("Id"): r.get("Target", "") for r in rels}
+        out = {}
+        for el in book.iter():
+            if el.tag.endswith("}sheet") and el.get(_NS_REL) in targets:
+                target = targets[el.get(_NS_REL)]
+                part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+                out[el.get("name", "")] = str(PurePosixPath(part))
+        return out
+
+    def _small(self, part: str) -> bytes:
+        info = self.zip.getinfo(part)
+        if info.file_size > 50_000_000:
+            raise WorkbookError(f"'{self.name}' is refused: {part} is implausibly large")
+        return self.zip.read(part)
+
+    def check_sheet(self, sheet: str) -> dict[str, int]:
+        """Stream one sheet's XML; refuse it when reading it would be past the limits.
+
+        Returns ``rows``, ``columns`` (the extent from A1), ``cells`` (stored cells) and
+        ``bytes`` (unpacked XML).
+
+        Raises
+        ------
+        WorkbookError
+            The sheet reaches past Excel's limits, its grid from A1 to its last cell exceeds
+            :data:`MAX_CELLS` (a stray far-away cell, or simply too large), or its XML is
+            malformed or unpacks too far (a zip bomb). One line with the fix.
+        """
+        part = self.parts.get(sheet)
+        if part is None or part not in self.zip.namelist():
+            return {}
+        info = self.zip.getinfo(part)
+        stats = self._scan(sheet, part, info.compress_size)
+        self._check_extent(sheet, stats)
+        return stats
+
+    def _scan(self, sheet: str, part: str, packed: int) -> dict[str, int]:
+        max_row = max_col = cells = rows = total = 0
+        cols: set[bytes] = set()
+        dim = None
+        tail = b""
+        try:
+            with self.zip.open(part) as fh:
+                while chunk := fh.read(_CHUNK):
+                    total += len(chunk)
+                    if total > _RATIO_FLOOR:
+                        self._check_size(part, total, packed)
+                    data = tail + chunk
+                    cut = data.rfind(b"<")
+                    data, tail = (data[:cut], data[cut:]) if cut > 0 else (data, b"")
+                    if len(tail) > 4096:  # no tag is this long: malformed, scan it anyway
+                        data, tail = data + tail, b""
+                    if dim is None and b"dimension" in data:
+                        dim = _DIMENSION.search(data)
+                    cells += len(_CELL.findall(data))
+                    rows += len(_ROW.findall(data))
+                    found = _ROW_R.findall(data)
+                    if found:
+                        max_row = max(max_row, max(int(r) for r in found))
+                    cols.update(_CELL_COL.findall(data))
+        except WorkbookError:
+            raise
+        except Exception as exc:  # BadZipFile, zlib.error, EOFError: a damaged file
+            raise WorkbookError(
+                f"Could not read sheet '{sheet}' of '{self.name}': {exc}. Open the file in "
+                "Excel and save it again"
+            ) from None
+        max_col = max((column_number(c) for c in cols), default=0)
+        stats = {
+            "rows": max(max_row, rows),
+            "columns": max_col,
+            "cells": cells,
+            "bytes": total,
+        }
+        if dim is not None and dim.group(3):
+            stats["dimension_rows"] = int(dim.group(4))
+            stats["dimension_columns"] = column_number(dim.group(3))
+        return stats
+
+    def _check_extent(self, sheet: str, s: dict[str, int]) -> None:
+        where = f"Sheet '{sheet}' of '{self.name}'"
+        for prefix in ("", "dimension_"):
+            rows, cols = s.get(prefix + "rows", 0), s.get(prefix + "columns", 0)
+            last = f"{column_letters(cols)}{rows}"
+            what = "its dimension says it reaches" if prefix else "it reaches"
+            if rows > EXCEL_MAX_ROWS or cols > EXCEL_MAX_COLUMNS:
+                raise WorkbookError(
+                    f"{where} is past Excel's limits ({EXCEL_MAX_ROWS:,} rows, "
+                    f"{EXCEL_MAX_COLUMNS:,} columns): {what} {last}. The file is damaged or "
+                    "was not written by Excel: save the data as CSV or Parquet"
+                )
+            dense = rows * cols
+            if dense <= MAX_CELLS:
+                continue
+            if s["cells"] * 4 < dense:
+                raise WorkbookError(
+                    f"{where} holds {s['cells']:,} cells but {what} {last} ({dense:,} cells "
+                    "from A1): a stray cell far from the data? Delete the rows and columns "
+                    "beyond your data (Ctrl+End shows the last used cell), save, and run again"
+                )
+            raise WorkbookError(
+                f"{where} is too large to read within the memory budget: {dense:,} cells "
+                f"from A1 to {last} (limit {MAX_CELLS:,}). Save the data as CSV or Parquet, "
+                "or drop the columns the report does not need"
+            )
+
+
+def check_xlsx(path: str | Path) -> XlsxGuard:
+    """Open ``path``'s zip directory and check it; see :class:`XlsxGuard`."""
+    return XlsxGuard(path)
