@@ -783,7 +783,14 @@ def _texts(values: pd.Series) -> np.ndarray:
         stripped = values[is_str].astype(str).str.strip()
         out[is_str] = stripped.where(stripped != "", None).to_numpy(dtype=object)
     if is_num.any():
-        out[is_num] = _float_text(values[is_num].to_numpy(dtype=float))
+        nums = values[is_num]
+        is_int = nums.map(lambda v: isinstance(v, int | np.integer)).to_numpy(dtype=bool)
+        text = np.empty(len(nums), dtype=object)
+        if (~is_int).any():
+            text[~is_int] = _float_text(nums[~is_int].to_numpy(dtype=float))
+        if is_int.any():  # exact digits: a float would round above 2**53
+            text[is_int] = [str(int(v)) for v in nums[is_int]]
+        out[is_num] = text
     if other.any():
         out[other] = [_cell_text(v) for v in values[other].tolist()]
     return out
@@ -1113,13 +1120,14 @@ def clean_transactions(
     rejected = bad_id | date_bad | early | amt_bad | huge | late
     order = date_info.order if date_info is not None else date_order
     merged = set((given.get("merged_rows") or {}).get(cols["customer_id"], ()))
+    above = cid_text.where(~cid_error).ffill().shift(1) if cid_blank.any() else None
     issues: list[tuple] = []
     for i in np.flatnonzero(rejected):
         row = int(rows[i])
         if bad_id[i]:
             text = _cell_text(cid_raw.iloc[i])
             if cid_blank[i]:
-                problem = _blank_id_problem(cid_text, i, row in merged)
+                problem = _blank_id_problem(above.iloc[i], row in merged)
             else:
                 problem = f"customer_id is the Excel error {text}: row not used"
             issues.append((sheet, row, cols["customer_id"], text, problem))
@@ -1172,14 +1180,10 @@ def clean_transactions(
         }
     )
     used = set(cols.values())
-    segments = {}
-    for col in raw.columns:
-        if col in used or str(col).strip() == "":
-            continue
-        seg = _id_text(data[col][keep])
-        segments[str(col)] = seg.where(seg.notna(), "(blank)").to_numpy(dtype=object)
-    if segments:  # one concat: linear in the column count
-        clean = pd.concat([clean, pd.DataFrame(segments, index=clean.index)], axis=1)
+    seg_cols = [c for c in raw.columns if c not in used and str(c).strip() != ""]
+    if seg_cols:
+        clean = pd.concat([clean, _segment_texts(data.loc[:, seg_cols][keep])], axis=1)
+        clean.index = pd.RangeIndex(len(clean))
     issue_df = _issues(issues)
     if not issue_df.empty:
         issue_df = issue_df.sort_values(["Sheet", "Row"], kind="stable").reset_index(drop=True)
@@ -1201,6 +1205,22 @@ def clean_transactions(
 CHOSEN_ATTR = "xlclv_chosen"
 
 
+def _segment_texts(block: pd.DataFrame) -> pd.DataFrame:
+    """Segment columns as text ("(blank)" for blanks), all columns in one pass over the cells:
+    linear in the cell count, without a per-column cost (16,384 columns take seconds)."""
+    n, k = block.shape
+    names = [str(c) for c in block.columns]
+    if n == 0:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in names}).set_axis(names, axis=1)
+    if k == 1:
+        flat = block.iloc[:, 0]
+    else:
+        flat = pd.Series(block.to_numpy(dtype=object).ravel(order="F"), dtype=object)
+    text = np.array(_id_text(flat).to_numpy(dtype=object), dtype=object, copy=True)
+    text[pd.isna(text)] = "(blank)"
+    return pd.DataFrame(text.reshape((n, k), order="F"), columns=names, dtype=object)
+
+
 def _option(value: Any, allowed: tuple[str, ...], flag: str) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
@@ -1210,9 +1230,9 @@ def _option(value: Any, allowed: tuple[str, ...], flag: str) -> str | None:
     return text
 
 
-def _blank_id_problem(ids: pd.Series, i: int, merged: bool) -> str:
-    """The issue text of a row without a customer id; names the id above when there is one."""
-    prev = ids.iloc[i - 1] if i > 0 else None
+def _blank_id_problem(prev: Any, merged: bool) -> str:
+    """The issue text of a row without a customer id; names the last id above it."""
+    prev = None if prev is None or (isinstance(prev, float) and np.isnan(prev)) else prev
     if merged:
         shown = f", previous id {prev}" if prev is not None else ""
         return (

@@ -39,11 +39,14 @@ MAX_RATIO = 200
 _RATIO_FLOOR = 20_000_000
 _CHUNK = 1 << 20
 _NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+# Fast patterns (attribute r first, as Excel, XlsxWriter and openpyxl write it) and slow ones
+# for any attribute order, used on a chunk only when the fast ones miss some cells.
+_ROW_R_FAST = re.compile(rb'<row r="(\d+)"')
+_COL_FAST = re.compile(rb'<c r="([A-Z]+)')
 _ROW_R = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d+)\"")
 _CELL_COL = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"([A-Z]+)\d+\"")
 _CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
 _ROW = re.compile(rb"<(?:\w+:)?row[\s>/]")
-_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]+)?(\d+)?(?::([A-Z]+)(\d+))?\"")
 
 
 def column_number(letters: str | bytes) -> int:
@@ -149,27 +152,29 @@ class XlsxGuard:
     def _scan(self, sheet: str, part: str, packed: int) -> dict[str, int]:
         max_row = max_col = cells = rows = total = 0
         cols: set[bytes] = set()
-        dim = None
         tail = b""
         try:
             with self.zip.open(part) as fh:
-                while chunk := fh.read(_CHUNK):
+                while True:
+                    chunk = fh.read(_CHUNK)
                     total += len(chunk)
                     if total > _RATIO_FLOOR:
                         self._check_size(part, total, packed)
                     data = tail + chunk
-                    cut = data.rfind(b"<")
+                    cut = data.rfind(b"<") if chunk else -1
                     data, tail = (data[:cut], data[cut:]) if cut > 0 else (data, b"")
                     if len(tail) > 4096:  # no tag is this long: malformed, scan it anyway
                         data, tail = data + tail, b""
-                    if dim is None and b"dimension" in data:
-                        dim = _DIMENSION.search(data)
-                    cells += len(_CELL.findall(data))
-                    rows += len(_ROW.findall(data))
-                    found = _ROW_R.findall(data)
-                    if found:
-                        max_row = max(max_row, max(int(r) for r in found))
-                    cols.update(_CELL_COL.findall(data))
+                    if not data and not chunk:
+                        break
+                    n_cells, n_rows, row_refs, col_refs = _scan_chunk(data)
+                    cells += n_cells
+                    rows += n_rows
+                    if row_refs:
+                        max_row = max(max_row, max(map(int, row_refs)))
+                    cols.update(col_refs)
+                    if not chunk:
+                        break
         except WorkbookError:
             raise
         except Exception as exc:  # BadZipFile, zlib.error, EOFError: a damaged file
@@ -184,37 +189,50 @@ class XlsxGuard:
             "cells": cells,
             "bytes": total,
         }
-        if dim is not None and dim.group(3):
-            stats["dimension_rows"] = int(dim.group(4))
-            stats["dimension_columns"] = column_number(dim.group(3))
         return stats
 
     def _check_extent(self, sheet: str, s: dict[str, int]) -> None:
+        """Refuse a sheet whose cells reach past Excel's limits or whose grid from A1 to its
+        last cell is past :data:`MAX_CELLS`. The ``<dimension>`` element is not trusted (nor
+        used by calamine): the extent is the cells' own references."""
         where = f"Sheet '{sheet}' of '{self.name}'"
-        for prefix in ("", "dimension_"):
-            rows, cols = s.get(prefix + "rows", 0), s.get(prefix + "columns", 0)
-            last = f"{column_letters(cols)}{rows}"
-            what = "its dimension says it reaches" if prefix else "it reaches"
-            if rows > EXCEL_MAX_ROWS or cols > EXCEL_MAX_COLUMNS:
-                raise WorkbookError(
-                    f"{where} is past Excel's limits ({EXCEL_MAX_ROWS:,} rows, "
-                    f"{EXCEL_MAX_COLUMNS:,} columns): {what} {last}. The file is damaged or "
-                    "was not written by Excel: save the data as CSV or Parquet"
-                )
-            dense = rows * cols
-            if dense <= MAX_CELLS:
-                continue
-            if s["cells"] * 4 < dense:
-                raise WorkbookError(
-                    f"{where} holds {s['cells']:,} cells but {what} {last} ({dense:,} cells "
-                    "from A1): a stray cell far from the data? Delete the rows and columns "
-                    "beyond your data (Ctrl+End shows the last used cell), save, and run again"
-                )
+        rows, cols = s["rows"], s["columns"]
+        last = f"{column_letters(cols)}{rows}"
+        if rows > EXCEL_MAX_ROWS or cols > EXCEL_MAX_COLUMNS:
             raise WorkbookError(
-                f"{where} is too large to read within the memory budget: {dense:,} cells "
-                f"from A1 to {last} (limit {MAX_CELLS:,}). Save the data as CSV or Parquet, "
-                "or drop the columns the report does not need"
+                f"{where} is past Excel's limits ({EXCEL_MAX_ROWS:,} rows, "
+                f"{EXCEL_MAX_COLUMNS:,} columns): it reaches {last}. The file is damaged or "
+                "was not written by Excel: save the data as CSV or Parquet"
             )
+        dense = rows * cols
+        if dense <= MAX_CELLS:
+            return
+        if s["cells"] * 4 < dense:
+            raise WorkbookError(
+                f"{where} holds {s['cells']:,} cells but reaches {last} ({dense:,} cells from "
+                "A1): a stray cell far from the data? Delete the rows and columns beyond your "
+                "data (Ctrl+End shows the last used cell), save, and run again"
+            )
+        raise WorkbookError(
+            f"{where} is too large to read within the memory budget: {dense:,} cells from A1 "
+            f"to {last} (limit {MAX_CELLS:,}). Save the data as CSV or Parquet, or drop the "
+            "columns the report does not need"
+        )
+
+
+def _scan_chunk(data: bytes) -> tuple[int, int, list[bytes], set[bytes]]:
+    """(cells, rows, row numbers, column letters) in a piece of sheet XML cut between tags."""
+    cells = data.count(b"<c ") + data.count(b"<c>")
+    rows = data.count(b"<row ") + data.count(b"<row>")
+    if not cells and not rows and b":c" in data:  # namespace-prefixed tags (<x:c ...>)
+        cells, rows = len(_CELL.findall(data)), len(_ROW.findall(data))
+    row_refs = _ROW_R_FAST.findall(data)
+    if len(row_refs) < rows:
+        row_refs = _ROW_R.findall(data)
+    col_refs = _COL_FAST.findall(data)
+    if len(col_refs) < cells:
+        col_refs = _CELL_COL.findall(data)
+    return cells, rows, row_refs, set(col_refs)
 
 
 def check_xlsx(path: str | Path) -> XlsxGuard:

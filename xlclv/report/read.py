@@ -220,8 +220,9 @@ def read_workbook(
             raise
         except Exception as exc:
             raise WorkbookError(
-                f"Could not read sheet '{name}' of '{p.name}': {_one_line(exc)}. Open the "
-                "file in Excel and save it again, or save the sheet as CSV"
+                f"Could not read sheet '{name}' of '{p.name}': its data is damaged "
+                f"({type(exc).__name__}: {_one_line(exc)}). Open the file in Excel and save it "
+                "again, or save the sheet as CSV"
             ) from None
         return cells, offset, merged
 
