@@ -39,7 +39,13 @@ from xlclv.report.clean import (
 )
 from xlclv.report.guards import check_xlsx
 
-__all__ = ["HEADER_SCAN_ROWS", "read_table_file", "read_workbook", "sniff_delimiter"]
+__all__ = [
+    "HEADER_SCAN_ROWS",
+    "read_table_file",
+    "read_workbook",
+    "sniff_delimiter",
+    "unique_names",
+]
 
 #: The header row is looked for in this many rows from the top.
 HEADER_SCAN_ROWS = 30
@@ -85,15 +91,7 @@ def _grid_to_frame(
         return pd.DataFrame(), 2 + row_offset
     header = grid[header_idx]
     keep_cols = [j for j, h in enumerate(header) if not _is_blank(h)]
-    names: list[str] = []
-    taken: set[str] = set()
-    for j in keep_cols:  # a set, not a list: linear in the column count
-        name = _cell_text(header[j]).strip()
-        base, k = name, 2
-        while name in taken:
-            name, k = f"{base} ({k})", k + 1
-        names.append(name)
-        taken.add(name)
+    names = unique_names([_cell_text(header[j]).strip() for j in keep_cols])
     body = grid[header_idx + 1 :]
     width = len(header)
     if keep_cols == list(range(width)) and all(len(r) == width for r in body):
@@ -125,6 +123,31 @@ def _merged_rows(merged, keep_cols, names, first_row) -> dict[str, list[int]]:
             if c in col_name:
                 rows = [r + 1 for r in range(r0 + 1, r1 + 1) if r + 1 >= first_row]
                 out.setdefault(col_name[c], []).extend(rows)
+    return out
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """Headers made unique: a repeated ``Total`` becomes ``Total (2)``, ``Total (3)``...
+    Linear in the number of headers, also when thousands repeat."""
+    taken = set(names)
+    seen: set[str] = set()
+    counter: dict[str, int] = {}
+    out = []
+    for name in names:
+        if name not in seen:
+            seen.add(name)
+            out.append(name)
+            continue
+        k = counter.get(name, 1)
+        while True:
+            k += 1
+            candidate = f"{name} ({k})"
+            if candidate not in taken:
+                break
+        counter[name] = k
+        taken.add(candidate)
+        seen.add(candidate)
+        out.append(candidate)
     return out
 
 
@@ -413,14 +436,7 @@ def _read_csv(p: Path, columns: dict[str, str] | None) -> tuple[pd.DataFrame, in
     cells = frame.iloc[0].tolist() if len(frame) else []
     frame = frame.iloc[1:].reset_index(drop=True)
     keep = [j for j, h in enumerate(cells) if not _is_blank(h)]
-    names: list[str] = []
-    taken: set[str] = set()
-    for j in keep:
-        name, base, k = str(cells[j]).strip(), str(cells[j]).strip(), 2
-        while name in taken:
-            name, k = f"{base} ({k})", k + 1
-        names.append(name)
-        taken.add(name)
+    names = unique_names([str(cells[j]).strip() for j in keep])
     frame = frame.iloc[:, keep].set_axis(names, axis=1)
     frame = frame.where(frame.notna(), "")  # short lines: blank cells
     return frame, header + 2, notes
