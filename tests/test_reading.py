@@ -496,3 +496,18 @@ def test_dates_with_an_explicit_order_round_trip(day, order, sep, pad):
     )
     assert issues.empty, text
     assert clean["date"].iloc[0].date() == day
+
+
+def test_long_timestamp_columns_read_fast_without_wrapping_years():
+    """Columns of 1,000+ values take a vectorised path; its years outside 1900-2262 must be
+    rejected, never wrapped into range (a [ns] cast turns 2999 into 1830 silently)."""
+    odd = ["1650-01-01 10:00", "2999-01-01 00:00", "2024-02-30 10:00", "1899-12-31T00:00:00Z"]
+    odd += ["2024-03-15 junk", "2262-04-12"]
+    cells = ["2024-03-15 23:02:11 -0500"] * 1200 + odd + ["2262-04-11 10:00"]
+    clean, issues = clean_transactions(
+        frame([["a", c, 1.0] for c in cells], ["customer_id", "date", "amount"])
+    )
+    assert issues["Row"].tolist() == list(range(1202, 1208))
+    assert clean["date"].iloc[0] == pd.Timestamp("2024-03-15")
+    assert clean["date"].min() == pd.Timestamp("2024-03-15")
+    assert clean["date"].max() == pd.Timestamp("2262-04-11")
