@@ -278,3 +278,92 @@ def test_non_utf8_csv_files_give_a_report(tmp_path, capsys, encoding):
     assert rc == 0, out.err
     assert "customer_id = 'Kunde', date = 'Datum', amount = 'Betrag'" in out.out
     assert "decimal comma" in out.out  # what was read from the data is said
+
+
+# -- the reading options through the command line -------------------------------------------------
+
+
+def _report(tmp_path, src, *flags, name="out.xlsx"):
+    return main(["report", str(src), "-o", str(tmp_path / name), *flags])
+
+
+def _summary_value(out: str, label: str) -> str:
+    return next(x.split(label, 1)[1].strip() for x in out.splitlines() if label in x)
+
+
+def test_shopify_export_through_the_cli_matches_the_clean_file(tmp_path, capsys):
+    from tests.test_reading import _clean_and_shopify
+
+    clean_path, shop_path, _ = _clean_and_shopify(tmp_path)
+    assert _report(tmp_path, clean_path, name="a.xlsx") == 0
+    a = capsys.readouterr().out
+    assert _report(tmp_path, shop_path, name="b.xlsx") == 0
+    b = capsys.readouterr().out
+    for label in ("customers", "total predicted CLV"):
+        assert _summary_value(a, label) == _summary_value(b, label)
+    assert "customer_id = 'Email', date = 'Created at', amount = 'Total'" in b
+
+
+def test_locale_flags_decide_or_the_run_stops_naming_them(tmp_path, capsys):
+    src = tmp_path / "t.csv"
+    lines = ["customer;date;amount"]
+    for k in range(20):
+        lines += [f"c{k};01/0{1 + k % 9}/2024;1.234", f"c{k};0{1 + k % 9}/11/2024;2.500"]
+    src.write_text("\n".join(lines) + "\n")
+    assert _report(tmp_path, src) == 2
+    err = capsys.readouterr().err
+    assert "--date-order" in err and "Traceback" not in err
+    assert _report(tmp_path, src, "--date-order", "DMY") == 2
+    err = capsys.readouterr().err
+    assert "--decimal-separator" in err and "'1.234'" in err
+    assert _report(tmp_path, src, "--date-order", "DMY", "--decimal-separator", ",") == 0
+    capsys.readouterr()
+
+
+def test_sheet_and_columns_flags(tmp_path, capsys):
+    rows = [["Kunde", "Datum", "Betrag"]] + [
+        [f"k{k % 15}", f"2024-{1 + k % 12:02d}-{1 + k % 27:02d}", 10.0 + k] for k in range(60)
+    ]
+    wb = xlsxwriter.Workbook(str(tmp_path / "in.xlsx"))
+    for name in ("Export 1", "Export 2"):
+        ws = wb.add_worksheet(name)
+        for r, row in enumerate(rows):
+            ws.write_row(r, 0, row)
+    wb.close()
+    src = tmp_path / "in.xlsx"
+    assert _report(tmp_path, src) == 2
+    assert "no sheet 'Transactions'" in capsys.readouterr().err
+    flags = ["--columns", "customer_id=Kunde,date=Datum,amount=Betrag"]
+    assert _report(tmp_path, src, *flags) == 2
+    assert "several sheets" in capsys.readouterr().err
+    assert _report(tmp_path, src, *flags, "--sheet", "export 2") == 0
+    assert "customer_id = 'Kunde'" in capsys.readouterr().out
+    assert (
+        _report(tmp_path, src, "--columns", "who=Kunde", "--sheet", "Export 1", name="x.xlsx") == 2
+    )
+    assert "unknown field 'who'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("date_order", "YDM", "must be YMD, DMY or MDY"),
+        ("decimal_separator", ";", r"must be \. \(point\) or , \(comma\)"),
+        ("columns", "customer_id", "is not a column mapping"),
+    ],
+)
+def test_settings_cells_for_reading_are_validated(key, value, message):
+    from xlclv._errors import InputError
+    from xlclv.report.settings import Settings
+
+    with pytest.raises(InputError, match=rf"Setting '{key}' {message}"):
+        Settings.from_values({key: value})
+    ok = Settings.from_values(
+        {
+            "columns": "amount=Net, customer=Client",
+            "date_order": "d/m/y",
+            "decimal_separator": "comma",
+        }
+    )
+    assert ok.columns == {"amount": "Net", "customer_id": "Client"}
+    assert (ok.date_order, ok.decimal_separator) == ("DMY", ",")
