@@ -614,9 +614,10 @@ def _text_amounts(
     hints = np.full(n, None, dtype=object)
     plain_dot = plain & text.str.contains(".", regex=False).to_numpy(dtype=bool)
     if plain_dot.any():
-        hints[plain_dot] = [_decimal_hint(t.lstrip("+-")) for t in text[plain_dot]]
+        hints[plain_dot] = [_decimal_hint(t.lstrip("+-")) for t in text[plain_dot].tolist()]
+    texts = text.tolist()  # a list: indexing a Series per value costs more than parsing
     for i in np.flatnonzero(~plain):
-        p = _amount_parts(text.iloc[i])
+        p = _amount_parts(texts[i])
         parts[i] = p
         if p is not None:
             hints[i] = _decimal_hint(p[1])
@@ -628,7 +629,7 @@ def _text_amounts(
             out.values[plain] = text[plain].astype(float).to_numpy()
     else:
         for i in np.flatnonzero(plain):
-            t = text.iloc[i]
+            t = texts[i]
             parts[i] = (-1.0 if t.startswith("-") else 1.0, t.lstrip("+-"))
         # exponent forms (1e5) keep their meaning
         exp = plain & text.str.contains("[eE]").to_numpy(dtype=bool)
