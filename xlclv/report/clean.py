@@ -29,6 +29,7 @@ from xlclv._errors import WorkbookError
 
 __all__ = [
     "COLUMN_ALIASES",
+    "CURRENCY_CODES",
     "DATE_ORDERS",
     "ISSUE_COLUMNS",
     "MAX_AMOUNT",
@@ -519,7 +520,18 @@ def _date_text_problem(text: str, order: str | None) -> str | None:
 #: A single amount above this (in absolute value) is a data issue, not a number to sum.
 MAX_AMOUNT = 1e15
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-_CURRENCY = r"(?:[A-Z]{1,3}\s?[$€£¥₹]|[$€£¥₹₽₩₺]|[A-Z]{3}|kr\.?|zł|Fr\.?|R\$)"
+#: Currency codes read as such next to an amount (``USD 12.00``, ``12,00 EUR``); any other
+#: letters make the cell "not a number" (``ABC123`` is never read as 123).
+CURRENCY_CODES = (
+    "USD EUR GBP JPY CHF CAD AUD NZD SEK NOK DKK ISK PLN CZK HUF RON BGN HRK RUB UAH TRY ILS "
+    "AED SAR QAR KWD EGP ZAR NGN KES MAD INR PKR BDT LKR CNY RMB HKD TWD SGD MYR THB IDR PHP "
+    "VND KRW BRL MXN ARS CLP COP PEN UYU"
+).split()
+_CURRENCY = (
+    r"(?:[A-Z]{1,3}\s?[$€£¥₹]|[$€£¥₹₽₩₺₪₫₱]|(?:"
+    + "|".join(CURRENCY_CODES)
+    + r")|kr\.?|zł|Fr\.?|R\$|Rs\.?)"
+)
 _AMOUNT = re.compile(
     r"^(?P<s1>[-−+])?\s*(?:" + _CURRENCY + r")?\s*(?P<s2>[-−+])?\s*"
     r"(?P<num>\d[\d.,'’\s]*|[.,]\d+)\s*(?P<s3>[-−])?\s*(?:" + _CURRENCY + r")?\s*(?P<s4>[-−])?$"
