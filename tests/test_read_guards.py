@@ -90,6 +90,12 @@ def not_a_zip(tmp_path):
     return path
 
 
+def encrypted(tmp_path):
+    path = tmp_path / "locked.xlsx"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600))
+    return path
+
+
 def ragged_csv(tmp_path):
     path = tmp_path / "ragged.csv"
     path.write_text("customer_id,date,amount\na,2024-01-01,1\nb,2024-01-02,1,000.00\n")
@@ -114,6 +120,7 @@ HOSTILE = {
     bomb: r"unpacks \d+ times .*zip bomb",
     malformed: r"Could not read sheet 'Transactions' of 'malformed.xlsx': its data is damaged",
     not_a_zip: r"Could not open 'fake.xlsx' as a workbook",
+    encrypted: r"'locked.xlsx' as a workbook: it is password-protected",
     ragged_csv: r"line 3 has 4 fields where the header has 3 \(comma-separated\)",
     unbalanced_csv: r"unbalanced double quote starting near line 3",
     bad_parquet: r"Could not read 'bad.parquet' as Parquet",

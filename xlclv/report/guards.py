@@ -81,6 +81,14 @@ class XlsxGuard:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.name = self.path.name
+        with open(self.path, "rb") as fh:
+            magic = fh.read(8)
+        if magic == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":  # an OLE container, not a zip
+            raise WorkbookError(
+                f"Could not open '{self.name}' as a workbook: it is password-protected, or an "
+                "old .xls file renamed .xlsx. Remove the password (File > Info > Protect "
+                "Workbook) or save it again as .xlsx"
+            )
         try:
             self.zip = zipfile.ZipFile(self.path)
         except (zipfile.BadZipFile, OSError) as exc:
