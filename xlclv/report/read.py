@@ -221,7 +221,7 @@ def read_workbook(
     p = Path(path)
     if not p.exists():
         raise WorkbookError(f"File '{p}' does not exist")
-    guard = check_xlsx(p) if p.suffix.lower() in (".xlsx", ".xlsm") else None
+    guard = check_xlsx(p) if p.suffix.lower() in (".xlsx", ".xlsm", ".xlsb", ".ods") else None
     try:
         wb = CalamineWorkbook.from_path(str(p))
     except Exception as exc:  # calamine raises its own error types
