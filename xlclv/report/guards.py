@@ -100,6 +100,16 @@ class XlsxGuard:
             self._check_size(info.filename, info.file_size, info.compress_size)
         self.parts = self._sheet_parts()
 
+    def close(self) -> None:
+        """Close the zip file."""
+        self.zip.close()
+
+    def __enter__(self) -> XlsxGuard:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _check_size(self, part: str, size: int, packed: int) -> None:
         if size > MAX_PART_BYTES:
             raise WorkbookError(

@@ -249,8 +249,12 @@ def read_workbook(
             ) from None
         return cells, offset, merged
 
-    with _gc_paused():
-        return _read_sheets(p, names, grid, sheet, columns)
+    try:
+        with _gc_paused():
+            return _read_sheets(p, names, grid, sheet, columns)
+    finally:
+        if guard is not None:
+            guard.close()
 
 
 def _one_line(exc: BaseException) -> str:
