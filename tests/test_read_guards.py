@@ -374,3 +374,12 @@ def test_settings_cells_for_reading_are_validated(key, value, message):
     )
     assert ok.columns == {"amount": "Net", "customer_id": "Client"}
     assert (ok.date_order, ok.decimal_separator) == ("DMY", ",")
+
+
+@pytest.mark.parametrize("value", ["1899-12-31", "2300-01-01", "1850-06-01 10:00"])
+def test_observation_end_outside_1900_2262_is_refused(value):
+    from xlclv._errors import InputError
+    from xlclv.report.settings import Settings
+
+    with pytest.raises(InputError, match=r"Setting 'observation_end' must be a date from 1900"):
+        Settings.from_values({"observation_end": value})

@@ -224,7 +224,10 @@ def _validate(raw: Mapping[str, object], *, sources: Mapping[str, str | None]) -
                     f"must be D (days), W (weeks) or M (months), got {_show(value)}"
                 ) from None
         elif name == "observation_end":
-            out[name] = _date(value, fail)
+            day = _date(value, fail)
+            if not dt.date(1900, 1, 1) <= day <= dt.date(2262, 4, 11):
+                raise fail(f"must be a date from 1900 to 2262, got {day.isoformat()}")
+            out[name] = day
         elif name == "segment_by":
             if isinstance(value, str):
                 items = [s.strip() for s in value.split(",")]
