@@ -79,6 +79,23 @@ def bomb(tmp_path):
     return _patched(src, tmp_path / "bomb.xlsx", rows)
 
 
+def lying_bomb(tmp_path):
+    """The bomb with its zip directory claiming the sheet unpacks to twice its packed size."""
+    data = bytearray(bomb(tmp_path).read_bytes())
+    name = b"xl/worksheets/sheet1.xml"
+    for sig, size_at, name_at in ((b"PK\x01\x02", 24, 46), (b"PK\x03\x04", 22, 30)):
+        start = 0
+        while (i := data.find(sig, start)) >= 0:
+            start = i + 4
+            if data[i + name_at : i + name_at + len(name)] == name:
+                packed = int.from_bytes(data[i + size_at - 4 : i + size_at], "little")
+                if packed != 0xFFFFFFFF:
+                    data[i + size_at : i + size_at + 4] = (2 * packed).to_bytes(4, "little")
+    path = tmp_path / "lying.xlsx"
+    path.write_bytes(bytes(data))
+    return path
+
+
 def malformed(tmp_path):
     src = _xlsx(tmp_path / "src.xlsx")
     return _patched(src, tmp_path / "malformed.xlsx", lambda d: d[: len(d) // 2])
@@ -118,6 +135,7 @@ HOSTILE = {
     stray: r"holds \d+ cells but reaches XFD100000 .*stray cell.*Ctrl\+End",
     past_limits: r"past Excel's limits .*reaches C2000000",
     bomb: r"unpacks \d+ times .*zip bomb",
+    lying_bomb: r"(unpacks \d+ times .*zip bomb|damaged)",
     malformed: r"Could not read sheet 'Transactions' of 'malformed.xlsx': its data is damaged",
     not_a_zip: r"Could not open 'fake.xlsx' as a workbook",
     encrypted: r"'locked.xlsx' as a workbook: it is password-protected",
@@ -129,7 +147,7 @@ HOSTILE = {
 
 # Files that would need gigabytes without the guards run only in a memory-limited subprocess
 # (below): in the test process itself, a broken guard would take the machine's memory.
-_BIG = (stray, bomb, past_limits)
+_BIG = (stray, bomb, lying_bomb, past_limits)
 _IN_PROCESS = [f for f in HOSTILE if f not in _BIG]
 
 
@@ -157,7 +175,7 @@ _MEASURE = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("make", [stray, bomb, past_limits], ids=["stray", "bomb", "past"])
+@pytest.mark.parametrize("make", _BIG, ids=[f.__name__ for f in _BIG])
 def test_guards_refuse_within_a_bounded_memory_budget(tmp_path, make):
     src = make(tmp_path)
     proc = subprocess.run(

@@ -99,6 +99,28 @@ class XlsxGuard:
         for info in self.zip.infolist():
             self._check_size(info.filename, info.file_size, info.compress_size)
         self.parts = self._sheet_parts()
+        self._check_unpacked("xl/sharedStrings.xml")  # read whole by calamine at open
+
+    def _check_unpacked(self, part: str) -> None:
+        """Unpack ``part`` in constant memory and check its true size and ratio (a zip
+        directory can understate them)."""
+        if part not in self.zip.namelist():
+            return
+        packed = self.zip.getinfo(part).compress_size
+        total = 0
+        try:
+            with self.zip.open(part) as fh:
+                while chunk := fh.read(_CHUNK):
+                    total += len(chunk)
+                    if total > _RATIO_FLOOR:
+                        self._check_size(part, total, packed)
+        except WorkbookError:
+            raise
+        except Exception as exc:  # BadZipFile, zlib.error, EOFError: a damaged file
+            raise WorkbookError(
+                f"Could not read '{self.name}': its part {part} is damaged ({exc}). Open the "
+                "file in Excel and save it again"
+            ) from None
 
     def close(self) -> None:
         """Close the zip file."""
@@ -197,8 +219,8 @@ class XlsxGuard:
             raise
         except Exception as exc:  # BadZipFile, zlib.error, EOFError: a damaged file
             raise WorkbookError(
-                f"Could not read sheet '{sheet}' of '{self.name}': {exc}. Open the file in "
-                "Excel and save it again"
+                f"Could not read sheet '{sheet}' of '{self.name}': its data is damaged ({exc}). "
+                "Open the file in Excel and save it again"
             ) from None
         max_col = max((column_number(c) for c in cols), default=0)
         stats = {
