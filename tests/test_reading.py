@@ -124,10 +124,17 @@ def test_mapping_and_locale_from_the_settings_sheet(tmp_path):
             ],
         },
     )
-    clean, issues = clean_of(read_workbook(path))
+    inputs = read_workbook(path)
+    assert inputs.reading["date_order"] == "DMY"  # the options given, before cleaning
+    clean, issues = clean_of(inputs)
     assert issues.empty
     assert clean["date"].tolist() == [pd.Timestamp("2024-02-01"), pd.Timestamp("2024-04-03")]
     assert clean["amount"].tolist() == [1234.5, 12.0]
+    assert inputs.reading["columns"] == {
+        "customer_id": "Kunde",
+        "date": "Datum",
+        "amount": "Betrag",
+    }
 
 
 # -- where the data is ----------------------------------------------------------------------------

@@ -101,11 +101,12 @@ class WorkbookInputs:
 
     @property
     def reading(self) -> dict[str, Any]:
-        """The reading choices on the transactions table (``DataFrame.attrs`` under
-        :data:`READING_ATTR`): before cleaning, the options given; after
-        :func:`clean_transactions`, what was chosen (``columns``, ``date_order``,
-        ``decimal_separator``, ``notes``)."""
-        return dict(self.transactions.attrs.get(READING_ATTR, {}))
+        """The reading choices on the transactions table: before cleaning, the options given
+        (``attrs[READING_ATTR]``); after :func:`clean_transactions`, what was chosen
+        (``attrs[CHOSEN_ATTR]``: ``columns``, ``date_order``, ``decimal_separator``,
+        ``notes``)."""
+        attrs = self.transactions.attrs
+        return dict(attrs.get(CHOSEN_ATTR) or attrs.get(READING_ATTR) or {})
 
 
 def normalise_header(name: object) -> str:
