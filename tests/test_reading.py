@@ -529,3 +529,12 @@ def test_letters_that_are_not_a_currency_make_a_data_issue():
     assert clean["amount"].tolist() == [12.0, 100000.0, 12.0, 1000.0]
     assert issues["Value"].tolist() == ["ABC123", "12.00 XYZ"]
     assert all("is not a number" in p for p in issues["Problem"])
+
+
+def test_text_dates_in_2262_up_to_the_last_representable_day():
+    cells = ["2262/1/1", "11/04/2262", "2262/4/12", "31/12/2262"]
+    clean, issues = clean_transactions(
+        frame([["a", c, 1.0] for c in cells], ["customer_id", "date", "amount"]), date_order="DMY"
+    )
+    assert clean["date"].tolist() == [pd.Timestamp("2262-01-01"), pd.Timestamp("2262-04-11")]
+    assert issues["Value"].tolist() == ["2262/4/12", "31/12/2262"]  # rejected, never wrapped

@@ -408,7 +408,7 @@ def _ymd(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
         & np.isfinite(m)
         & np.isfinite(d)
         & (y >= 1678)
-        & (y <= 2261)
+        & (y <= 2262)
         & (m >= 1)
         & (m <= 12)
         & (d >= 1)
@@ -416,7 +416,8 @@ def _ymd(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
     )
     if ok.any():
         frame = pd.DataFrame({"year": y[ok], "month": m[ok], "day": d[ok]}).astype(np.int64)
-        out[ok] = pd.to_datetime(frame, errors="coerce").to_numpy(dtype="datetime64[ns]")
+        # in the parsed unit, then checked: a cast to [ns] would wrap 2262-12-31 silently
+        out[ok] = _as_ns(np.asarray(pd.to_datetime(frame, errors="coerce").to_numpy()))
     return out
 
 

@@ -28,7 +28,7 @@ from xlclv._errors import WorkbookError, XlclvError
 __all__ = ["PhaseTimer", "register", "run_report"]
 
 DEFAULT_DEMO_OUTPUT = "xlclv-demo-report.xlsx"
-_TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".parquet", ".pq"}
+_TABLE_SUFFIXES = {".csv", ".tsv", ".parquet", ".pq"}
 _WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
 
 
