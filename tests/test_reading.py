@@ -538,3 +538,16 @@ def test_text_dates_in_2262_up_to_the_last_representable_day():
     )
     assert clean["date"].tolist() == [pd.Timestamp("2262-01-01"), pd.Timestamp("2262-04-11")]
     assert issues["Value"].tolist() == ["2262/4/12", "31/12/2262"]  # rejected, never wrapped
+
+
+def test_a_table_that_starts_below_and_right_of_a1_keeps_excel_rows(tmp_path):
+    blank = [None] * 5
+    rows = [blank] * 4 + [
+        [None, None, "customer_id", "date", "amount"],
+        [None, None, "a", "2024-01-01", 1.0],
+        [None, None, "a", "bad", 1.0],
+    ]
+    inputs = read_workbook(workbook(tmp_path / "in.xlsx", {"Transactions": rows}))
+    assert inputs.transactions_first_row == 6
+    _, issues = clean_of(inputs)
+    assert issues[["Row", "Value"]].values.tolist() == [[7, "bad"]]
