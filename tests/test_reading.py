@@ -114,8 +114,8 @@ def test_mapping_and_locale_from_the_settings_sheet(tmp_path):
             "Settings": [
                 ["Setting", "Value"],
                 ["columns", "customer_id=Kunde, date=Datum, amount=Betrag"],
-                ["date_order", "DMY"],
-                ["decimal_separator", ","],
+                ["date_order", "d/m/y"],
+                ["decimal_separator", "comma"],
             ],
             "Transactions": [
                 ["Kunde", "Datum", "Betrag"],
@@ -125,7 +125,7 @@ def test_mapping_and_locale_from_the_settings_sheet(tmp_path):
         },
     )
     inputs = read_workbook(path)
-    assert inputs.reading["date_order"] == "DMY"  # the options given, before cleaning
+    assert inputs.reading["date_order"] == "d/m/y"  # the options given, before cleaning
     clean, issues = clean_of(inputs)
     assert issues.empty
     assert clean["date"].tolist() == [pd.Timestamp("2024-02-01"), pd.Timestamp("2024-04-03")]

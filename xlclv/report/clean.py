@@ -1270,7 +1270,11 @@ def _segment_texts(block: pd.DataFrame) -> pd.DataFrame:
 def _option(value: Any, allowed: tuple[str, ...], flag: str) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    text = str(value).strip().upper() if flag == "--date-order" else str(value).strip()
+    text = str(value).strip().upper()
+    if flag == "--date-order":
+        text = re.sub(r"[\s/.\-]+", "", text)  # "d/m/y" = DMY, as on the Settings sheet
+    else:
+        text = {"POINT": ".", "DOT": ".", "PERIOD": ".", "COMMA": ","}.get(text, text)
     if text not in allowed:
         raise WorkbookError(f"{flag} must be one of {', '.join(allowed)}, got {value!r}")
     return text
