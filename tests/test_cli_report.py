@@ -84,8 +84,9 @@ def _workbook(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
 @pytest.mark.parametrize(
     ("sheets", "message"),
     [
-        ({"Sheet1": [["customer_id", "date", "amount"]]}, "Transactions"),
-        ({"Transactions": [["customer_id", "date", "total"], ["a", "2024-01-01", 1]]}, "amount"),
+        ({"Sheet1": [["Kunde", "Datum", "Betrag"]]}, "Transactions"),
+        ({"Sheet1": [["customer_id", "date", "amount"]]}, "has no transactions"),
+        ({"Transactions": [["customer_id", "date", "Summe"], ["a", "2024-01-01", 1]]}, "amount"),
     ],
 )
 def test_fatal_input_errors_are_one_line_with_exit_code_2(tmp_path, capsys, sheets, message):

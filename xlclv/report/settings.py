@@ -93,6 +93,16 @@ class Settings:
     holdout_weeks : int or None
         Length of the holdout check's holdout period in weeks; None = the last 25 % of the
         period from the first purchase to the observation end.
+    columns : dict or None
+        Explicit column mapping {field: header}, fields ``customer_id``, ``date``, ``amount``
+        (text form ``customer_id=Email,date=Created at,amount=Total``); None = recognise the
+        headers (see :data:`xlclv.report.clean.COLUMN_ALIASES`).
+    date_order : {"YMD", "DMY", "MDY"} or None
+        Order of dates written as text such as 03/04/2024; None = the only order the data
+        fit, else the run stops and asks for it.
+    decimal_separator : {".", ","} or None
+        Decimal separator of amounts written as text; None = the one the data imply, else the
+        run stops and asks for it.
     """
 
     gross_margin: float = 1.0
@@ -104,6 +114,9 @@ class Settings:
     currency: str = "USD"
     model: str = AUTO
     holdout_weeks: int | None = None
+    columns: dict[str, str] | None = None
+    date_order: str | None = None
+    decimal_separator: str | None = None
 
     def __post_init__(self) -> None:
         checked = _validate(
@@ -162,6 +175,9 @@ _SETTING_NAMES = (
     "currency",
     "model",
     "holdout_weeks",
+    "columns",
+    "date_order",
+    "decimal_separator",
 )
 _DEFAULTS = {
     "gross_margin": 1.0,
@@ -173,7 +189,12 @@ _DEFAULTS = {
     "currency": "USD",
     "model": AUTO,
     "holdout_weeks": None,
+    "columns": None,
+    "date_order": None,
+    "decimal_separator": None,
 }
+_DATE_ORDERS = ("YMD", "DMY", "MDY")
+_DECIMAL_WORDS = {".": ".", ",": ",", "POINT": ".", "DOT": ".", "PERIOD": ".", "COMMA": ","}
 
 
 def _setting_key(key: object) -> str:
@@ -228,7 +249,10 @@ def _validate(raw: Mapping[str, object], *, sources: Mapping[str, str | None]) -
                     f"must be D (days), W (weeks) or M (months), got {_show(value)}"
                 ) from None
         elif name == "observation_end":
-            out[name] = _date(value, fail)
+            day = _date(value, fail)
+            if not dt.date(1900, 1, 1) <= day <= dt.date(2262, 4, 11):
+                raise fail(f"must be a date from 1900 to 2262, got {day.isoformat()}")
+            out[name] = day
         elif name == "segment_by":
             if isinstance(value, str):
                 items = [s.strip() for s in value.split(",")]
@@ -253,6 +277,26 @@ def _validate(raw: Mapping[str, object], *, sources: Mapping[str, str | None]) -
                     "blank to hold out the last 25 % of the period)"
                 )
             out[name] = int(x)
+        elif name == "columns":
+            from xlclv.report.clean import parse_column_mapping
+
+            try:
+                out[name] = parse_column_mapping(value) or None
+            except ValueError as exc:
+                raise fail(
+                    f"is not a column mapping: {exc} (write customer_id=Email,"
+                    'date="Created at",amount=Total)'
+                ) from None
+        elif name == "date_order":
+            text = re.sub(r"[\s/.\-]+", "", str(value)).upper()
+            if text not in _DATE_ORDERS:
+                raise fail(f"must be YMD, DMY or MDY, got {_show(value)}")
+            out[name] = text
+        elif name == "decimal_separator":
+            text = str(value).strip().upper()
+            if text not in _DECIMAL_WORDS:
+                raise fail(f"must be . (point) or , (comma), got {_show(value)}")
+            out[name] = _DECIMAL_WORDS[text]
     return out
 
 
