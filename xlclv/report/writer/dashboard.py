@@ -135,7 +135,11 @@ def _segment_charts(workbook: Workbook, data: ChartData, report: Any, money: str
         sub = df.iloc[:, [0, value_col]]
         first, last = data.block(title, sub, TABLE_NAMES[f"chart_segments_{k}"])
         cats, vals = data.cells(first, last, 0), data.cells(first, last, 1)
-        made.append(charts.bar_by_segment(workbook, title, cats, vals, money, len(df) <= 12))
+        # The title holds user text (the column name): XlsxWriter would parse a text such as
+        # "... Promo!A1" as a cell reference, so the chart takes its title from the heading
+        # cell above the table instead, always literal.
+        title_cell = [data.ws.name, first - 2, data.col]
+        made.append(charts.bar_by_segment(workbook, title_cell, cats, vals, money, len(df) <= 12))
     return made
 
 
