@@ -71,6 +71,13 @@ class Settings:
         Currency code for number formats (e.g. "USD", "EUR").
     model : {"BGNBD", "PNBD"}
         The purchase model: BG/NBD or Pareto/NBD (spend is always Gamma-Gamma).
+    max_rejected_share : float
+        When the rows not used are more than this share of the rows, or of the absolute
+        amount, the report warns loudly (Dashboard banner, console, exit status 3); default
+        0.01 (1 %).
+    include_zero_amounts : bool
+        Count purchases of exactly 0 (free orders) as purchase occasions, as the published
+        CDNOW analysis does (default True); False leaves them out of the model.
     """
 
     gross_margin: float = 1.0
@@ -81,6 +88,8 @@ class Settings:
     segment_by: list[str] | None = None
     currency: str = "USD"
     model: str = "BGNBD"
+    max_rejected_share: float = 0.01
+    include_zero_amounts: bool = True
 
     def __post_init__(self) -> None:
         checked = _validate(
@@ -138,6 +147,8 @@ _SETTING_NAMES = (
     "segment_by",
     "currency",
     "model",
+    "max_rejected_share",
+    "include_zero_amounts",
 )
 _DEFAULTS = {
     "gross_margin": 1.0,
@@ -148,6 +159,8 @@ _DEFAULTS = {
     "segment_by": None,
     "currency": "USD",
     "model": "BGNBD",
+    "max_rejected_share": 0.01,
+    "include_zero_amounts": True,
 }
 
 
@@ -223,6 +236,14 @@ def _validate(raw: Mapping[str, object], *, sources: Mapping[str, str | None]) -
             if key not in _MODEL_ALIASES:
                 raise fail(f"must be BGNBD (BG/NBD) or PNBD (Pareto/NBD), got {_show(value)}")
             out[name] = _MODEL_ALIASES[key]
+        elif name == "max_rejected_share":
+            x = _fraction(value, fail)
+            if not 0 <= x < 1:
+                hint = " (enter 1% as 0.01 or 1%)" if x >= 1 else ""
+                raise fail(f"must be at least 0 and below 1, got {_show(value)}{hint}")
+            out[name] = x
+        elif name == "include_zero_amounts":
+            out[name] = _yes_no(value, fail)
     return out
 
 
@@ -255,6 +276,19 @@ def _fraction(value: object, fail: Callable[[str], InputError]) -> float:
     if isinstance(value, str) and value.strip().endswith("%"):
         return _number(value.strip()[:-1], fail) / 100.0
     return _number(value, fail)
+
+
+def _yes_no(value: object, fail: Callable[[str], InputError]) -> bool:
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | float | np.integer | np.floating) and float(value) in (0.0, 1.0):
+        return bool(value)
+    text = str(value).strip().upper()
+    if text in ("TRUE", "YES", "Y", "1", "ON"):
+        return True
+    if text in ("FALSE", "NO", "N", "0", "OFF"):
+        return False
+    raise fail(f"must be TRUE or FALSE (yes/no), got {_show(value)}")
 
 
 def _date(value: object, fail: Callable[[str], InputError]) -> dt.date:
