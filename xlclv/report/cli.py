@@ -7,7 +7,9 @@
   Settings sheet, and writes a new workbook. The input file is only ever read.
 
 Progress goes to stderr, one line per phase; the summary goes to stdout. A fatal input
-problem prints one line and exits with code 2, never a traceback.
+problem prints one line and exits with code 2, never a traceback. A report written with
+warnings (more rows not used than max_rejected_share, or a model that did not converge)
+prints them and exits with code 3.
 """
 
 from __future__ import annotations
@@ -19,12 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from xlclv._errors import WorkbookError, XlclvError
 
 __all__ = ["PhaseTimer", "register", "run_report"]
 
 DEFAULT_DEMO_OUTPUT = "xlclv-demo-report.xlsx"
+#: Exit status of a run that wrote the report with warnings (rows not used beyond
+#: max_rejected_share, a model that did not converge).
+EXIT_WARNINGS = 3
 _TABLE_SUFFIXES = {".csv", ".parquet", ".pq"}
 _WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
 
@@ -113,6 +119,18 @@ def register(subparsers: Any) -> None:
     g.add_argument("--segment-by", help="comma-separated segment columns, e.g. region,channel")
     g.add_argument("--currency", help="three-letter currency code for number formats")
     g.add_argument("--model", choices=("BGNBD", "PNBD"), type=str.upper, help="purchase model")
+    g.add_argument(
+        "--max-rejected-share",
+        type=float,
+        help="warn (exit status 3) when more rows or amount than this share are not used "
+        "(default 0.01)",
+    )
+    g.add_argument(
+        "--exclude-zero-amounts",
+        action="store_true",
+        help="do not count $0 purchases as purchase occasions (counted by default, as in "
+        "the published CDNOW analysis)",
+    )
     p.set_defaults(handler=_cmd_report)
 
 
@@ -126,6 +144,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
         "segment_by": args.segment_by,
         "currency": args.currency,
         "model": args.model,
+        "max_rejected_share": args.max_rejected_share,
+        "include_zero_amounts": False if args.exclude_zero_amounts else None,
     }
     return {k: v for k, v in pairs.items() if v is not None}
 
@@ -199,6 +219,18 @@ def _print_summary(console: Console, report: Any, path: Path, seconds: float) ->
     console.print(f"  total predicted CLV  {cur} {total:,.0f}{note}", highlight=False)
     console.print(f"  top segment          {s.get('top_segment') or '-'}", highlight=False)
     console.print(f"  data issues          {int(s.get('issues', 0)):,}", highlight=False)
+    if s.get("margin_note"):
+        console.print(
+            "  [bold yellow]note:[/bold yellow] CLV is REVENUE at 100% margin, not profit "
+            "(no gross margin given; use --gross-margin 0.3 for 30%)",
+            highlight=False,
+        )
+    chosen = ", ".join(s.get("segments_chosen") or []) or "none"
+    console.print(f"  segments             {chosen}", highlight=False, markup=False)
+    for col, why in s.get("segments_skipped") or []:
+        console.print(f"    not a segment: {col!r} ({why})", highlight=False, markup=False)
+    for w in s.get("warnings") or []:
+        console.print(f"[bold red]warning:[/bold red] {escape(w)}", highlight=False)
 
 
 def _run(
@@ -237,7 +269,7 @@ def _run(
         return 2
     timer.done()
     _print_summary(console, report, written, time.perf_counter() - start)
-    return 0
+    return EXIT_WARNINGS if report.summary.get("warnings") else 0
 
 
 def _one_line(exc: BaseException) -> str:

@@ -531,14 +531,12 @@ def segment(
     """The customer table, segment tables (with NPS, CAC), cohorts and distributions."""
     from xlclv.report import segments as seg
 
-    customers = customer_table(data, base, values, settings)
+    core = _core_table(data, base, values, settings)
+    customers = customer_table(data, base, values, settings, core)
     nps, issues = _nps(inputs, data, customers)
     marketing, mk_dim, mk_issues, notes = _marketing(inputs, data)
     issues = _concat_issues(issues, mk_issues)
-    segments = {
-        d: seg.segment_table(customers, d, nps=nps, marketing=marketing if d == mk_dim else None)
-        for d in data.dims
-    }
+    segments = _segment_tables(core, _segment_values(data, base), nps, marketing, mk_dim)
     first_purchase = pd.Series(base.first_day, index=base.rfm.index)
     span_days = float((first_purchase.max() - first_purchase.min()).days)
     labels, cohort_kind = seg.cohort_labels(first_purchase, span_days)
@@ -557,7 +555,7 @@ def segment(
     return Groups(
         customers=customers,
         segments=segments,
-        cohorts=seg.cohort_table(customers, labels),
+        cohorts=seg.cohort_table(core, labels),
         cohort_curves=curves,
         cohort_kind=cohort_kind,
         concentration=seg.concentration_curve(values.predicted),
@@ -567,8 +565,28 @@ def segment(
     )
 
 
-def customer_table(data: Cleaned, base: Summary, values: Values, settings: Settings):
-    """One row per customer, with the headers the Customers sheet shows."""
+def customer_table(
+    data: Cleaned, base: Summary, values: Values, settings: Settings, core=None
+) -> pd.DataFrame:
+    """One row per customer, with the headers the Customers sheet shows.
+
+    The segment columns keep the user's names and values; a report column whose name a
+    segment column already uses is renamed (``Tier`` -> ``CLV tier``, others get
+    " (CLV report)"), so nothing is overwritten.
+    """
+    core = _core_table(data, base, values, settings) if core is None else core
+    dims = _segment_values(data, base)
+    customers = core[["Customer ID"]].copy()
+    for d, v in dims.items():
+        customers[d] = v
+    taken = {str(c).casefold() for c in customers.columns}
+    for col in core.columns[1:]:
+        customers[_report_header(col, taken)] = core[col].to_numpy()
+    return customers
+
+
+def _core_table(data: Cleaned, base: Summary, values: Values, settings: Settings):
+    """The report's own per-customer columns, under their standard names (no segments)."""
     from xlclv.report.segments import assign_tiers
 
     rfm, unit = base.rfm, settings.time_unit
@@ -576,8 +594,6 @@ def customer_table(data: Cleaned, base: Summary, values: Values, settings: Setti
     orders = np.bincount(data.codes[data.purchase_rows], minlength=data.n_codes)[base.where]
     ids = rfm.index.to_numpy(dtype=object).astype(str).astype(object)
     customers = pd.DataFrame({"Customer ID": ids})
-    for d in data.dims:
-        customers[d] = data.tx[d].iloc[base.first_row].to_numpy(dtype=object)
     customers["First purchase"] = base.first_day
     customers["Orders"] = orders.astype(np.int64)
     customers["Revenue"] = np.round(net, 10)
@@ -591,6 +607,50 @@ def customer_table(data: Cleaned, base: Summary, values: Values, settings: Setti
     customers[f"Recency ({unit})"] = rfm["recency"].to_numpy()
     customers[f"T ({unit})"] = rfm["T"].to_numpy()
     return customers
+
+
+def _segment_values(data: Cleaned, base: Summary) -> dict[str, np.ndarray]:
+    """Each segment column's value per customer: the one on their first purchase."""
+    return {d: data.tx[d].iloc[base.first_row].to_numpy(dtype=object) for d in data.dims}
+
+
+_RENAMED = {"Tier": "CLV tier"}
+
+
+def _report_header(name: str, taken: set[str]) -> str:
+    """``name``, or a variant no column in ``taken`` (casefolded) uses yet; adds it."""
+    out = name
+    if out.casefold() in taken:
+        out = _RENAMED.get(name, f"{name} (CLV report)")
+        k = 2
+        while out.casefold() in taken:
+            out, k = f"{name} (CLV report {k})", k + 1
+    taken.add(out.casefold())
+    return out
+
+
+_DIM_KEY = "\x00segment"
+
+
+def _segment_tables(core, dims, nps, marketing, mk_dim) -> dict[str, pd.DataFrame]:
+    """One table per segment column, computed under a private key so that a segment named
+    like a report column (``Customers``, ``Revenue``...) cannot collide with it."""
+    from xlclv.report import segments as seg
+
+    out = {}
+    for d, v in dims.items():
+        table = seg.segment_table(
+            core.assign(**{_DIM_KEY: v}),
+            _DIM_KEY,
+            nps=nps,
+            marketing=marketing if d == mk_dim else None,
+        )
+        taken = {str(d).casefold()}
+        names = {_DIM_KEY: d}
+        for col in table.columns[1:]:
+            names[col] = _report_header(col, taken)
+        out[d] = table.rename(columns=names)
+    return out
 
 
 def _nps(inputs: Any, data: Cleaned, customers: pd.DataFrame):

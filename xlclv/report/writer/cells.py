@@ -164,6 +164,21 @@ class Formats:
         self.subtitle = self.add(italic=True, font_color="#595959")
         self.heading = self.add(bold=True, font_size=12, font_color="#1F3864", bottom=1)
         self.note = self.add(font_color="#595959", text_wrap=True, valign="top")
+        self.banner = self.add(
+            bold=True,
+            font_color="#FFFFFF",
+            bg_color="#C00000",
+            text_wrap=True,
+            valign="vcenter",
+            border=1,
+            border_color="#7F0000",
+        )
+        self.caution = self.add(
+            bold=True, font_color="#9C0006", bg_color="#FFEB9C", text_wrap=True, valign="top"
+        )
+        self.caution_small = self.add(
+            italic=True, bold=True, font_color="#9C0006", align="center", shrink=True
+        )
         tile = {"bg_color": "#DEEAF6", "align": "center", "valign": "vcenter", "border": 1}
         tile["border_color"] = "#9DC3E6"
         self.tile_label = self.add(**tile, bold=True, font_color="#1F3864")
