@@ -336,7 +336,9 @@ def _loss(raw, first_row, issues, sheet, used_amounts, handled, names):
     mine = (issues["Sheet"] == sheet).to_numpy()
     text = issues["Problem"].astype(str)
     not_used = mine & text.str.contains("not used", regex=False).to_numpy()
+    # left out on purpose: repeats counted once, rows after an observation_end the user set
     not_used &= ~text.str.startswith("duplicate of row").to_numpy()
+    not_used &= ~text.str.startswith("date after observation_end").to_numpy()
     positions = issues["Row"][not_used].to_numpy(dtype=np.int64) - first_row
     positions = np.unique(positions[(positions >= 0) & (positions < len(raw))])
     return checks.material_loss(amounts, positions, used_amounts, handled)
