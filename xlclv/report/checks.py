@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -358,13 +358,31 @@ def parse_amount_text(v: object) -> float:
     return -x if neg else x
 
 
+def rejected_totals(
+    raw: pd.DataFrame, positions: np.ndarray, amounts: pd.Series, used_sum: float
+) -> np.ndarray:
+    """Positions (of ``positions``) of raw rows that are totals rows: a cell reads Total /
+    Grand total and the amount is the sum of the rows used."""
+    out = []
+    tol = max(0.01, 1e-9 * abs(used_sum))
+    lost = amounts.iloc[positions].tolist() if len(positions) else []
+    near = [p for p, v in zip(positions.tolist(), lost, strict=True)
+            if abs(parse_amount_text(v) - used_sum) <= tol]  # fmt: skip
+    for pos in near:
+        cells = raw.iloc[pos]
+        words = [v for v in cells.tolist() if isinstance(v, str) and _key(v) in _TOTAL_WORDS]
+        if words:
+            out.append(pos)
+    return np.asarray(out, dtype=np.int64)
+
+
 @dataclass
 class Loss:
     rows: int  # rows not used (duplicates and totals rows excluded: those are handled)
     of_rows: int  # non-blank data rows
     amount: float  # absolute amount of the rows not used (where readable)
     of_amount: float  # absolute amount of all rows
-    reasons: list[str] = field(default_factory=list)
+    unreadable: int = 0  # rows not used whose amount could not be read at all
 
     @property
     def row_share(self) -> float:
@@ -378,10 +396,15 @@ class Loss:
         return self.rows > 0 and (self.row_share > limit or self.amount_share > limit)
 
     def message(self) -> str:
+        amounts = f"{self.amount_share:.1%} of the amounts (revenue) in the file"
+        if self.unreadable:
+            amounts += (
+                f", not counting the {self.unreadable:,} row(s) whose amount could not be read"
+            )
         return (
             f"{self.rows:,} of {self.of_rows:,} transaction rows ({self.row_share:.1%}) were "
-            f"not used, {self.amount_share:.1%} of the amounts (revenue) in the file: the CLV "
-            "figures leave them out. See Data issues and fix the rows, then run again."
+            f"not used, {amounts}: the CLV figures leave them out. See Data issues and fix "
+            "the rows, then run again."
         )
 
 
@@ -396,12 +419,14 @@ def material_loss(
     lost = raw_amounts.iloc[lost_positions] if len(lost_positions) else raw_amounts.iloc[:0]
     lost_amount = np.abs(np.array([parse_amount_text(v) for v in lost.tolist()], dtype=float))
     lost_sum = float(np.nansum(lost_amount)) if lost_amount.size else 0.0
+    unreadable = int(np.isnan(lost_amount).sum())
     used_sum = float(np.abs(used_amounts).sum())
     return Loss(
         rows=len(lost_positions),
         of_rows=len(lost_positions) + len(used_amounts) + handled,
         amount=lost_sum,
         of_amount=lost_sum + used_sum,
+        unreadable=unreadable,
     )
 
 

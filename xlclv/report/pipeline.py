@@ -219,7 +219,7 @@ def clean(inputs: Any, settings: Settings) -> Cleaned:
                 "zero amount: kept, but not counted as a purchase (include_zero_amounts is off)"
             ),
         )
-    loss = _loss(raw, first_row, issues, sheet, amount, handled, names)
+    loss, issues = _loss(raw, first_row, issues, sheet, amount, handled, names)
     end = (
         pd.Timestamp(settings.observation_end)
         if settings.observation_end is not None
@@ -332,7 +332,8 @@ def _loss(raw, first_row, issues, sheet, used_amounts, handled, names):
     column = names["amount"] if names["amount"] in raw.columns else None
     amounts = raw[column] if column is not None else pd.Series(np.nan, index=raw.index)
     if not len(issues):
-        return checks.material_loss(amounts, np.zeros(0, dtype=np.int64), used_amounts, handled)
+        none = np.zeros(0, dtype=np.int64)
+        return checks.material_loss(amounts, none, used_amounts, handled), issues
     mine = (issues["Sheet"] == sheet).to_numpy()
     text = issues["Problem"].astype(str)
     not_used = mine & text.str.contains("not used", regex=False).to_numpy()
@@ -341,7 +342,18 @@ def _loss(raw, first_row, issues, sheet, used_amounts, handled, names):
     not_used &= ~text.str.startswith("date after observation_end").to_numpy()
     positions = issues["Row"][not_used].to_numpy(dtype=np.int64) - first_row
     positions = np.unique(positions[(positions >= 0) & (positions < len(raw))])
-    return checks.material_loss(amounts, positions, used_amounts, handled)
+    totals = checks.rejected_totals(raw, positions, amounts, float(used_amounts.sum()))
+    if totals.size:  # a totals row without a date: the cleaning rejected it; it is no loss
+        rows = set((totals + first_row).tolist())
+        hit = mine & issues["Row"].isin(rows).to_numpy()
+        issues = checks.relabel(
+            issues,
+            hit,
+            lambda p: "totals row (its amount is the sum of the other rows): left out",
+        )
+        positions = np.setdiff1d(positions, totals)
+        handled += int(totals.size)
+    return checks.material_loss(amounts, positions, used_amounts, handled), issues
 
 
 def _returns_only(tx, rows, codes, bought, sheet, cid_name) -> pd.DataFrame:
