@@ -298,7 +298,7 @@ def choose_segments(
 
 def _not_a_segment(s: pd.Series, col: str, max_values: int, order_col: str | None) -> str:
     key = _key(col)
-    if col == order_col or key in ORDER_ID_KEYS or _ID_HEADER.search(str(col)) or key == "email":
+    if col == order_col or key in ORDER_ID_KEYS or _ID_HEADER.search(str(col)):
         return "an id column"
     values = s[s != "(blank)"].astype(str)
     n = values.nunique()

@@ -795,14 +795,20 @@ def assemble(
 
 
 def not_converged_message(name: str, fitted: Any) -> str:
-    """The one message for a model that did not converge (Dashboard, console, Model sheet)."""
+    """The one message for a model that did not converge (Dashboard, console, Model sheet).
+
+    Replaces the optimiser's own message, which may read "Optimization terminated
+    successfully" next to "converged: NO".
+    """
     reason = str(getattr(fitted, "fit_message_", "") or "")
     reason = re.sub(r"^did not converge:?\s*", "", reason)
     reason = re.sub(r";?\s*optimiser:.*$", "", reason).strip(" ;") or "no clear optimum"
-    return (
-        f"The {name} model did not converge ({reason}): its predictions are not reliable. "
-        "Try the other purchase model (--model), another time unit, or more data."
+    fix = (
+        "Add more data (more customers or a longer period)."
+        if "spend" in name
+        else "Try the other purchase model (--model), another time unit, or more data."
     )
+    return f"The {name} model did not converge ({reason}): its predictions are not reliable. {fix}"
 
 
 def _warnings(data: Cleaned, fits: Fits, settings: Settings) -> list[str]:
