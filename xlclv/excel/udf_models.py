@@ -266,7 +266,10 @@ def _with_params(model: str, params: Any):
 # -- RFM summary --------------------------------------------------------------------------
 _IDS_DOC = "Customer ID of each transaction: a column (blanks at the end ignored)."
 _DATES_DOC = "Date of each transaction: date cells, Excel date numbers or text such as 2024-01-31."
-_AMOUNTS_DOC = "Amount of each transaction. Amounts of 0 or less (returns) are not purchases."
+_AMOUNTS_DOC = (
+    "Amount of each transaction. Amounts of 0 (free orders) count as purchases, as in the "
+    "published CDNOW analysis; negative amounts (returns) do not."
+)
 
 
 @func()
@@ -287,7 +290,7 @@ def CLV_RFM(customer_ids, dates, amounts, observation_end=None, time_unit="W"):
     tx = transactions_frame(customer_ids, dates, amounts)
     end = single_cell(observation_end, "observation_end")
     end = None if end is None else excel_date(end, "observation_end")
-    summary = rfm_summary(tx, time_unit=unit, observation_end=end)
+    summary = rfm_summary(tx, time_unit=unit, observation_end=end, include_zero_amounts=True)
     header = ["customer_id", "frequency", f"recency ({unit})", f"T ({unit})", "monetary_value"]
     return [header] + [
         [cid, *map(float, row)] for cid, row in zip(summary.index, summary.to_numpy(), strict=True)
@@ -482,7 +485,8 @@ def CLV_MODEL(
     from xlclv.transactions import rfm_summary
     from xlclv.valuation import customer_lifetime_value
 
-    summary = rfm_summary(transactions_frame(customer_ids, dates, amounts), time_unit=unit)
+    tx = transactions_frame(customer_ids, dates, amounts)
+    summary = rfm_summary(tx, time_unit=unit, include_zero_amounts=True)
     f, r, t, mv = (summary[c].to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))
     purchase = fitted(_model_class(name)(), _MODELS[name], f, r, t)
     spend = fitted(GammaGammaModel(), "Gamma-Gamma", f, mv)
