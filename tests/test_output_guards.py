@@ -15,11 +15,13 @@ from xml.etree import ElementTree as ET
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from xlclv import WorkbookError
 from xlclv.report.writer import bulk, tables, write_report
 from xlclv.report.writer import workbook as writer_mod
-from xlclv.report.writer.cells import EXCEL_MAX_TEXT, escape_cell_text
+from xlclv.report.writer.cells import EXCEL_MAX_TEXT, escape_cell_text, writable_text
 
 from .test_writer import small_report
 
@@ -272,3 +274,52 @@ def test_concurrent_runs_to_the_same_new_output_have_exactly_one_winner(tmp_path
     assert all("already exists" in o for o in outcomes if o != "written"), outcomes
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shared.xlsx"]
     openpyxl.load_workbook(target)
+
+
+# -- the escaping rule as a property --------------------------------------------------------------
+
+
+@given(st.text(alphabet=st.characters(codec=None, blacklist_categories=()), max_size=40))
+def test_escaping_round_trips_through_excels_reading_rule(text):
+    """Whatever the text, the escaped form is well-formed XML text and Excel's decoding rule
+    gives back exactly the text (lone surrogates as U+FFFD, the only change)."""
+    escaped = escape_cell_text(text)
+    root = ET.fromstring(f"<t>{escaped}</t>".encode("utf-8", "surrogatepass"))
+    assert _excel_unescape(root.text or "") == writable_text(text)
+
+
+def test_sigterm_kills_a_real_cli_process_without_debris(tmp_path):
+    """A separate process writing a report gets SIGTERM in the middle of the bulk splice:
+    it exits with status 143 and leaves no temp file behind."""
+    import subprocess
+    import sys
+    import time
+
+    code = f"""
+import time
+from xlclv.report.writer import bulk, tables, write_report
+from tests.test_writer import small_report
+tables.BULK_ROWS = 3
+real = bulk._sheet_with_rows
+def slow(xml, pending):
+    open({str(tmp_path / "ready")!r}, "w").close()
+    time.sleep(30)
+    return real(xml, pending)
+bulk._sheet_with_rows = slow
+write_report(small_report(), {str(tmp_path / "out" / "r.xlsx")!r})
+"""
+    (tmp_path / "out").mkdir()
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=root)
+    try:
+        for _ in range(600):
+            if (tmp_path / "ready").exists():
+                break
+            time.sleep(0.05)
+        assert (tmp_path / "ready").exists()
+        assert any(p.name.endswith(".bulk") for p in (tmp_path / "out").iterdir())
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        proc.kill()
+    assert list((tmp_path / "out").iterdir()) == []
