@@ -380,3 +380,14 @@ def test_report_row_numbers_and_zip_are_valid(base_frame, tmp_path):
     r = report(base_frame)
     path = write_report(r, tmp_path / "ok.xlsx")
     assert zipfile.is_zipfile(path)
+
+
+@pytest.mark.parametrize(
+    "old", [pd.Timestamp("1850-03-01"), pd.Timestamp("1899-12-31").to_pydatetime(), "1899-12-31"]
+)
+def test_dates_before_1900_are_rejected_whatever_their_form(base_frame, clean_report, old):
+    row = {"order_id": "X1", "customer_id": "C001", "date": old, "amount": 25.0}
+    r = report(_with_row(base_frame, row | {"region": "North"}), max_rejected_share=0.5)
+    same_as_clean(r, clean_report)
+    [issue] = r.issues.to_dict("records")
+    assert issue["Row"] == 7 and "1900" in issue["Problem"] and "not used" in issue["Problem"]

@@ -98,6 +98,22 @@ def future_dates(
     return late, _issues(sheet, rows[late], column, days, problems)
 
 
+def before_1900(
+    tx: pd.DataFrame, rows: np.ndarray, sheet: str, column: str
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Rows dated before 1900 (Excel's first day), whatever form the date came in: (mask,
+    issues). The same rule as the reading of text and serial dates."""
+    early = (tx["date"] < pd.Timestamp("1900-01-01")).to_numpy()
+    if not early.any():
+        return early, _issues(sheet, [], column, [], [])
+    days = tx["date"][early].dt.strftime("%Y-%m-%d").tolist()
+    problems = [
+        f"date {d} is before 1900: row not used (xlclv reads dates from 1900 to 2262; fix the year)"
+        for d in days
+    ]
+    return early, _issues(sheet, rows[early], column, days, problems)
+
+
 # -- text longer than a cell holds ----------------------------------------------------------------
 
 

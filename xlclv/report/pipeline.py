@@ -291,7 +291,9 @@ def _guards(tx, rows, issues, settings, sheet, names):
     from xlclv.report import checks
 
     frames, notes = [issues], []
-    drop = np.zeros(len(tx), dtype=bool)
+    early, early_issues = checks.before_1900(tx, rows, sheet, names["date"])
+    drop = np.array(early, dtype=bool)
+    frames.append(early_issues)
     if settings.observation_end is None:
         late, late_issues = checks.future_dates(tx, rows, today(), sheet, names["date"])
         drop |= late
@@ -843,7 +845,7 @@ def _one_time_note(base: Summary, settings: Settings) -> str:
     return (
         f"Why P(alive) = 100% for the {once:,} one-time buyers: BG/NBD lets a customer drop out "
         "only right after a repeat purchase, so someone who bought once is never counted as "
-        "gone (their value stays low because they buy rarely). For a drop-out chance after "
+        "gone (their expected purchases still fall the longer they stay silent). For a drop-out chance after "
         "the first purchase too, use Pareto/NBD (--model PNBD) or MBG/NBD "
         "(xlclv.models.ModifiedBetaGeoModel)."
     )
