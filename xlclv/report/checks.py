@@ -241,7 +241,13 @@ def duplicate_orders(tx: pd.DataFrame, rows: np.ndarray, order_col: str, sheet: 
 
 
 def _is_total_word(values: pd.Series) -> np.ndarray:
-    return values.astype(str).map(_key).isin(_TOTAL_WORDS).to_numpy()
+    text = values.astype(str)
+    # cheap vectorised filter first ("Grand total" and friends are short and say tot/sum)
+    maybe = (text.str.len() <= 20) & text.str.lower().str.contains("tot|sum", regex=True)
+    out = np.zeros(len(values), dtype=bool)
+    hits = np.flatnonzero(maybe.to_numpy(dtype=bool))
+    out[hits] = [_key(v) in _TOTAL_WORDS for v in text.iloc[hits].tolist()]
+    return out
 
 
 def totals_rows(

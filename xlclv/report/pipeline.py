@@ -194,7 +194,7 @@ def clean(inputs: Any, settings: Settings) -> Cleaned:
         marked, sheet=sheet, first_row=first_row, observation_end=settings.observation_end
     )
     raw.attrs.update(marked.attrs)  # what reading chose (the CLI prints it from the raw table)
-    rows = pd.to_numeric(tx.pop(_ROW_KEY), errors="coerce").fillna(-1).to_numpy(np.int64)
+    rows = _row_numbers(tx.pop(_ROW_KEY))
     names = _raw_names(raw, tx, find_column)
     tx, rows, issues, handled, notes = _guards(tx, rows, issues, settings, sheet, names)
     extra = [c for c in tx.columns if c not in ("customer_id", "date", "amount")]
@@ -258,23 +258,33 @@ def _no_purchase_problem(returns: int, total: float, zeros: int) -> str:
 
 
 def _with_row_numbers(raw: pd.DataFrame, first_row: int) -> pd.DataFrame:
-    """``raw`` (a shallow copy) plus a column with each row's Excel row number (blank on
-    blank rows, so the cleaning still skips those)."""
+    """``raw`` (a shallow copy) plus a text column with each row's Excel row number (blank on
+    blank rows, so the cleaning still skips those; text, because ids are read as text)."""
     marked = raw.copy(deep=False)
-    numbers = np.arange(first_row, first_row + len(raw), dtype=float)
     blank = np.ones(len(raw), dtype=bool)
-    for col in raw.columns:
-        s = raw[col]
+    for col in raw.columns:  # later columns are only looked at where all before were blank
+        rows = np.flatnonzero(blank)
+        if rows.size == 0:
+            break
+        s = raw[col].iloc[rows] if rows.size < len(raw) else raw[col]
         cell_blank = np.asarray(s.isna(), dtype=bool)
         if pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype):
-            spaces = s.map(lambda v: isinstance(v, str) and not v.strip())
+            spaces = s.astype(str).str.strip() == ""
             cell_blank = cell_blank | np.asarray(spaces, dtype=bool)
-        blank &= cell_blank
-        if not blank.any():
-            break
-    numbers[blank] = np.nan
+        blank[rows] = cell_blank
+    numbers = pd.array(np.arange(first_row, first_row + len(raw)).astype(str), dtype="string")
+    numbers[blank] = pd.NA
     marked[_ROW_KEY] = numbers
     return marked
+
+
+def _row_numbers(column: pd.Series) -> np.ndarray:
+    """The hidden column back as integers (-1 where the cleaning saw a row as blank-ish)."""
+    text = np.asarray(column.astype(str), dtype=str)
+    digits = np.char.isdigit(text)
+    out = np.full(len(text), -1, dtype=np.int64)
+    out[digits] = text[digits].astype(np.int64)
+    return out
 
 
 def _raw_names(raw: pd.DataFrame, tx: pd.DataFrame, find: Callable) -> dict[str, str]:
