@@ -323,3 +323,24 @@ write_report(small_report(), {str(tmp_path / "out" / "r.xlsx")!r})
     finally:
         proc.kill()
     assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_reads_every_row_of_both_paths_the_same(tmp_path, monkeypatch):
+    """The issue's symptom: U+FFFF in the bulk path made LibreOffice drop rows silently.
+    Both paths, opened and re-saved by LibreOffice, keep every row and the same text."""
+    from tests.libreoffice import LibreOffice, require_soffice
+
+    ids = HOSTILE[: _n_hostile()]
+    normal = write_report(_report_with_ids(ids), tmp_path / "normal.xlsx")
+    monkeypatch.setattr(tables, "BULK_ROWS", 3)
+    fast = write_report(_report_with_ids(ids), tmp_path / "bulk.xlsx")
+    office = LibreOffice(require_soffice(), tmp_path / "lo")
+    resaved = office.convert([normal, fast], "xlsx", tmp_path / "resaved")
+    got = []
+    for path in resaved:
+        ws = openpyxl.load_workbook(path)["Customers"]
+        got.append([ws.cell(r, 1).value for r in range(2, ws.max_row + 1)])
+    assert len(got[0]) == len(got[1]) == len(ids)
+    assert got[1] == got[0]
+    assert got[1][ids.index("=1+1")] == "=1+1"
