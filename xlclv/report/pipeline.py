@@ -875,6 +875,17 @@ def _segment_notes(data: Cleaned) -> list[str]:
     return out
 
 
+def _loss_rows(data: Cleaned) -> list[tuple[str, object]]:
+    loss = data.loss
+    if loss is None:
+        return []
+    return [
+        ("Transaction rows not used", loss.rows),
+        ("Share of rows not used", f"{loss.row_share:.2%}"),
+        ("Share of amounts not used", f"{loss.amount_share:.2%}"),
+    ]
+
+
 def _fit_rows(data, base, fits, values, check, groups, settings, first_purchase):
     """The Model sheet's fit table, item by item."""
     purchase, spend = fits.purchase, fits.spend
@@ -887,6 +898,7 @@ def _fit_rows(data, base, fits, values, check, groups, settings, first_purchase)
         ("Customers", len(base.rfm)),
         ("Repeat customers", int((base.rfm["frequency"] > 0).sum())),
         ("Transactions used", len(data.tx)),
+        *_loss_rows(data),
         ("Purchase model log-likelihood", float(purchase.log_likelihood_)),
         ("Purchase model converged", "yes" if purchase.converged_ else "NO"),
         (
