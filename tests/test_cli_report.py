@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from pathlib import Path
 
@@ -71,7 +72,7 @@ def test_report_from_csv(tmp_path, capsys):
     assert main(["report", str(csv), "-o", str(out)]) == 3
     printed = " ".join(capsys.readouterr().out.split())
     assert "customers 12" in printed
-    assert "warning: The BG/NBD model did not converge" in printed
+    assert re.search(r"warning: The [A-Za-z/]+ model did not converge", printed)
     assert "Optimization terminated successfully" not in printed
     assert out.exists()
 

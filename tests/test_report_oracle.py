@@ -45,7 +45,11 @@ def _transactions(seed: int = 11, n: int = 300) -> pd.DataFrame:
 def case():
     frame = _transactions()
     settings = Settings(
-        observation_end=END.date(), horizon_months=HORIZON_MONTHS, time_unit="W", gross_margin=1
+        observation_end=END.date(),
+        horizon_months=HORIZON_MONTHS,
+        time_unit="W",
+        gross_margin=1,
+        model="BGNBD",
     )
     report = build_report(WorkbookInputs(transactions=frame), settings)
     return frame, report

@@ -133,3 +133,17 @@ def test_nps_formulas_are_countifs():
     formulas = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
     assert any(f.startswith("=COUNTIFS(Responses!$C$2:$C$721") for f in formulas)
     assert any("NORMSINV" in f for f in formulas)
+
+
+@pytest.mark.parametrize("name", ["clv_report.xlsx", "clv_report.xlsm"])
+def test_template_output_sheets_carry_the_button_marker_and_inputs_do_not(name):
+    """The Excel button replaces only sheets marked as its own: the template's placeholder
+    report sheets are, the user's input sheets are not."""
+    from xlclv.excel.button import OUTPUT_MARKER
+    from xlclv.report.writer import OUTPUT_SHEETS
+
+    wb = openpyxl.load_workbook(WORKBOOKS / name)
+    marked = {ws.title for ws in wb.worksheets if OUTPUT_MARKER in ws.defined_names}
+    assert marked == set(OUTPUT_SHEETS)
+    for title in marked:
+        assert wb[title].defined_names[OUTPUT_MARKER].attr_text == "TRUE"

@@ -25,6 +25,7 @@ failed:
 End Function
 
 Function BGNBD_FIT(frequency, recency, T)
+    If (Not Application.CommandBars("Standard").Controls(1).Enabled) Then Exit Function
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
         BGNBD_FIT = XLPy.CallUDF("xlclv.udfs", "BGNBD_FIT", Array(frequency, recency, T), ActiveWorkbook, Application.Caller)
@@ -90,6 +91,7 @@ failed:
 End Function
 
 Function CLV_MODEL(customer_ids, dates, amounts, Optional gross_margin, Optional horizon_months, Optional annual_discount_rate, Optional model, Optional time_unit)
+    If (Not Application.CommandBars("Standard").Controls(1).Enabled) Then Exit Function
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
         CLV_MODEL = XLPy.CallUDF("xlclv.udfs", "CLV_MODEL", Array(customer_ids, dates, amounts, gross_margin, horizon_months, annual_discount_rate, model, time_unit), ActiveWorkbook, Application.Caller)
@@ -142,6 +144,7 @@ failed:
 End Function
 
 Function GG_FIT(frequency, monetary_value)
+    If (Not Application.CommandBars("Standard").Controls(1).Enabled) Then Exit Function
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
         GG_FIT = XLPy.CallUDF("xlclv.udfs", "GG_FIT", Array(frequency, monetary_value), ActiveWorkbook, Application.Caller)
@@ -259,6 +262,7 @@ failed:
 End Function
 
 Function PNBD_FIT(frequency, recency, T)
+    If (Not Application.CommandBars("Standard").Controls(1).Enabled) Then Exit Function
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
         PNBD_FIT = XLPy.CallUDF("xlclv.udfs", "PNBD_FIT", Array(frequency, recency, T), ActiveWorkbook, Application.Caller)
@@ -298,6 +302,7 @@ failed:
 End Function
 
 Function SBG_FIT(active_by_period)
+    If (Not Application.CommandBars("Standard").Controls(1).Enabled) Then Exit Function
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
         SBG_FIT = XLPy.CallUDF("xlclv.udfs", "SBG_FIT", Array(active_by_period), ActiveWorkbook, Application.Caller)

@@ -33,13 +33,14 @@ from xlclv.excel.conversion import (
     as_grid,
     cell_id,
     check_error_cell,
+    excel_id,
     filled_column,
     func,
     number_args,
+    per_element,
     single_cell,
     single_number,
     single_text,
-    to_excel,
 )
 
 __all__ = [
@@ -196,31 +197,31 @@ def model_params(value: Any, model: str, name: str = "params") -> dict[str, floa
     return {names[k]: v for k, v in found.items()}
 
 
-def elementwise(values: dict[str, Any]) -> tuple[list[np.ndarray], np.ndarray, tuple]:
-    """Arguments of a per-customer prediction: arrays of one shape, valid rows, the shape.
+def elementwise(values: dict[str, Any]) -> tuple[list[np.ndarray], dict]:
+    """Arguments of a per-customer prediction: arrays of one shape, and the cells in error.
 
-    A position blank in every argument is skipped (its output stays blank); blank in some
-    arguments only is an error naming them.
+    A position blank in every argument stays blank; blank in some arguments only is an
+    error of that cell (naming the blank arguments), as is an unreadable cell
+    (:func:`xlclv.excel.conversion.per_element` shows them).
     """
-    grids = number_args(values)
-    shape = grids[0].shape
+    bad: dict = {}
+    grids = number_args(values, bad=bad)
     blank = np.stack([np.isnan(g) for g in grids])
     partial = blank.any(axis=0) & ~blank.all(axis=0)
-    if partial.any():
-        i = int(np.flatnonzero(partial.ravel())[0])
-        names = [k for k, b in zip(values, blank, strict=True) if b.ravel()[i]]
-        raise InputError(
-            f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} blank in cell {i + 1} "
-            "of the ranges while the other arguments are not"
+    ncols = grids[0].shape[1]
+    for pos in zip(*np.nonzero(partial), strict=True):
+        pos = (int(pos[0]), int(pos[1]))
+        if pos in bad:
+            continue
+        names = [k for k, b in zip(values, blank, strict=True) if b[pos]]
+        where = (
+            "" if grids[0].size == 1 else f" in cell {pos[0] * ncols + pos[1] + 1} of the ranges"
         )
-    ok = ~blank.any(axis=0)
-    return [g[ok] for g in grids], ok, shape
-
-
-def scatter(values: np.ndarray, ok: np.ndarray, shape: tuple) -> Any:
-    out = np.full(shape, np.nan)
-    out[ok] = values
-    return to_excel(out)
+        bad[pos] = InputError(
+            f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} blank{where} "
+            "while the other arguments are not"
+        )
+    return grids, bad
 
 
 def fit_table(model: Any, names: dict[str, str]) -> list[list[Any]]:
@@ -242,6 +243,26 @@ def fitted(model: Any, label: str, *args: Any) -> Any:
             "Check the data (enough repeat buyers? consistent time unit?)."
         )
     return model
+
+
+_MODEL_CLASSES = {
+    "BGNBD": "BetaGeoModel",
+    "PNBD": "ParetoNBDModel",
+    "GG": "GammaGammaModel",
+    "SBG": "ShiftedBetaGeometricModel",
+}
+
+
+def cached_fit(model: str, label: str, *data: np.ndarray) -> Any:
+    """:func:`fitted` on a new ``model`` (a key of :data:`_PARAMS`), cached on a digest of the
+    data (:mod:`xlclv.excel.cache`): the same data is never fitted twice."""
+    from xlclv import models
+    from xlclv.excel import cache
+
+    def make() -> Any:
+        return fitted(getattr(models, _MODEL_CLASSES[model])(), label, *data)
+
+    return cache.fits.get_or_make((model, cache.digest(*data)), make)
 
 
 def _rfm_columns(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -293,7 +314,8 @@ def CLV_RFM(customer_ids, dates, amounts, observation_end=None, time_unit="W"):
     summary = rfm_summary(tx, time_unit=unit, observation_end=end, include_zero_amounts=True)
     header = ["customer_id", "frequency", f"recency ({unit})", f"T ({unit})", "monetary_value"]
     return [header] + [
-        [cid, *map(float, row)] for cid, row in zip(summary.index, summary.to_numpy(), strict=True)
+        [excel_id(cid), *map(float, row)]
+        for cid, row in zip(summary.index, summary.to_numpy(), strict=True)
     ]
 
 
@@ -310,26 +332,30 @@ _HORIZON_DOC = "Length of the future period, in the time unit of recency and T (
 
 def _fit(model: str, label: str, frequency, recency, T):
     f, r, t = _rfm_columns(frequency, recency, T)
-    m = fitted(_model_class(model)(), label, f, r, t)
+    m = cached_fit(model, label, f, r, t)
     return fit_table(m, _PARAMS[model])
 
 
 def _palive(model: str, frequency, recency, T, params):
-    (f, r, t), ok, shape = elementwise({"frequency": frequency, "recency": recency, "T": T})
+    grids, bad = elementwise({"frequency": frequency, "recency": recency, "T": T})
     m = _with_params(model, params)
-    return scatter(np.asarray(m.probability_alive(f, r, t), dtype=float), ok, shape)
+    return per_element(m.probability_alive, grids, bad)
 
 
 def _expected(model: str, horizon, frequency, recency, T, params):
     args = {"horizon": horizon, "frequency": frequency, "recency": recency, "T": T}
-    (h, f, r, t), ok, shape = elementwise(args)
-    if (h < 0).any():
-        raise InputError(f"horizon must be 0 or more, got {h[h < 0][0]:g}")
+    grids, bad = elementwise(args)
     m = _with_params(model, params)
-    return scatter(np.asarray(m.expected_purchases(h, f, r, t), dtype=float), ok, shape)
+
+    def core(h, f, r, t):
+        if (h < 0).any():
+            raise InputError(f"horizon must be 0 or more, got {h[h < 0][0]:g}")
+        return m.expected_purchases(h, f, r, t)
+
+    return per_element(core, grids, bad)
 
 
-@func()
+@func(call_in_wizard=False)  # fits a model: not on every keystroke of the wizard
 @arg("frequency", doc=_FREQ_DOC, **ARRAY)
 @arg("recency", doc=_REC_DOC, **ARRAY)
 @arg("T", doc=_T_DOC, **ARRAY)
@@ -359,7 +385,7 @@ def BGNBD_EXPECTED(horizon, frequency, recency, T, params):
     return _expected("BGNBD", horizon, frequency, recency, T, params)
 
 
-@func()
+@func(call_in_wizard=False)  # fits a model: not on every keystroke of the wizard
 @arg("frequency", doc=_FREQ_DOC, **ARRAY)
 @arg("recency", doc=_REC_DOC, **ARRAY)
 @arg("T", doc=_T_DOC, **ARRAY)
@@ -395,17 +421,15 @@ _MONETARY_DOC = (
 )
 
 
-@func()
+@func(call_in_wizard=False)  # fits a model: not on every keystroke of the wizard
 @arg("frequency", doc=_FREQ_DOC, **ARRAY)
 @arg("monetary_value", doc=_MONETARY_DOC, **ARRAY)
 def GG_FIT(frequency, monetary_value):
     """Fits the Gamma-Gamma spend model (Fader, Hardie & Lee 2005) on repeat buyers: spills p, q, gamma and log_likelihood."""
-    from xlclv.models import GammaGammaModel
-
     f = number_column(frequency, "frequency")
     m = number_column(monetary_value, "monetary_value")
     same_length(frequency=f, monetary_value=m)
-    model = fitted(GammaGammaModel(), "Gamma-Gamma", f, m)
+    model = cached_fit("GG", "Gamma-Gamma", f, m)
     return fit_table(model, _PARAMS["GG"])
 
 
@@ -417,16 +441,16 @@ def GG_SPEND(frequency, monetary_value, params):
     """Expected average spend per purchase of each customer under a fitted Gamma-Gamma model."""
     from xlclv.models import GammaGammaModel
 
-    (f, m), ok, shape = elementwise({"frequency": frequency, "monetary_value": monetary_value})
+    grids, bad = elementwise({"frequency": frequency, "monetary_value": monetary_value})
     model = GammaGammaModel().set_params(**model_params(params, "GG"))
-    return scatter(np.asarray(model.expected_spend(f, m), dtype=float), ok, shape)
+    return per_element(model.expected_spend, grids, bad)
 
 
 # -- one formula from transactions to CLV -------------------------------------------------
 _MODELS = {"BGNBD": "BG/NBD", "PNBD": "Pareto/NBD"}
 
 
-@func()
+@func(call_in_wizard=False)  # fits a model: not on every keystroke of the wizard
 @arg("customer_ids", doc=_IDS_DOC, **ARRAY)
 @arg("dates", doc=_DATES_DOC, **ARRAY)
 @arg("amounts", doc=_AMOUNTS_DOC, **ARRAY)
@@ -481,15 +505,38 @@ def CLV_MODEL(
     if not horizon > 0:
         raise InputError(f"horizon_months must be greater than 0, got {horizon:g}")
 
-    from xlclv.models import GammaGammaModel
-    from xlclv.transactions import rfm_summary
+    from xlclv.excel import cache
+
+    # the cells as xlwings delivered them: unchanged transactions are parsed and fitted once,
+    # and a recalculation with every argument unchanged returns the finished table
+    cells = cache.cells_digest(customer_ids, dates, amounts)
+    key = (cells, name, unit, margin, horizon, rate)
+    rows = cache.tables.get_or_make(
+        key,
+        lambda: _clv_table(customer_ids, dates, amounts, cells, name, unit, margin, horizon, rate),
+    )
+    return [list(row) for row in rows]  # a copy: the cached table stays as it was
+
+
+def _clv_table(customer_ids, dates, amounts, cells, name, unit, margin, horizon, rate):
+    """CLV_MODEL's table (header + one row per customer)."""
+    from xlclv.excel import cache
     from xlclv.valuation import customer_lifetime_value
 
-    tx = transactions_frame(customer_ids, dates, amounts)
-    summary = rfm_summary(tx, time_unit=unit, include_zero_amounts=True)
-    f, r, t, mv = (summary[c].to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))
-    purchase = fitted(_model_class(name)(), _MODELS[name], f, r, t)
-    spend = fitted(GammaGammaModel(), "Gamma-Gamma", f, mv)
+    def summarise() -> tuple:
+        from xlclv.transactions import rfm_summary
+
+        summary = rfm_summary(
+            transactions_frame(customer_ids, dates, amounts),
+            time_unit=unit,
+            include_zero_amounts=True,
+        )
+        columns = ("frequency", "recency", "T", "monetary_value")
+        return ([excel_id(c) for c in summary.index], *(summary[c].to_numpy() for c in columns))
+
+    ids, f, r, t, mv = cache.summaries.get_or_make((cells, unit), summarise)
+    purchase = cached_fit(name, _MODELS[name], f, r, t)
+    spend = cached_fit("GG", "Gamma-Gamma", f, mv)
     p_alive = purchase.probability_alive(f, r, t)
     expected = purchase.expected_purchases(months_to_units(horizon, unit), f, r, t)
     avg_spend = spend.expected_spend(f, mv)
@@ -517,9 +564,7 @@ def CLV_MODEL(
         "clv",
     ]
     table = np.column_stack([f, r, t, mv, p_alive, expected, avg_spend, clv]).astype(float)
-    return [header] + [
-        [cid, *map(float, row)] for cid, row in zip(summary.index, table, strict=True)
-    ]
+    return [header] + [[cid, *row] for cid, row in zip(ids, table.tolist(), strict=True)]
 
 
 # -- shifted-beta-geometric (contractual) -------------------------------------------------
@@ -540,7 +585,7 @@ def _sbg(alpha, beta):
     return ShiftedBetaGeometricModel().set_params(**params)
 
 
-@func()
+@func(call_in_wizard=False)  # fits a model: not on every keystroke of the wizard
 @arg(
     "active_by_period",
     doc="Customers of one cohort still active at the start of each period, first = cohort size, e.g. 1000, 631, 468.",
@@ -548,10 +593,8 @@ def _sbg(alpha, beta):
 )
 def SBG_FIT(active_by_period):
     """Fits the shifted-beta-geometric retention model (Fader & Hardie 2007) to one cohort: spills alpha, beta and log_likelihood."""
-    from xlclv.models import ShiftedBetaGeometricModel
-
     active = number_column(active_by_period, "active_by_period")
-    model = fitted(ShiftedBetaGeometricModel(), "shifted-beta-geometric", active)
+    model = cached_fit("SBG", "shifted-beta-geometric", active)
     return fit_table(model, _PARAMS["SBG"])
 
 

@@ -28,6 +28,8 @@ from xlclv._errors import WorkbookError, XlclvError
 __all__ = ["PhaseTimer", "register", "run_report"]
 
 DEFAULT_DEMO_OUTPUT = "xlclv-demo-report.xlsx"
+#: Each dataset its own default file, so `demo --dataset cdnow` after `demo` does not collide.
+DEMO_OUTPUTS = {"sample": DEFAULT_DEMO_OUTPUT, "cdnow": "xlclv-cdnow-report.xlsx"}
 #: Exit status of a run that wrote the report with warnings (rows not used beyond
 #: max_rejected_share, a model that did not converge).
 EXIT_WARNINGS = 3
@@ -90,7 +92,10 @@ def register(subparsers: Any) -> None:
         description="Write a complete CLV report workbook from a built-in dataset.",
     )
     p.add_argument(
-        "-o", "--output", default=DEFAULT_DEMO_OUTPUT, help=f"default: {DEFAULT_DEMO_OUTPUT}"
+        "-o",
+        "--output",
+        default=None,
+        help=f"default: {DEMO_OUTPUTS['sample']} (sample) or {DEMO_OUTPUTS['cdnow']} (cdnow)",
     )
     p.add_argument(
         "--dataset",
@@ -118,7 +123,15 @@ def register(subparsers: Any) -> None:
     g.add_argument("--observation-end", help="last day of the data, YYYY-MM-DD")
     g.add_argument("--segment-by", help="comma-separated segment columns, e.g. region,channel")
     g.add_argument("--currency", help="three-letter currency code for number formats")
-    g.add_argument("--model", choices=("BGNBD", "PNBD"), type=str.upper, help="purchase model")
+    g.add_argument(
+        "--model",
+        choices=("AUTO", "BGNBD", "PNBD", "MBGNBD"),
+        type=str.upper,
+        help="purchase model; AUTO (default) fits them all and picks one on the holdout and AIC",
+    )
+    g.add_argument(
+        "--holdout-weeks", type=int, help="holdout check length in weeks (default: last 25%%)"
+    )
     g.add_argument(
         "--max-rejected-share",
         type=float,
@@ -144,6 +157,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
         "segment_by": args.segment_by,
         "currency": args.currency,
         "model": args.model,
+        "holdout_weeks": args.holdout_weeks,
         "max_rejected_share": args.max_rejected_share,
         "include_zero_amounts": False if args.exclude_zero_amounts else None,
     }
@@ -282,6 +296,7 @@ def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
 
         return sample.cdnow_inputs() if args.dataset == "cdnow" else sample.sample_inputs()
 
+    args.output = args.output or DEMO_OUTPUTS[args.dataset]
     return _run(args, console, load, {}, None)
 
 

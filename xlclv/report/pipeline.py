@@ -29,11 +29,16 @@ values (the Settings sheet) plus overrides (CLI flags). Percentages are fraction
 margin of 40 % is 0.4 (an Excel cell formatted as % holds 0.4) or the text "40%"; a value
 above 1 is rejected with that hint rather than silently divided by 100.
 
-Holdout check
--------------
-The purchase model is refitted on the data up to 75 % of the period (first purchase to
-observation end) and predicts each early customer's repeat purchases in the last 25 %; the
-Model sheet compares the total with what customers actually did, in a table and a sentence.
+Holdout check and model choice
+------------------------------
+The purchase model is refitted on the data before the holdout (the last ``holdout_weeks``
+weeks, default the last 25 % of the period from first purchase to observation end) and predicts
+the holdout (:mod:`xlclv.report.holdout`): each early customer's repeat purchases against what
+they did, the weekly tracking of repeat purchases over calibration and holdout, and the holdout
+purchases by calibration frequency, with the holdout's mean absolute error and bias in one
+sentence. With ``model = AUTO`` (the default) the fit stage fits every available purchase model,
+runs each one's holdout check and picks one (:func:`xlclv.report.fit.choose_model`: lowest
+holdout error, a tie within 5 % going to the lowest AIC); the Model sheet shows the comparison.
 The reported predictions always use all the data.
 
 References
@@ -57,9 +62,9 @@ import pandas as pd
 
 from xlclv._errors import InputError, WorkbookError
 from xlclv._timeunits import months_to_units
-from xlclv.report.fit import fit_purchase, fit_spend, params_table
-from xlclv.report.holdout import holdout_check
-from xlclv.report.settings import MAX_SEGMENTS, MODELS, Settings
+from xlclv.report.fit import compare_models, fit_purchase, fit_spend, params_table
+from xlclv.report.holdout import Holdout, holdout_check
+from xlclv.report.settings import AUTO, MAX_SEGMENTS, MODELS, Settings
 from xlclv.transactions import rfm_summary
 from xlclv.valuation import customer_lifetime_value
 
@@ -86,6 +91,18 @@ class Report:
     palive_distribution: pd.DataFrame
     issues: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
+    #: model = AUTO: Model, Log-likelihood, Parameters, AIC, Holdout error, Chosen (else None)
+    model_comparison: pd.DataFrame | None = None
+    #: why the purchase model was chosen (AUTO) or that the user set it
+    model_choice: str = ""
+    #: weekly repeat purchases, actual against predicted (xlclv.report.holdout.tracking_table)
+    tracking: pd.DataFrame | None = None
+    #: holdout purchases by calibration frequency 0..7+ (xlclv.report.holdout.conditional_table)
+    conditional: pd.DataFrame | None = None
+    #: mean absolute error and bias of the holdout tracking, in one sentence
+    holdout_accuracy: str = ""
+    #: the calibration end on the tracking table's Week axis (NaN without tracking)
+    tracking_split_week: float = float("nan")
 
 
 #: The stages, in order, by the names the CLI's progress lines and Excel's status bar show.
@@ -134,7 +151,7 @@ def build_report(
     step("value")
     values = value(base, fits, data, settings)
     step("validate")
-    check = validate(data, settings)
+    check = validate(data, settings, fits)
     step("segment")
     groups = segment(inputs, data, base, values, settings)
     step("assemble")
@@ -426,7 +443,8 @@ def summarise(data: Cleaned, settings: Settings) -> Summary:
         raise InputError(
             ("The only customer" if len(rfm) == 1 else f"Every one of the {len(rfm):,} customers")
             + f" bought only once (on one day) by "
-            f"{data.end.date().isoformat()}, so the {MODELS[settings.model]} model cannot "
+            f"{data.end.date().isoformat()}, so the {MODELS.get(settings.model, 'purchase')} "
+            "model cannot "
             "estimate how often customers buy again or when they stop. Add more history (a "
             f"longer period in sheet '{data.sheet}') or set a later observation_end."
         )
@@ -454,18 +472,37 @@ class Fits:
     spend: Any  # fitted Gamma-Gamma, or MeanSpend
     spend_note: str  # why the spend fallback was used ("" if it was not)
     warnings: list[str]
+    model: str = ""  # the purchase model's key ("" = settings.model)
+    comparison: pd.DataFrame | None = None  # model = AUTO: the comparison table
+    choice: str = ""  # why this purchase model
+    holdout: Holdout | None = None  # model = AUTO: the chosen model's holdout check
+
+    def model_key(self, settings: Settings) -> str:
+        return self.model or settings.model
 
 
 def fit(base: Summary, data: Cleaned, settings: Settings) -> Fits:
-    """Fit the purchase model and the spend model on the RFM summary."""
-    purchase, purchase_warnings = fit_purchase(settings.model, base.rfm)
+    """Fit the purchase model (model = AUTO: choose it) and the spend model on the RFM summary."""
     purchases = data.tx[data.purchase_rows]
     # Gamma-Gamma needs a positive mean spend: a repeat buyer whose repeat purchases were all
     # free ($0) is valued by the model but does not enter its fit.
     rfm = base.rfm
     spend_rfm = rfm[(rfm["frequency"] == 0) | (rfm["monetary_value"] > 0)]
     spend, spend_note, spend_warnings = fit_spend(spend_rfm, purchases, data.end)
-    return Fits(purchase, spend, spend_note, [*purchase_warnings, *spend_warnings])
+    if settings.model == AUTO:
+        choice = compare_models(base.rfm, lambda key: _holdout(key, data, settings))
+        chosen = choice.chosen
+        return Fits(
+            chosen.fitted, spend, spend_note, [*chosen.warnings, *spend_warnings],
+            model=choice.key, comparison=choice.table, choice=choice.reason,
+            holdout=chosen.holdout,
+        )  # fmt: skip
+    purchase, purchase_warnings = fit_purchase(settings.model, base.rfm)
+    choice = f"{MODELS[settings.model]}, as set (model = {settings.model})."
+    return Fits(
+        purchase, spend, spend_note, [*purchase_warnings, *spend_warnings],
+        model=settings.model, choice=choice,
+    )  # fmt: skip
 
 
 # -- value ---------------------------------------------------------------------------------------
@@ -521,16 +558,21 @@ def value(base: Summary, fits: Fits, data: Cleaned, settings: Settings) -> Value
 # -- validate ------------------------------------------------------------------------------------
 
 
-@dataclass
-class Holdout:
-    table: pd.DataFrame
-    text: str
-    items: list[tuple[str, object]]
+def validate(data: Cleaned, settings: Settings, fits: Fits | None = None) -> Holdout:
+    """The holdout check (:func:`xlclv.report.holdout.holdout_check`) of the purchase model
+    (model = AUTO: the one the fit stage chose, whose check it already ran)."""
+    if fits is not None and fits.holdout is not None:
+        return fits.holdout
+    key = fits.model_key(settings) if fits is not None else settings.model
+    if key == AUTO:  # no fit stage: the choice needs every model's check
+        return compare_models(
+            summarise(data, settings).rfm, lambda k: _holdout(k, data, settings)
+        ).chosen.holdout
+    return _holdout(key, data, settings)
 
 
-def validate(data: Cleaned, settings: Settings) -> Holdout:
-    """The holdout check (:func:`xlclv.report.holdout.holdout_check`)."""
-    return Holdout(*holdout_check(settings.model, data.tx, data.end, settings.time_unit))
+def _holdout(key: str, data: Cleaned, settings: Settings) -> Holdout:
+    return holdout_check(key, data.tx, data.end, settings.time_unit, settings.holdout_weeks)
 
 
 # -- segment -------------------------------------------------------------------------------------
@@ -778,13 +820,13 @@ def assemble(
         "time_unit": settings.time_unit,
         "observation_end": data.end.date(),
         "return_rate": values.return_rate,
-        "model": MODELS[settings.model],
+        "model": MODELS[fits.model_key(settings)],
         "holdout": check.text,
         "notes": notes,
         # loud: a red banner on the Dashboard, printed by the CLI, exit status 3
         "warnings": warnings_,
         "margin_note": _margin_note(settings),
-        "one_time_note": _one_time_note(base, settings),
+        "one_time_note": _one_time_note(base, fits.model_key(settings)),
         "segments_chosen": list(data.dims),
         "segments_skipped": list(data.skipped_segments),
         "rows_not_used": data.loss.rows if data.loss is not None else 0,
@@ -795,7 +837,7 @@ def assemble(
         segments=segments,
         cohorts=groups.cohorts,
         cohort_curves=groups.cohort_curves,
-        model_params=params_table(fits.purchase, fits.spend, settings.model),
+        model_params=params_table(fits.purchase, fits.spend, fits.model_key(settings)),
         model_fit=model_fit,
         holdout=check.table,
         holdout_text=check.text,
@@ -803,6 +845,12 @@ def assemble(
         palive_distribution=groups.palive_distribution,
         issues=issues,
         summary=summary,
+        model_comparison=fits.comparison,
+        model_choice=fits.choice,
+        tracking=check.tracking,
+        conditional=check.conditional,
+        holdout_accuracy=check.accuracy,
+        tracking_split_week=check.split_week,
     )
 
 
@@ -833,7 +881,7 @@ def _warnings(data: Cleaned, fits: Fits, settings: Settings) -> list[str]:
             "max_rejected_share)"
         )
     if not fits.purchase.converged_:
-        out.append(not_converged_message(MODELS[settings.model], fits.purchase))
+        out.append(not_converged_message(MODELS[fits.model_key(settings)], fits.purchase))
     if not fits.spend_note and not getattr(fits.spend, "converged_", True):
         out.append(not_converged_message("Gamma-Gamma spend", fits.spend))
     return out
@@ -848,16 +896,16 @@ def _margin_note(settings: Settings) -> str:
     )
 
 
-def _one_time_note(base: Summary, settings: Settings) -> str:
+def _one_time_note(base: Summary, model: str) -> str:
     once = int((base.rfm["frequency"] == 0).sum())
-    if settings.model != "BGNBD" or once == 0:
+    if model != "BGNBD" or once == 0:
         return ""
     return (
         f"Why P(alive) = 100% for the {once:,} one-time buyers: BG/NBD lets a customer drop out "
         "only right after a repeat purchase, so someone who bought once is never counted as "
-        "gone (their expected purchases still fall the longer they stay silent). For a drop-out chance after "
-        "the first purchase too, use Pareto/NBD (--model PNBD) or MBG/NBD "
-        "(xlclv.models.ModifiedBetaGeoModel)."
+        "gone (their expected purchases still fall the longer they stay silent). For a "
+        "drop-out chance after the first purchase too, use MBG/NBD (--model MBGNBD, "
+        "xlclv.models.ModifiedBetaGeoModel) or Pareto/NBD (--model PNBD)."
     )
 
 
@@ -890,7 +938,7 @@ def _fit_rows(data, base, fits, values, check, groups, settings, first_purchase)
     """The Model sheet's fit table, item by item."""
     purchase, spend = fits.purchase, fits.spend
     rows: list[tuple[str, object]] = [
-        ("Purchase model", MODELS[settings.model]),
+        ("Purchase model", MODELS[fits.model_key(settings)]),
         ("Spend model", "Gamma-Gamma" if not fits.spend_note else "Mean spend (fallback)"),
         ("Time unit", {"D": "days", "W": "weeks", "M": "months"}[settings.time_unit]),
         ("First purchase in the data", pd.Timestamp(first_purchase).date().isoformat()),
@@ -905,7 +953,7 @@ def _fit_rows(data, base, fits, values, check, groups, settings, first_purchase)
             "Purchase model message",
             str(purchase.fit_message_)
             if purchase.converged_
-            else not_converged_message(MODELS[settings.model], purchase),
+            else not_converged_message(MODELS[fits.model_key(settings)], purchase),
         ),
     ]
     if not fits.spend_note:

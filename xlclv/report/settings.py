@@ -20,23 +20,40 @@ import pandas as pd
 from xlclv._errors import InputError
 from xlclv._timeunits import check_time_unit
 
-__all__ = ["MAX_SEGMENTS", "MODELS", "Settings"]
+__all__ = ["AUTO", "MAX_SEGMENTS", "MODELS", "PURCHASE_MODELS", "Settings"]
 
 #: With segment_by blank, an extra column with more distinct values than this is not a segment.
 MAX_SEGMENTS = 50
-#: Purchase models the report can use: key -> display name.
-MODELS = {"BGNBD": "BG/NBD", "PNBD": "Pareto/NBD"}
-_MODEL_ALIASES = {
-    "BGNBD": "BGNBD",
-    "BG/NBD": "BGNBD",
-    "BG-NBD": "BGNBD",
-    "BETAGEO": "BGNBD",
-    "PNBD": "PNBD",
-    "PARETO/NBD": "PNBD",
-    "PARETO-NBD": "PNBD",
-    "PARETONBD": "PNBD",
-    "PARETO": "PNBD",
+#: Purchase models the report can use: key -> (display name, class name in xlclv.models).
+#: Adding a model is one entry here; a model whose class xlclv.models does not export (yet)
+#: is left out of ``model = AUTO`` and rejected when asked for by name.
+PURCHASE_MODELS = {
+    "BGNBD": ("BG/NBD", "BetaGeoModel"),
+    "PNBD": ("Pareto/NBD", "ParetoNBDModel"),
+    "MBGNBD": ("MBG/NBD", "ModifiedBetaGeoModel"),
 }
+#: Display names of the purchase models: key -> name.
+MODELS = {key: name for key, (name, _) in PURCHASE_MODELS.items()}
+#: The ``model`` setting that fits every available model and picks one on the holdout and AIC.
+AUTO = "AUTO"
+_MODEL_ALIASES = {
+    **{re.sub(r"[^A-Z]", "", k): k for k in PURCHASE_MODELS},
+    **{re.sub(r"[^A-Z]", "", name.upper()): k for k, (name, _) in PURCHASE_MODELS.items()},
+    "BETAGEO": "BGNBD",
+    "PARETO": "PNBD",
+    "MODIFIEDBETAGEO": "MBGNBD",
+    "AUTO": AUTO,
+    "AUTOMATIC": AUTO,
+}
+
+
+def available_models() -> list[str]:
+    """Keys of the purchase models whose class :mod:`xlclv.models` exports, in registry order."""
+    import xlclv.models
+
+    return [k for k, (_, cls) in PURCHASE_MODELS.items() if hasattr(xlclv.models, cls)]
+
+
 _UNIT_WORDS = {
     "DAY": "D",
     "DAYS": "D",
@@ -69,8 +86,13 @@ class Settings:
         Segment columns to summarise; None = every extra column of the transactions.
     currency : str
         Currency code for number formats (e.g. "USD", "EUR").
-    model : {"BGNBD", "PNBD"}
-        The purchase model: BG/NBD or Pareto/NBD (spend is always Gamma-Gamma).
+    model : {"AUTO", "BGNBD", "PNBD", "MBGNBD"}
+        The purchase model (spend is always Gamma-Gamma). AUTO (the default) fits every
+        available model (BG/NBD, Pareto/NBD and MBG/NBD when available) and picks one on the
+        holdout check and AIC (:func:`xlclv.report.fit.choose_model`); a key forces that model.
+    holdout_weeks : int or None
+        Length of the holdout check's holdout period in weeks; None = the last 25 % of the
+        period from the first purchase to the observation end.
     max_rejected_share : float
         When the rows not used are more than this share of the rows, or of the absolute
         amount, the report warns loudly (Dashboard banner, console, exit status 3); default
@@ -87,7 +109,8 @@ class Settings:
     observation_end: dt.date | None = None
     segment_by: list[str] | None = None
     currency: str = "USD"
-    model: str = "BGNBD"
+    model: str = AUTO
+    holdout_weeks: int | None = None
     max_rejected_share: float = 0.01
     include_zero_amounts: bool = True
 
@@ -147,6 +170,7 @@ _SETTING_NAMES = (
     "segment_by",
     "currency",
     "model",
+    "holdout_weeks",
     "max_rejected_share",
     "include_zero_amounts",
 )
@@ -158,7 +182,8 @@ _DEFAULTS = {
     "observation_end": None,
     "segment_by": None,
     "currency": "USD",
-    "model": "BGNBD",
+    "model": AUTO,
+    "holdout_weeks": None,
     "max_rejected_share": 0.01,
     "include_zero_amounts": True,
 }
@@ -232,10 +257,15 @@ def _validate(raw: Mapping[str, object], *, sources: Mapping[str, str | None]) -
                 raise fail(f"must be a currency code such as USD or EUR, got {_show(value)}")
             out[name] = text
         elif name == "model":
-            key = re.sub(r"\s+", "", str(value)).upper()
-            if key not in _MODEL_ALIASES:
-                raise fail(f"must be BGNBD (BG/NBD) or PNBD (Pareto/NBD), got {_show(value)}")
-            out[name] = _MODEL_ALIASES[key]
+            out[name] = _model(value, fail)
+        elif name == "holdout_weeks":
+            x = _number(value, fail)
+            if not (x >= 1 and float(x).is_integer()):
+                raise fail(
+                    f"must be a whole number of weeks, at least 1, got {_show(value)} (leave it "
+                    "blank to hold out the last 25 % of the period)"
+                )
+            out[name] = int(x)
         elif name == "max_rejected_share":
             x = _fraction(value, fail)
             if not 0 <= x < 1:
@@ -245,6 +275,20 @@ def _validate(raw: Mapping[str, object], *, sources: Mapping[str, str | None]) -
         elif name == "include_zero_amounts":
             out[name] = _yes_no(value, fail)
     return out
+
+
+def _model(value: object, fail: Callable[[str], InputError]) -> str:
+    key = _MODEL_ALIASES.get(re.sub(r"[^A-Z]", "", str(value).upper()))
+    available = available_models()
+    choices = ", ".join(f"{k} ({MODELS[k]})" for k in available)
+    if key is None:
+        raise fail(f"must be AUTO (choose automatically) or one of {choices}, got {_show(value)}")
+    if key != AUTO and key not in available:
+        raise fail(
+            f"asks for {MODELS[key]}, which this version of xlclv does not have; use AUTO or "
+            f"one of {choices}"
+        )
+    return key
 
 
 def _show(value: object) -> str:

@@ -265,7 +265,8 @@ def _place(ws: Worksheet, made: list[Any]) -> None:
 def _settings_line(settings: Any, summary: dict[str, Any]) -> str:
     parts: list[str] = []
     model = str(getattr(settings, "model", "BGNBD")).upper()
-    parts.append({"BGNBD": "BG/NBD", "PNBD": "Pareto/NBD"}.get(model, model) + " + Gamma-Gamma")
+    model = summary.get("model") or {"BGNBD": "BG/NBD", "PNBD": "Pareto/NBD"}.get(model, model)
+    parts.append(f"{model} + Gamma-Gamma")  # the purchase model used (chosen under AUTO)
     gm = getattr(settings, "gross_margin", None)
     if isinstance(gm, int | float):
         parts.append(f"gross margin {gm:.0%}")

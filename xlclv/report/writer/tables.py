@@ -39,6 +39,10 @@ TABLE_NAMES: dict[str, str] = {
     "model_params": "tblModel",
     "model_fit": "tblModelFit",
     "holdout": "tblHoldout",
+    "model_comparison": "tblModelComparison",
+    "tracking": "tblTracking",
+    "tracking_split": "tblTrackingSplit",
+    "conditional": "tblHoldoutByFrequency",
     "settings": "tblSettingsUsed",
     "issues": "tblIssues",
     # chart data on the Dashboard
