@@ -377,8 +377,10 @@ def test_named_segments_are_used_whatever_they_look_like(base_frame):
 
 
 def test_report_row_numbers_and_zip_are_valid(base_frame, tmp_path):
-    """Sanity: the guarded report still writes a valid package."""
+    """Sanity: the guarded report leaves the raw table as it was and writes a valid package."""
+    before = base_frame.copy()
     r = report(base_frame)
+    pd.testing.assert_frame_equal(base_frame, before)
     path = write_report(r, tmp_path / "ok.xlsx")
     assert zipfile.is_zipfile(path)
 
