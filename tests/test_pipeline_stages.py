@@ -33,6 +33,8 @@ def test_clean_codes_customers_and_sets_aside_returns_only_customers():
     data = p.clean(inputs(), Settings())
     assert data.only_returns == 1  # R
     assert "R" not in set(data.tx["customer_id"])
+    [r] = data.issues[data.issues["Value"] == "R"].to_dict("records")
+    assert r["Row"] == 7 and "no purchase" in r["Problem"] and "return rate" in r["Problem"]
     assert data.end == pd.Timestamp("2024-03-01")  # the last date, observation_end unset
     assert data.dims == ["region"]
     assert len(data.codes) == len(data.tx) == 7
@@ -72,10 +74,11 @@ def test_value_return_rate_by_hand():
 
     fits = p.Fits(BetaGeoModel().set_params(r=1, alpha=2, a=1, b=3), MeanSpend(40.0), "x", [])
     values = p.value(base, fits, data, settings)
-    # gross purchases 25+50+100+30+40+60 = 305; returns 20 (R's 15 left with R)
+    # gross purchases 25+50+100+30+40+60 = 305; returns 20 + R's 15 (issue 10: a customer
+    # with only returns does not take the returns out of the return rate)
     assert values.gross == pytest.approx(305.0)
-    assert values.returned == pytest.approx(20.0)
-    assert values.return_rate == pytest.approx(20 / 305)
+    assert values.returned == pytest.approx(35.0)
+    assert values.return_rate == pytest.approx(35 / 305)
     assert np.all(values.spend == 40.0)
     assert values.p_alive.shape == values.predicted.shape == (3,)
 

@@ -355,7 +355,10 @@ def test_columns_with_too_many_values_are_not_segments_unless_named():
     rows = [(c if k < 9 else f"{c}{k}", d, a, reg, o) for k, (c, d, a, reg, o) in enumerate(rows)]
     report = build(rows)
     assert list(report.segments) == ["region"]  # 54 different order ids > 50
-    assert any("Column 'channel' has 54 different values" in n for n in report.summary["notes"])
+    assert any("'channel' (54 different values, too many" in n for n in report.summary["notes"])
+    assert report.summary["segments_skipped"] == [
+        ("channel", "54 different values, too many for a segment (at most 50)")
+    ]
     forced = build(rows, settings=Settings(segment_by=["channel"]))
     assert list(forced.segments) == ["channel"]
 

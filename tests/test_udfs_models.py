@@ -185,17 +185,15 @@ def _tx_ranges(tx, dates="datetime"):
 def test_clv_rfm_reproduces_the_published_cdnow_summary(cdnow_tx, cdnow, dates):
     """The CDNOW calibration summary: weeks, observation end 1997-09-30 (published file).
 
-    Amounts of 0 are not purchases here (they are in the published file), so the check
-    covers the customers without a zero-amount transaction: almost all of them.
+    Amounts of 0 are purchases, as in the published file: all 2,357 customers match.
     """
     ids, d, amounts = _tx_ranges(cdnow_tx, dates)
     end = dt.datetime(1997, 9, 30) if dates == "datetime" else 35703.0  # serial of 1997-09-30
     rows = xl.call("CLV_RFM", ids, d, amounts, end, "W")
     assert rows[0] == ["customer_id", "frequency", "recency (W)", "T (W)", "monetary_value"]
     got = table(rows).set_index("customer_id")
-    zero = set(cdnow_tx.loc[cdnow_tx["amount"] <= 0, "customer_id"])
-    expected = cdnow[~cdnow.index.isin(zero)].copy()
-    assert len(expected) > 2300
+    expected = cdnow.copy()
+    assert len(expected) == len(got) == 2357
     expected.index = expected.index.astype(int)
     got = got.loc[expected.index]
     np.testing.assert_allclose(got["frequency"], expected["frequency"])
@@ -212,7 +210,11 @@ def test_clv_rfm_agrees_with_the_core_and_ignores_trailing_blanks(cdnow_tx):
     pad = ((None,),) * 5
     rows = xl.call("CLV_RFM", ids + pad, d + pad, amounts + pad, xl.MISSING, "m")
     assert rows[0][2:4] == ["recency (M)", "T (M)"]
-    core = rfm_summary(tx.assign(customer_id=tx["customer_id"].astype(int)), time_unit="M")
+    core = rfm_summary(
+        tx.assign(customer_id=tx["customer_id"].astype(int)),
+        time_unit="M",
+        include_zero_amounts=True,
+    )
     got = table(rows).set_index("customer_id")
     assert list(got.index) == list(core.index)
     np.testing.assert_allclose(got.to_numpy(), core.to_numpy())
@@ -463,7 +465,8 @@ def test_clv_model_agrees_with_the_core_pipeline(cdnow_cal_tx, model):
     got = table(rows).set_index("customer_id")
 
     tx = cdnow_cal_tx.assign(customer_id=cdnow_cal_tx["customer_id"].astype(int))
-    s = rfm_summary(tx, time_unit="W")
+    s = rfm_summary(tx, time_unit="W", include_zero_amounts=True)  # $0 purchases count
+    assert len(s) == 2357  # the published CDNOW sample
     f, r, t, m = (s[c].to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))
     purchase = (BetaGeoModel if model == "BGNBD" else ParetoNBDModel)().fit(f, r, t)
     spend = GammaGammaModel().fit(f, m)

@@ -296,6 +296,8 @@ def sheet_charts(path: Path) -> dict[str, list[dict]]:
                     root = ET.fromstring(z.read(chart_part))
                     head = root.find("c:chart/c:title", _NS)
                     title = "".join(t.text or "" for t in head.iterfind(".//a:t", _NS))
+                    # a title read from a cell: its cached text
+                    title += "".join(v.text or "" for v in head.iterfind(".//c:strCache//c:v", _NS))
                     series = []
                     for ser in root.iterfind(".//c:ser", _NS):
 

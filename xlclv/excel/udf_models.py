@@ -287,7 +287,10 @@ def _with_params(model: str, params: Any):
 # -- RFM summary --------------------------------------------------------------------------
 _IDS_DOC = "Customer ID of each transaction: a column (blanks at the end ignored)."
 _DATES_DOC = "Date of each transaction: date cells, Excel date numbers or text such as 2024-01-31."
-_AMOUNTS_DOC = "Amount of each transaction. Amounts of 0 or less (returns) are not purchases."
+_AMOUNTS_DOC = (
+    "Amount of each transaction. Amounts of 0 (free orders) count as purchases, as in the "
+    "published CDNOW analysis; negative amounts (returns) do not."
+)
 
 
 @func()
@@ -308,7 +311,7 @@ def CLV_RFM(customer_ids, dates, amounts, observation_end=None, time_unit="W"):
     tx = transactions_frame(customer_ids, dates, amounts)
     end = single_cell(observation_end, "observation_end")
     end = None if end is None else excel_date(end, "observation_end")
-    summary = rfm_summary(tx, time_unit=unit, observation_end=end)
+    summary = rfm_summary(tx, time_unit=unit, observation_end=end, include_zero_amounts=True)
     header = ["customer_id", "frequency", f"recency ({unit})", f"T ({unit})", "monetary_value"]
     return [header] + [
         [excel_id(cid), *map(float, row)]
@@ -523,7 +526,11 @@ def _clv_table(customer_ids, dates, amounts, cells, name, unit, margin, horizon,
     def summarise() -> tuple:
         from xlclv.transactions import rfm_summary
 
-        summary = rfm_summary(transactions_frame(customer_ids, dates, amounts), time_unit=unit)
+        summary = rfm_summary(
+            transactions_frame(customer_ids, dates, amounts),
+            time_unit=unit,
+            include_zero_amounts=True,
+        )
         columns = ("frequency", "recency", "T", "monetary_value")
         return ([excel_id(c) for c in summary.index], *(summary[c].to_numpy() for c in columns))
 

@@ -9,7 +9,9 @@
 Progress goes to stderr, one line per phase; the summary goes to stdout, with the column
 mapping used and what was read from the data (a date order, a decimal separator). A fatal
 input problem, and every failure to read the input file, prints one line and exits with code
-2, never a traceback; Ctrl-C prints one line and exits with code 130.
+2, never a traceback; Ctrl-C prints one line and exits with code 130. A report written with
+warnings (more rows not used than max_rejected_share, or a model that did not converge)
+prints them and exits with code 3.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ __all__ = ["PhaseTimer", "register", "run_report"]
 DEFAULT_DEMO_OUTPUT = "xlclv-demo-report.xlsx"
 #: Each dataset its own default file, so `demo --dataset cdnow` after `demo` does not collide.
 DEMO_OUTPUTS = {"sample": DEFAULT_DEMO_OUTPUT, "cdnow": "xlclv-cdnow-report.xlsx"}
+#: Exit status of a run that wrote the report with warnings (rows not used beyond
+#: max_rejected_share, a model that did not converge).
+EXIT_WARNINGS = 3
 _TABLE_SUFFIXES = {".csv", ".tsv", ".parquet", ".pq"}
 _WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
 
@@ -129,6 +134,18 @@ def register(subparsers: Any) -> None:
     g.add_argument(
         "--holdout-weeks", type=int, help="holdout check length in weeks (default: last 25%%)"
     )
+    g.add_argument(
+        "--max-rejected-share",
+        type=float,
+        help="warn (exit status 3) when more rows or amount than this share are not used "
+        "(default 0.01)",
+    )
+    g.add_argument(
+        "--exclude-zero-amounts",
+        action="store_true",
+        help="do not count $0 purchases as purchase occasions (counted by default, as in "
+        "the published CDNOW analysis)",
+    )
     r = p.add_argument_group("reading the input (also Settings cells: columns, date_order, ...)")
     r.add_argument(
         "--sheet",
@@ -170,6 +187,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
         "columns": args.columns,
         "date_order": args.date_order,
         "decimal_separator": args.decimal_separator,
+        "max_rejected_share": args.max_rejected_share,
+        "include_zero_amounts": False if args.exclude_zero_amounts else None,
     }
     return {k: v for k, v in pairs.items() if v is not None}
 
@@ -296,6 +315,18 @@ def _print_summary(console: Console, report: Any, path: Path, seconds: float) ->
     console.print(f"  total predicted CLV  {cur} {total:,.0f}{note}", highlight=False)
     console.print(f"  top segment          {s.get('top_segment') or '-'}", highlight=False)
     console.print(f"  data issues          {int(s.get('issues', 0)):,}", highlight=False)
+    if s.get("margin_note"):
+        console.print(
+            "  [bold yellow]note:[/bold yellow] CLV is REVENUE at 100% margin, not profit "
+            "(no gross margin given; use --gross-margin 0.3 for 30%)",
+            highlight=False,
+        )
+    chosen = ", ".join(s.get("segments_chosen") or []) or "none"
+    console.print(f"  segments             {chosen}", highlight=False, markup=False)
+    for col, why in s.get("segments_skipped") or []:
+        console.print(f"    not a segment: {col!r} ({why})", highlight=False, markup=False)
+    for w in s.get("warnings") or []:
+        console.print(f"[bold red]warning:[/bold red] {escape(w)}", highlight=False)
 
 
 def _run(
@@ -340,7 +371,6 @@ def _run(
     _print_summary(console, report, written, time.perf_counter() - start)
     for line in reading_lines(inputs):
         console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
-    return 0
 
 
 def _one_line(exc: BaseException) -> str:

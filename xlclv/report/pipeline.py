@@ -19,7 +19,8 @@ Negative amounts are returns, handled on purpose:
   single base-wide rate is used because individual return histories are too sparse to predict
   a customer's future returns.
 
-Amounts of exactly 0 are rejected (listed in Data issues: not counted as a purchase).
+Amounts of exactly 0 (free orders) are purchase occasions by default, as in the published
+CDNOW analysis; the setting include_zero_amounts=False leaves them out (listed in Data issues).
 
 Settings
 --------
@@ -51,6 +52,7 @@ Customer Base Analysis", Journal of Marketing Research 42(4), 415-430 (Gamma-Gam
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -173,29 +175,75 @@ class Cleaned:
     n_codes: int
     uniques: np.ndarray  # customer id of each code
     amount: np.ndarray
-    only_returns: int  # customers dropped: no purchase above 0
+    only_returns: int  # customers left out: no purchase (only returns)
+    purchase_rows: np.ndarray  # purchase occasions (amount > 0, or >= 0 with zero amounts)
+    returned_all: float = 0.0  # |returns| of every customer, also the returns-only ones
+    loss: Any = None  # checks.Loss: rows and amounts not used
+    skipped_segments: list[tuple[str, str]] = field(default_factory=list)
+    include_zero: bool = True
 
-    @property
-    def purchase_rows(self) -> np.ndarray:
-        return self.amount > 0
+
+#: Hidden column that carries each raw row's Excel row number through the cleaning.
+_ROW_KEY = "__xlclv_row__"
+
+
+def today() -> pd.Timestamp:
+    """The run date (dates after it are data issues unless observation_end is set)."""
+    return pd.Timestamp.today().normalize()
 
 
 def clean(inputs: Any, settings: Settings) -> Cleaned:
-    """Clean the transactions, choose the segment columns and the observation end."""
-    from xlclv.report.inputs import clean_transactions, normalise_header
+    """Clean the transactions, choose the segment columns and the observation end.
 
-    tx, issues = clean_transactions(
-        inputs.transactions,
-        sheet=inputs.transactions_sheet,
-        first_row=inputs.transactions_first_row,
-        observation_end=settings.observation_end,
-    )
+    On the typed rows, the guards of :mod:`xlclv.report.checks` then move to Data issues:
+    dates after the run date (unless observation_end is set beyond them), text longer than
+    an Excel cell holds, a totals row, and repeated order ids (counted once). Customers with
+    only returns are listed there too (their returns still count in the return rate).
+    """
+    from xlclv.report import checks
+    from xlclv.report.inputs import clean_transactions, find_column, normalise_header
+
+    raw = inputs.transactions
     sheet = inputs.transactions_sheet
-    dims = _dimensions(tx, settings.segment_by, sheet, normalise_header)
-    notes = _drop_id_like_segments(tx, dims) if settings.segment_by is None else []
+    first_row = inputs.transactions_first_row
+    marked = _with_row_numbers(raw, first_row)
+    tx, issues = clean_transactions(
+        marked,
+        sheet=sheet,
+        first_row=first_row,
+        observation_end=settings.observation_end,
+        # the Settings sheet's reading cells and flags (the Excel button has no other way in)
+        columns=settings.columns,
+        date_order=settings.date_order,
+        decimal_separator=settings.decimal_separator,
+    )
+    raw.attrs.update(marked.attrs)  # what reading chose (the CLI prints it from the raw table)
+    rows = _row_numbers(tx.pop(_ROW_KEY))
+    names = _raw_names(raw, tx, find_column)
+    tx, rows, issues, handled, notes = _guards(tx, rows, issues, settings, sheet, names)
+    extra = [c for c in tx.columns if c not in ("customer_id", "date", "amount")]
+    order_col = checks.order_id_column(tx, extra)
+    skipped: list[tuple[str, str]] = []
+    if settings.segment_by is None:
+        dims, skipped = checks.choose_segments(tx, extra, MAX_SEGMENTS, order_col)
+    else:
+        dims = _dimensions(tx, settings.segment_by, sheet, normalise_header)
     amount = tx["amount"].to_numpy(dtype=float)
-    if not (amount > 0).any():
+    purchase = (amount > 0) | ((amount == 0) & settings.include_zero_amounts)
+    if not purchase.any():
         raise InputError(_nothing_usable(tx, issues, sheet))
+    zero_rows = issues["Problem"].astype(str).str.startswith("zero amount").to_numpy()
+    if settings.include_zero_amounts:  # counted as purchases, so not an issue
+        issues = issues[~zero_rows]
+    else:
+        issues = checks.relabel(
+            issues,
+            zero_rows,
+            lambda p: (
+                "zero amount: kept, but not counted as a purchase (include_zero_amounts is off)"
+            ),
+        )
+    loss, issues = _loss(raw, first_row, issues, sheet, amount, handled, names)
     end = (
         pd.Timestamp(settings.observation_end)
         if settings.observation_end is not None
@@ -203,30 +251,174 @@ def clean(inputs: Any, settings: Settings) -> Cleaned:
     )
     # customers as integer codes: every per-customer sum below is a bincount
     codes, uniques = pd.factorize(tx["customer_id"])
-    bought = np.bincount(codes[amount > 0], minlength=len(uniques)) > 0
+    returned_all = abs(float(amount[amount < 0].sum()))
+    bought = np.bincount(codes[purchase], minlength=len(uniques)) > 0
     only_returns = int((~bought).sum())
     if only_returns:
+        issues = _concat_issues(
+            issues, _returns_only(tx, rows, codes, bought, sheet, names["customer_id"])
+        )
         keep = bought[codes]
-        tx, codes, amount = tx[keep], codes[keep], amount[keep]
+        tx, codes, amount, purchase = tx[keep], codes[keep], amount[keep], purchase[keep]
+    if len(issues):
+        issues = issues.sort_values(["Sheet", "Row"], kind="stable").reset_index(drop=True)
     return Cleaned(
         tx, issues, sheet, dims, notes, end, codes, len(uniques), np.asarray(uniques), amount,
-        only_returns,
+        only_returns, purchase, returned_all, loss, skipped, settings.include_zero_amounts,
     )  # fmt: skip
 
 
-def _drop_id_like_segments(tx: pd.DataFrame, dims: list[str]) -> list[str]:
-    """With segment_by blank, leave out columns with too many values (ids, free text, amounts)."""
-    notes = []
-    for d in list(dims):
-        n = tx[d].nunique()
-        if n > MAX_SEGMENTS:
-            dims.remove(d)
+def _no_purchase_problem(returns: int, total: float, zeros: int) -> str:
+    what = []
+    if returns:
+        what.append(f"{returns:,} return(s), {total:,.2f}")
+    if zeros:
+        what.append(f"{zeros:,} zero amount(s), not counted with include_zero_amounts off")
+    tail = "; the returns count in the return rate" if returns else ""
+    return (
+        f"customer has no purchase in the data (only {' and '.join(what)}): not in the "
+        f"Customers sheet (nothing to predict){tail}"
+    )
+
+
+def _with_row_numbers(raw: pd.DataFrame, first_row: int) -> pd.DataFrame:
+    """``raw`` (a shallow copy) plus a text column with each row's Excel row number (blank on
+    blank rows, so the cleaning still skips those; text, because ids are read as text)."""
+    marked = raw.copy(deep=False)
+    blank = np.ones(len(raw), dtype=bool)
+    for col in raw.columns:  # later columns are only looked at where all before were blank
+        rows = np.flatnonzero(blank)
+        if rows.size == 0:
+            break
+        s = raw[col].iloc[rows] if rows.size < len(raw) else raw[col]
+        cell_blank = np.asarray(s.isna(), dtype=bool)
+        if pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype):
+            spaces = s.astype(str).str.strip() == ""
+            cell_blank = cell_blank | np.asarray(spaces, dtype=bool)
+        blank[rows] = cell_blank
+    numbers = pd.array(np.arange(first_row, first_row + len(raw)).astype(str), dtype="string")
+    numbers[blank] = pd.NA
+    marked[_ROW_KEY] = numbers
+    return marked
+
+
+def _row_numbers(column: pd.Series) -> np.ndarray:
+    """The hidden column back as integers (-1 where the cleaning saw a row as blank-ish)."""
+    text = np.asarray(column.astype(str), dtype=str)
+    digits = np.char.isdigit(text)
+    out = np.full(len(text), -1, dtype=np.int64)
+    out[digits] = text[digits].astype(np.int64)
+    return out
+
+
+def _raw_names(raw: pd.DataFrame, tx: pd.DataFrame, find: Callable) -> dict[str, str]:
+    """The raw headers of customer_id, date and amount (for Data issues' Column)."""
+    chosen = dict((tx.attrs.get("xlclv_reading") or {}).get("columns") or {})
+    out = {}
+    for name in ("customer_id", "date", "amount"):
+        out[name] = str(chosen.get(name) or find(raw, name) or name)
+    return out
+
+
+def _guards(tx, rows, issues, settings, sheet, names):
+    """Future dates, over-long text, totals rows and repeated orders out of ``tx``."""
+    from xlclv.report import checks
+
+    frames, notes = [issues], []
+    early, early_issues = checks.before_1900(tx, rows, sheet, names["date"])
+    drop = np.array(early, dtype=bool)
+    frames.append(early_issues)
+    if settings.observation_end is None:
+        late, late_issues = checks.future_dates(tx, rows, today(), sheet, names["date"])
+        drop |= late
+        frames.append(late_issues)
+    text_cols = [c for c in tx.columns if c not in ("date", "amount")]
+    long, long_issues = checks.too_long_text(tx, rows, text_cols, sheet, names)
+    drop |= long
+    frames.append(long_issues)
+    tx, rows = tx[~drop].reset_index(drop=True), rows[~drop]
+    extra = [c for c in tx.columns if c not in ("customer_id", "date", "amount")]
+    order_col = checks.order_id_column(tx, extra)
+    label_cols = ["customer_id"] + ([order_col] if order_col else [])
+    totals, total_issues = checks.totals_rows(tx, rows, label_cols, sheet, names["customer_id"])
+    frames.append(total_issues)
+    handled = int(totals.sum())
+    tx, rows = tx[~totals].reset_index(drop=True), rows[~totals]
+    if order_col is not None:
+        dup = checks.duplicate_orders(tx, rows, order_col, sheet)
+        frames.append(dup.issues)
+        handled += int(dup.dropped.sum())
+        out = dup.dropped | dup.conflicting
+        tx, rows = tx[~out].reset_index(drop=True), rows[~out]
+        if dup.line_items:
             notes.append(
-                f"Column '{d}' has {n:,} different values, too many for a segment "
-                f"(at most {MAX_SEGMENTS}); it is not used. Name it in segment_by to "
-                "use it anyway."
+                f"{dup.line_items:,} row(s) are further lines of an order already in the data "
+                f"(same '{order_col}', customer and day): their amounts are added to the order."
             )
-    return notes
+    frames = [f for f in frames if len(f)]
+    if frames:
+        issues = pd.concat(frames, ignore_index=True)
+    return tx, rows, issues, handled, notes
+
+
+def _loss(raw, first_row, issues, sheet, used_amounts, handled, names):
+    """Rows of the transactions sheet not used, and their share of the amounts."""
+    from xlclv.report import checks
+
+    column = names["amount"] if names["amount"] in raw.columns else None
+    amounts = raw[column] if column is not None else pd.Series(np.nan, index=raw.index)
+    if not len(issues):
+        none = np.zeros(0, dtype=np.int64)
+        return checks.material_loss(amounts, none, used_amounts, handled), issues
+    mine = (issues["Sheet"] == sheet).to_numpy()
+    text = issues["Problem"].astype(str)
+    not_used = mine & text.str.contains("not used", regex=False).to_numpy()
+    # left out on purpose: repeats counted once, rows after an observation_end the user set
+    not_used &= ~text.str.startswith("duplicate of row").to_numpy()
+    not_used &= ~text.str.startswith("date after observation_end").to_numpy()
+    positions = issues["Row"][not_used].to_numpy(dtype=np.int64) - first_row
+    positions = np.unique(positions[(positions >= 0) & (positions < len(raw))])
+    totals = checks.rejected_totals(raw, positions, amounts, float(used_amounts.sum()))
+    if totals.size:  # a totals row without a date: the cleaning rejected it; it is no loss
+        rows = set((totals + first_row).tolist())
+        hit = mine & issues["Row"].isin(rows).to_numpy()
+        issues = checks.relabel(
+            issues,
+            hit,
+            lambda p: "totals row (its amount is the sum of the other rows): left out",
+        )
+        positions = np.setdiff1d(positions, totals)
+        handled += int(totals.size)
+    return checks.material_loss(amounts, positions, used_amounts, handled), issues
+
+
+def _returns_only(tx, rows, codes, bought, sheet, cid_name) -> pd.DataFrame:
+    """One Data issues row per customer with only returns (at their first row)."""
+    lost = ~bought[codes]
+    df = pd.DataFrame(
+        {
+            "code": codes[lost],
+            "row": rows[lost],
+            "amount": tx["amount"].to_numpy()[lost],
+            "id": tx["customer_id"].to_numpy(dtype=object)[lost],
+        }
+    )
+    df["ret"] = df["amount"] < 0
+    g = df.groupby("code", sort=False)
+    first, n, total, ids = g["row"].min(), g["ret"].sum(), g["amount"].sum(), g["id"].first()
+    zeros = g.size() - n
+    return pd.DataFrame(
+        {
+            "Sheet": sheet,
+            "Row": first.to_numpy(dtype=np.int64),
+            "Column": cid_name,
+            "Value": ids.astype(str).to_numpy(dtype=object),
+            "Problem": [
+                _no_purchase_problem(int(k), float(t), int(z))
+                for k, t, z in zip(n.tolist(), total.tolist(), zeros.tolist(), strict=True)
+            ],
+        }
+    )
 
 
 # -- summarise -----------------------------------------------------------------------------------
@@ -245,7 +437,12 @@ class Summary:
 
 def summarise(data: Cleaned, settings: Settings) -> Summary:
     """The RFM summary; stops if nobody bought twice (no model can be estimated)."""
-    rfm = rfm_summary(data.tx, time_unit=settings.time_unit, observation_end=data.end)
+    rfm = rfm_summary(
+        data.tx,
+        time_unit=settings.time_unit,
+        observation_end=data.end,
+        include_zero_amounts=data.include_zero,
+    )
     where = pd.Index(data.uniques).get_indexer(rfm.index)
     day = data.tx["date"].to_numpy(dtype="datetime64[ns]")
     first_row = _first_purchase_rows(data, day)[where]
@@ -294,7 +491,11 @@ class Fits:
 def fit(base: Summary, data: Cleaned, settings: Settings) -> Fits:
     """Fit the purchase model (model = AUTO: choose it) and the spend model on the RFM summary."""
     purchases = data.tx[data.purchase_rows]
-    spend, spend_note, spend_warnings = fit_spend(base.rfm, purchases, data.end)
+    # Gamma-Gamma needs a positive mean spend: a repeat buyer whose repeat purchases were all
+    # free ($0) is valued by the model but does not enter its fit.
+    rfm = base.rfm
+    spend_rfm = rfm[(rfm["frequency"] == 0) | (rfm["monetary_value"] > 0)]
+    spend, spend_note, spend_warnings = fit_spend(spend_rfm, purchases, data.end)
     if settings.model == AUTO:
         choice = compare_models(base.rfm, lambda key: _holdout(key, data, settings))
         chosen = choice.chosen
@@ -336,7 +537,7 @@ def value(base: Summary, fits: Fits, data: Cleaned, settings: Settings) -> Value
     expected = fits.purchase.expected_purchases(horizon_units, x, tx_, T)
     spend = fits.spend.expected_spend(x, m)
     gross = float(data.amount[data.purchase_rows].sum())
-    returned = abs(float(data.amount[data.amount < 0].sum()))
+    returned = data.returned_all  # also the returns of customers with no purchase
     return_rate = min(returned / gross, 1.0) if gross > 0 else 0.0
     clv = customer_lifetime_value(
         fits.purchase,
@@ -405,14 +606,12 @@ def segment(
     """The customer table, segment tables (with NPS, CAC), cohorts and distributions."""
     from xlclv.report import segments as seg
 
-    customers = customer_table(data, base, values, settings)
+    core = _core_table(data, base, values, settings)
+    customers = customer_table(data, base, values, settings, core)
     nps, issues = _nps(inputs, data, customers)
     marketing, mk_dim, mk_issues, notes = _marketing(inputs, data)
     issues = _concat_issues(issues, mk_issues)
-    segments = {
-        d: seg.segment_table(customers, d, nps=nps, marketing=marketing if d == mk_dim else None)
-        for d in data.dims
-    }
+    segments = _segment_tables(core, _segment_values(data, base), nps, marketing, mk_dim)
     first_purchase = pd.Series(base.first_day, index=base.rfm.index)
     span_days = float((first_purchase.max() - first_purchase.min()).days)
     labels, cohort_kind = seg.cohort_labels(first_purchase, span_days)
@@ -431,7 +630,7 @@ def segment(
     return Groups(
         customers=customers,
         segments=segments,
-        cohorts=seg.cohort_table(customers, labels),
+        cohorts=seg.cohort_table(core, labels),
         cohort_curves=curves,
         cohort_kind=cohort_kind,
         concentration=seg.concentration_curve(values.predicted),
@@ -441,8 +640,28 @@ def segment(
     )
 
 
-def customer_table(data: Cleaned, base: Summary, values: Values, settings: Settings):
-    """One row per customer, with the headers the Customers sheet shows."""
+def customer_table(
+    data: Cleaned, base: Summary, values: Values, settings: Settings, core=None
+) -> pd.DataFrame:
+    """One row per customer, with the headers the Customers sheet shows.
+
+    The segment columns keep the user's names and values; a report column whose name a
+    segment column already uses is renamed (``Tier`` -> ``CLV tier``, others get
+    " (CLV report)"), so nothing is overwritten.
+    """
+    core = _core_table(data, base, values, settings) if core is None else core
+    dims = _segment_values(data, base)
+    customers = core[["Customer ID"]].copy()
+    for d, v in dims.items():
+        customers[d] = v
+    taken = {str(c).casefold() for c in customers.columns}
+    for col in core.columns[1:]:
+        customers[_report_header(col, taken)] = core[col].to_numpy()
+    return customers
+
+
+def _core_table(data: Cleaned, base: Summary, values: Values, settings: Settings):
+    """The report's own per-customer columns, under their standard names (no segments)."""
     from xlclv.report.segments import assign_tiers
 
     rfm, unit = base.rfm, settings.time_unit
@@ -450,8 +669,6 @@ def customer_table(data: Cleaned, base: Summary, values: Values, settings: Setti
     orders = np.bincount(data.codes[data.purchase_rows], minlength=data.n_codes)[base.where]
     ids = rfm.index.to_numpy(dtype=object).astype(str).astype(object)
     customers = pd.DataFrame({"Customer ID": ids})
-    for d in data.dims:
-        customers[d] = data.tx[d].iloc[base.first_row].to_numpy(dtype=object)
     customers["First purchase"] = base.first_day
     customers["Orders"] = orders.astype(np.int64)
     customers["Revenue"] = np.round(net, 10)
@@ -465,6 +682,50 @@ def customer_table(data: Cleaned, base: Summary, values: Values, settings: Setti
     customers[f"Recency ({unit})"] = rfm["recency"].to_numpy()
     customers[f"T ({unit})"] = rfm["T"].to_numpy()
     return customers
+
+
+def _segment_values(data: Cleaned, base: Summary) -> dict[str, np.ndarray]:
+    """Each segment column's value per customer: the one on their first purchase."""
+    return {d: data.tx[d].iloc[base.first_row].to_numpy(dtype=object) for d in data.dims}
+
+
+_RENAMED = {"Tier": "CLV tier"}
+
+
+def _report_header(name: str, taken: set[str]) -> str:
+    """``name``, or a variant no column in ``taken`` (casefolded) uses yet; adds it."""
+    out = name
+    if out.casefold() in taken:
+        out = _RENAMED.get(name, f"{name} (CLV report)")
+        k = 2
+        while out.casefold() in taken:
+            out, k = f"{name} (CLV report {k})", k + 1
+    taken.add(out.casefold())
+    return out
+
+
+_DIM_KEY = "\x00segment"
+
+
+def _segment_tables(core, dims, nps, marketing, mk_dim) -> dict[str, pd.DataFrame]:
+    """One table per segment column, computed under a private key so that a segment named
+    like a report column (``Customers``, ``Revenue``...) cannot collide with it."""
+    from xlclv.report import segments as seg
+
+    out = {}
+    for d, v in dims.items():
+        table = seg.segment_table(
+            core.assign(**{_DIM_KEY: v}),
+            _DIM_KEY,
+            nps=nps,
+            marketing=marketing if d == mk_dim else None,
+        )
+        taken = {str(d).casefold()}
+        names = {_DIM_KEY: d}
+        for col in table.columns[1:]:
+            names[col] = _report_header(col, taken)
+        out[d] = table.rename(columns=names)
+    return out
 
 
 def _nps(inputs: Any, data: Cleaned, customers: pd.DataFrame):
@@ -538,15 +799,13 @@ def assemble(
         notes.insert(len(data.notes), fits.spend_note)
     if data.only_returns:
         notes.append(
-            f"{data.only_returns:,} customer(s) with no purchase above 0 in the data (only "
-            "returns or zero amounts) are not in the customer table."
+            f"{data.only_returns:,} customer(s) with only returns and no purchase are not in "
+            "the customer table (listed in Data issues); their returns count in the return "
+            "rate."
         )
     notes += fits.warnings
-    if not fits.purchase.converged_:
-        notes.append(
-            f"The {MODELS[fits.model_key(settings)]} fit did not fully converge "
-            f"({fits.purchase.fit_message_}); treat the predictions with care."
-        )
+    warnings_ = _warnings(data, fits, settings)
+    notes = [*warnings_, *notes, *_segment_notes(data)]
     first_purchase = base.first_day.min()
     model_fit = pd.DataFrame(
         _fit_rows(data, base, fits, values, check, groups, settings, first_purchase)
@@ -571,6 +830,13 @@ def assemble(
         "model": MODELS[fits.model_key(settings)],
         "holdout": check.text,
         "notes": notes,
+        # loud: a red banner on the Dashboard, printed by the CLI, exit status 3
+        "warnings": warnings_,
+        "margin_note": _margin_note(settings),
+        "one_time_note": _one_time_note(base, fits.model_key(settings)),
+        "segments_chosen": list(data.dims),
+        "segments_skipped": list(data.skipped_segments),
+        "rows_not_used": data.loss.rows if data.loss is not None else 0,
     }
     return Report(
         settings=settings,
@@ -595,6 +861,86 @@ def assemble(
     )
 
 
+def not_converged_message(name: str, fitted: Any) -> str:
+    """The one message for a model that did not converge (Dashboard, console, Model sheet).
+
+    Replaces the optimiser's own message, which may read "Optimization terminated
+    successfully" next to "converged: NO".
+    """
+    reason = str(getattr(fitted, "fit_message_", "") or "")
+    reason = re.sub(r"^did not converge:?\s*", "", reason)
+    reason = re.sub(r";?\s*optimiser:.*$", "", reason).strip(" ;") or "no clear optimum"
+    fix = (
+        "Add more data (more customers or a longer period)."
+        if "spend" in name
+        else "Try the other purchase model (--model), another time unit, or more data."
+    )
+    return f"The {name} model did not converge ({reason}): its predictions are not reliable. {fix}"
+
+
+def _warnings(data: Cleaned, fits: Fits, settings: Settings) -> list[str]:
+    """The loud warnings: material data loss and a model that did not converge."""
+    out = []
+    loss = data.loss
+    if loss is not None and loss.material(settings.max_rejected_share):
+        out.append(
+            loss.message() + f" (warning above {settings.max_rejected_share:.1%}: "
+            "max_rejected_share)"
+        )
+    if not fits.purchase.converged_:
+        out.append(not_converged_message(MODELS[fits.model_key(settings)], fits.purchase))
+    if not fits.spend_note and not getattr(fits.spend, "converged_", True):
+        out.append(not_converged_message("Gamma-Gamma spend", fits.spend))
+    return out
+
+
+def _margin_note(settings: Settings) -> str:
+    if settings.gross_margin < 1:
+        return ""
+    return (
+        "No gross margin was given: every CLV figure is REVENUE at 100% margin, not profit. "
+        "Set gross_margin (e.g. --gross-margin 0.3 for 30%) to see profit."
+    )
+
+
+def _one_time_note(base: Summary, model: str) -> str:
+    once = int((base.rfm["frequency"] == 0).sum())
+    if model != "BGNBD" or once == 0:
+        return ""
+    return (
+        f"Why P(alive) = 100% for the {once:,} one-time buyers: BG/NBD lets a customer drop out "
+        "only right after a repeat purchase, so someone who bought once is never counted as "
+        "gone (their expected purchases still fall the longer they stay silent). For a "
+        "drop-out chance after the first purchase too, use MBG/NBD (--model MBGNBD, "
+        "xlclv.models.ModifiedBetaGeoModel) or Pareto/NBD (--model PNBD)."
+    )
+
+
+def _segment_notes(data: Cleaned) -> list[str]:
+    if not data.dims and not data.skipped_segments:
+        return []
+    chosen = ", ".join(f"'{d}'" for d in data.dims) or "none"
+    out = [f"Segments: {chosen}."]
+    if data.skipped_segments:
+        out.append(
+            "Not used as segments: "
+            + "; ".join(f"'{c}' ({why})" for c, why in data.skipped_segments)
+            + ". Name a column in segment_by to use it anyway."
+        )
+    return out
+
+
+def _loss_rows(data: Cleaned) -> list[tuple[str, object]]:
+    loss = data.loss
+    if loss is None:
+        return []
+    return [
+        ("Transaction rows not used", loss.rows),
+        ("Share of rows not used", f"{loss.row_share:.2%}"),
+        ("Share of amounts not used", f"{loss.amount_share:.2%}"),
+    ]
+
+
 def _fit_rows(data, base, fits, values, check, groups, settings, first_purchase):
     """The Model sheet's fit table, item by item."""
     purchase, spend = fits.purchase, fits.spend
@@ -607,15 +953,26 @@ def _fit_rows(data, base, fits, values, check, groups, settings, first_purchase)
         ("Customers", len(base.rfm)),
         ("Repeat customers", int((base.rfm["frequency"] > 0).sum())),
         ("Transactions used", len(data.tx)),
+        *_loss_rows(data),
         ("Purchase model log-likelihood", float(purchase.log_likelihood_)),
         ("Purchase model converged", "yes" if purchase.converged_ else "NO"),
-        ("Purchase model message", str(purchase.fit_message_)),
+        (
+            "Purchase model message",
+            str(purchase.fit_message_)
+            if purchase.converged_
+            else not_converged_message(MODELS[fits.model_key(settings)], purchase),
+        ),
     ]
     if not fits.spend_note:
         rows += [
             ("Spend model log-likelihood", float(spend.log_likelihood_)),
             ("Spend model converged", "yes" if spend.converged_ else "NO"),
-            ("Spend model message", str(spend.fit_message_)),
+            (
+                "Spend model message",
+                str(spend.fit_message_)
+                if spend.converged_
+                else not_converged_message("Gamma-Gamma spend", spend),
+            ),
         ]
     return rows + [
         ("Gross sales", values.gross),

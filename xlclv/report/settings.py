@@ -103,6 +103,13 @@ class Settings:
     decimal_separator : {".", ","} or None
         Decimal separator of amounts written as text; None = the one the data imply, else the
         run stops and asks for it.
+    max_rejected_share : float
+        When the rows not used are more than this share of the rows, or of the absolute
+        amount, the report warns loudly (Dashboard banner, console, exit status 3); default
+        0.01 (1 %).
+    include_zero_amounts : bool
+        Count purchases of exactly 0 (free orders) as purchase occasions, as the published
+        CDNOW analysis does (default True); False leaves them out of the model.
     """
 
     gross_margin: float = 1.0
@@ -117,6 +124,8 @@ class Settings:
     columns: dict[str, str] | None = None
     date_order: str | None = None
     decimal_separator: str | None = None
+    max_rejected_share: float = 0.01
+    include_zero_amounts: bool = True
 
     def __post_init__(self) -> None:
         checked = _validate(
@@ -178,6 +187,8 @@ _SETTING_NAMES = (
     "columns",
     "date_order",
     "decimal_separator",
+    "max_rejected_share",
+    "include_zero_amounts",
 )
 _DEFAULTS = {
     "gross_margin": 1.0,
@@ -192,6 +203,8 @@ _DEFAULTS = {
     "columns": None,
     "date_order": None,
     "decimal_separator": None,
+    "max_rejected_share": 0.01,
+    "include_zero_amounts": True,
 }
 _DATE_ORDERS = ("YMD", "DMY", "MDY")
 _DECIMAL_WORDS = {".": ".", ",": ",", "POINT": ".", "DOT": ".", "PERIOD": ".", "COMMA": ","}
@@ -297,6 +310,14 @@ def _validate(raw: Mapping[str, object], *, sources: Mapping[str, str | None]) -
             if text not in _DECIMAL_WORDS:
                 raise fail(f"must be . (point) or , (comma), got {_show(value)}")
             out[name] = _DECIMAL_WORDS[text]
+        elif name == "max_rejected_share":
+            x = _fraction(value, fail)
+            if not 0 <= x < 1:
+                hint = " (enter 1% as 0.01 or 1%)" if x >= 1 else ""
+                raise fail(f"must be at least 0 and below 1, got {_show(value)}{hint}")
+            out[name] = x
+        elif name == "include_zero_amounts":
+            out[name] = _yes_no(value, fail)
     return out
 
 
@@ -343,6 +364,19 @@ def _fraction(value: object, fail: Callable[[str], InputError]) -> float:
     if isinstance(value, str) and value.strip().endswith("%"):
         return _number(value.strip()[:-1], fail) / 100.0
     return _number(value, fail)
+
+
+def _yes_no(value: object, fail: Callable[[str], InputError]) -> bool:
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | float | np.integer | np.floating) and float(value) in (0.0, 1.0):
+        return bool(value)
+    text = str(value).strip().upper()
+    if text in ("TRUE", "YES", "Y", "1", "ON"):
+        return True
+    if text in ("FALSE", "NO", "N", "0", "OFF"):
+        return False
+    raise fail(f"must be TRUE or FALSE (yes/no), got {_show(value)}")
 
 
 def _date(value: object, fail: Callable[[str], InputError]) -> dt.date:

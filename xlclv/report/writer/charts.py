@@ -45,8 +45,12 @@ def grid() -> dict[str, Any]:
     return {"visible": True, "line": {"color": "#E7E6E6"}}
 
 
-def bar_by_segment(workbook: Workbook, title: str, cats, vals, money: str, labels: bool) -> Any:
-    """Horizontal bars of predicted CLV by segment, first row at the top."""
+def bar_by_segment(workbook: Workbook, title, cats, vals, money: str, labels: bool) -> Any:
+    """Horizontal bars of predicted CLV by segment, first row at the top.
+
+    ``title`` is a ``[sheet, row, col]`` cell holding the title when it contains user text
+    (a literal string would be parsed as a reference if it looked like ``Sheet!A1``).
+    """
     chart = new_chart(workbook, "bar")
     chart.add_series(
         {
