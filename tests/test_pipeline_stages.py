@@ -96,3 +96,27 @@ def test_build_report_is_the_stages_in_order():
     report = p.build_report(inputs(), Settings(), progress=seen.append)
     assert seen == list(p.STAGES)
     assert report.summary["customers"] == 3
+
+
+def test_clean_takes_the_reading_settings_without_a_reader():
+    """The Excel button hands cells, not a file: the Settings cells date_order, columns and
+    decimal_separator must still reach the cleaning."""
+    rows = [
+        ("A", "03/04/2024", "1.234,50", "N"),
+        ("A", "05/04/2024", "10,00", "N"),
+        ("B", "04/03/2024", "7,25", "S"),
+    ]
+    frame = pd.DataFrame(rows, columns=["Client", "Order Day", "Total", "region"], dtype=object)
+    settings = Settings(
+        columns={"customer_id": "Client", "date": "Order Day", "amount": "Total"},
+        date_order="DMY",
+        decimal_separator=",",
+    )
+    data = p.clean(WorkbookInputs(transactions=frame), settings)
+    got = data.tx.sort_values(["customer_id", "date"])
+    assert got["date"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2024-04-03",
+        "2024-04-05",
+        "2024-03-04",
+    ]
+    assert got["amount"].tolist() == [1234.5, 10.0, 7.25]
