@@ -105,7 +105,10 @@ def simulated_transactions(n=2000, seed=7):
         ids += [f"c{i}"] * len(d)
         days += d
     tx = pd.DataFrame({"customer_id": ids, "date": start + pd.to_timedelta(days, unit="D")})
-    tx["amount"] = 20.0
+    # Gamma-Gamma spend (p=6, q=4, gamma=15): a rate per customer, amounts around p / rate
+    rate = rng.gamma(4.0, 1.0 / 15.0, size=n)
+    cust = tx["customer_id"].str[1:].astype(int).to_numpy()
+    tx["amount"] = np.round(rng.gamma(6.0, 1.0 / rate[cust]), 2)
     return tx, start + pd.Timedelta(days=weeks * 7)
 
 

@@ -120,3 +120,10 @@ def test_clean_takes_the_reading_settings_without_a_reader():
         "2024-03-04",
     ]
     assert got["amount"].tolist() == [1234.5, 10.0, 7.25]
+
+
+def test_a_missing_column_message_lists_only_the_users_columns():
+    frame = pd.DataFrame([("A", "2024-01-01", 5)], columns=["Client", "Day", "Total"], dtype=object)
+    with pytest.raises(Exception, match=r"found: Client, Day, Total\. Rename") as info:
+        p.clean(WorkbookInputs(transactions=frame), Settings())
+    assert "__xlclv" not in str(info.value)

@@ -337,6 +337,8 @@ def recognised_fields(cells: list[Any], explicit: Mapping[str, str] | None = Non
 
 
 def _shown(cols: list[Any], limit: int = 30) -> str:
+    # the report pipeline's hidden row-number column is not the user's (xlclv.report.pipeline)
+    cols = [c for c in cols if not str(c).startswith("__xlclv")]
     if not cols:
         return "no columns at all"
     text = ", ".join(str(c) for c in cols[:limit])
@@ -826,8 +828,11 @@ def _serial_dates(x: np.ndarray) -> np.ndarray:
 
 
 def _distinct(text: pd.Series) -> tuple[np.ndarray, pd.Series, np.ndarray]:
-    """(codes, distinct values, position of each distinct value's first occurrence)."""
-    codes, uniques = pd.factorize(text.to_numpy(dtype=object))
+    """(codes, distinct values, position of each distinct value's first occurrence).
+
+    A missing value is read as blank text "" (never code -1, which would index the last
+    distinct value and give a blank cell another row's date or amount)."""
+    codes, uniques = pd.factorize(text.fillna("").to_numpy(dtype=object))
     first = np.zeros(len(uniques), dtype=np.int64)
     first[codes[::-1]] = np.arange(len(codes))[::-1]
     return codes, pd.Series(np.asarray(uniques, dtype=object), dtype=object), first

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xlclv._errors import FitError, InputError
+from xlclv._errors import ConvergenceWarning, FitError, InputError
 from xlclv.report.settings import MODELS, PURCHASE_MODELS, available_models
 
 __all__ = [
@@ -48,7 +48,7 @@ def fit_purchase(model: str, rfm: pd.DataFrame) -> tuple[Any, list[str]]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fitted.fit(rfm["frequency"], rfm["recency"], rfm["T"])
-    return fitted, [f"{MODELS[model]}: {w.message}" for w in caught]
+    return fitted, [f"{MODELS[model]}: {w.message}" for w in _not_convergence(caught)]
 
 
 # -- automatic model choice ----------------------------------------------------------------------
@@ -265,7 +265,14 @@ def fit_spend(
             f"expected spend per purchase is the mean purchase amount, {mean:,.2f}."
         )
         return MeanSpend(mean), note, []
-    return model, "", [f"Gamma-Gamma: {w.message}" for w in caught]
+    return model, "", [f"Gamma-Gamma: {w.message}" for w in _not_convergence(caught)]
+
+
+def _not_convergence(caught: list[warnings.WarningMessage]) -> list[warnings.WarningMessage]:
+    """The warnings other than ConvergenceWarning: a fit that did not converge gets one plain
+    message of its own (:func:`xlclv.report.pipeline.not_converged_message`), not the
+    optimiser's words, which can read "terminated successfully" next to "converged: NO"."""
+    return [w for w in caught if not issubclass(w.category, ConvergenceWarning)]
 
 
 def params_table(purchase: Any, spend: Any, model: str) -> pd.DataFrame:

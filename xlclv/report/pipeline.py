@@ -181,6 +181,7 @@ class Cleaned:
     loss: Any = None  # checks.Loss: rows and amounts not used
     skipped_segments: list[tuple[str, str]] = field(default_factory=list)
     include_zero: bool = True
+    reading: dict[str, Any] = field(default_factory=dict)  # columns, date order, separator
 
 
 #: Hidden column that carries each raw row's Excel row number through the cleaning.
@@ -262,9 +263,14 @@ def clean(inputs: Any, settings: Settings) -> Cleaned:
         tx, codes, amount, purchase = tx[keep], codes[keep], amount[keep], purchase[keep]
     if len(issues):
         issues = issues.sort_values(["Sheet", "Row"], kind="stable").reset_index(drop=True)
+    from xlclv.report.clean import CHOSEN_ATTR
+
+    reading = dict(marked.attrs.get(CHOSEN_ATTR) or {})
+    notes = [*reading.get("notes", []), *notes]
     return Cleaned(
         tx, issues, sheet, dims, notes, end, codes, len(uniques), np.asarray(uniques), amount,
         only_returns, purchase, returned_all, loss, skipped, settings.include_zero_amounts,
+        reading,
     )  # fmt: skip
 
 
@@ -941,6 +947,20 @@ def _loss_rows(data: Cleaned) -> list[tuple[str, object]]:
     ]
 
 
+def _reading_rows(reading: dict[str, Any]) -> list[tuple[str, object]]:
+    """Which input columns were used, and how text dates and amounts were read."""
+    rows: list[tuple[str, object]] = []
+    columns = reading.get("columns") or {}
+    if columns:
+        used = ", ".join(f"{field} = '{header}'" for field, header in columns.items())
+        rows.append(("Columns used", used))
+    if reading.get("date_order"):
+        rows.append(("Text dates read as", reading["date_order"]))
+    if reading.get("decimal_separator"):
+        rows.append(("Decimal separator of text amounts", reading["decimal_separator"]))
+    return rows
+
+
 def _fit_rows(data, base, fits, values, check, groups, settings, first_purchase):
     """The Model sheet's fit table, item by item."""
     purchase, spend = fits.purchase, fits.spend
@@ -950,6 +970,7 @@ def _fit_rows(data, base, fits, values, check, groups, settings, first_purchase)
         ("Time unit", {"D": "days", "W": "weeks", "M": "months"}[settings.time_unit]),
         ("First purchase in the data", pd.Timestamp(first_purchase).date().isoformat()),
         ("Observation end", data.end.date().isoformat()),
+        *_reading_rows(data.reading),
         ("Customers", len(base.rfm)),
         ("Repeat customers", int((base.rfm["frequency"] > 0).sum())),
         ("Transactions used", len(data.tx)),
