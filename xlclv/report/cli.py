@@ -373,6 +373,7 @@ def _run(
         console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
     return EXIT_WARNINGS if report.summary.get("warnings") else 0
 
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
