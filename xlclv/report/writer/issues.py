@@ -30,7 +30,8 @@ def write_issues(ws: Worksheet, report: Any, fmts: Formats) -> None:
     widths = {c: min(w, 70) for c, w in widths.items()}
     apply_widths(ws, widths)
     if issues.empty:
-        ws.write_string(0, 6, "No data issues: every input row was used.", fmts.note)
+        # not wrapped: the sentence runs on over the empty cells to its right
+        ws.write_string(0, 6, "No data issues: every input row was used.", fmts.subtitle)
     ws.freeze_panes(1, 0)
     page_setup(ws)
     ws.repeat_rows(0)
