@@ -215,3 +215,13 @@ def test_template_output_sheets_carry_the_button_marker_and_inputs_do_not(name):
     assert marked == set(OUTPUT_SHEETS)
     for title in marked:
         assert wb[title].defined_names[OUTPUT_MARKER].attr_text == "TRUE"
+
+
+def test_settings_notes_stand_clear_of_the_right_aligned_values():
+    """ "30.0%Share of revenue ..." ran together in LibreOffice: the notes are indented."""
+    ws = openpyxl.load_workbook(WORKBOOKS / "clv_report.xlsx")["Settings"]
+    assert ws["A2"].value == "gross_margin" and ws["B2"].number_format == "0.0%"
+    for r in range(2, ws.max_row + 1):
+        if ws.cell(r, 3).value:
+            assert ws.cell(r, 3).alignment.indent >= 1, r
+            assert ws.cell(r, 3).alignment.horizontal == "left", r

@@ -683,4 +683,21 @@ def test_customer_text_after_an_amount_is_indented(written):
     tier = headers.index("Tier") + 1
     assert headers[tier - 2] == "Predicted CLV"
     assert ws.cell(2, tier).alignment.indent >= 1
+    assert ws.cell(1, tier).value == "Tier" and ws.cell(1, tier).alignment.indent >= 1
+    assert ws.tables["tblCustomers"].tableColumns[tier - 1].name == "Tier"
     assert ws.cell(2, 2).alignment.indent == 0  # region follows the id (text): no indent
+
+
+def test_notes_without_a_table_are_not_wrapped_into_column_a(tmp_path):
+    """ "No segment columns in the data." in a wrapped 16-character cell showed "No segment"."""
+    path = write_report(small_report(segments=False), tmp_path / "r.xlsx")
+    ws = openpyxl.load_workbook(path)["Segments"]
+    assert ws["A4"].value == "No segment columns in the data."
+    assert not ws["A4"].alignment.wrap_text
+
+
+def test_issue_column_names_are_indented_from_the_row_numbers(written):
+    ws = openpyxl.load_workbook(written)["Data issues"]
+    assert [c.value for c in ws[1]][1:3] == ["Row", "Column"]
+    assert ws["C1"].alignment.indent >= 1 and ws["C2"].alignment.indent >= 1
+    assert ws["B2"].value == 5

@@ -171,7 +171,7 @@ def _monthly_sheet(wb: Any, ws: Any, fmt: _SaasFormats, monthly: pd.DataFrame) -
     values = _monthly_values(monthly)
     last = _monthly_table(ws, fmt, monthly["Month"], values)
     arpu_last = _monthly_summary(wb, ws, fmt, values, last)
-    ws.set_column(0, 0, 30)
+    ws.set_column(0, 0, 36)  # "Check with xlclv: =LIFETIME(churn)" in bold
     ws.set_landscape()
     ws.fit_to_pages(1, 0)
     return arpu_last

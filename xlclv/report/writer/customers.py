@@ -14,6 +14,7 @@ from xlclv.report.writer.tables import TABLE_NAMES, write_table
 def write_customers(ws: Worksheet, report: Any, fmts: Formats) -> None:
     widths: dict[int, float] = {}
     df = report.customers
+    indented = indented_text(df, fmts)
     write_table(
         ws,
         0,
@@ -22,16 +23,25 @@ def write_customers(ws: Worksheet, report: Any, fmts: Formats) -> None:
         TABLE_NAMES["customers"],
         fmts,
         widths=widths,
-        formats=_indented_text(df, fmts),
+        formats=indented,
         allow_bulk=True,
     )
+    indent_headers(ws, 0, df, indented)
     apply_widths(ws, widths)
     ws.freeze_panes(1, 1)
     page_setup(ws)
     ws.repeat_rows(0)
 
 
-def _indented_text(df: pd.DataFrame, fmts: Formats) -> dict[str, Any]:
+def indent_headers(ws: Worksheet, row: int, df: pd.DataFrame, indented: dict[str, Any]) -> None:
+    """Rewrite the headers of the indented columns with the indent ("Predicted CLVTier");
+    the text stays the table's column name."""
+    for j, h in enumerate(header_text(c) for c in df.columns):
+        if h in indented:
+            ws.write_string(row, j, h, indented[h])
+
+
+def indented_text(df: pd.DataFrame, fmts: Formats) -> dict[str, Any]:
     """Text columns right of a number column, indented: a right-aligned amount otherwise runs
     straight into the next column's text ("$11.09Rest": Predicted CLV into Tier)."""
     indented = fmts.add(indent=1)

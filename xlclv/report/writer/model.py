@@ -15,6 +15,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from xlclv.report.writer import charts
 from xlclv.report.writer.cells import Formats, apply_widths, header_text, page_setup
+from xlclv.report.writer.customers import indent_headers
 from xlclv.report.writer.tables import TABLE_NAMES, write_table
 
 #: Rows a chart takes (CHART_H px at 20 px a row, plus a gap).
@@ -111,8 +112,8 @@ def write_model(ws: Worksheet, report: Any, fmts: Formats) -> None:
         ws.insert_chart(
             chart_row + 1 + k // 2 * _CHART_ROWS, 0, chart, {"x_offset": x, "y_offset": 4}
         )
-    for col in widths:  # + 2: a right-aligned date must not run into the next column's text
-        widths[col] = max(widths[col] + 2, 16)
+    for col in widths:
+        widths[col] = max(widths[col], 16)
     widths[0] = max(widths.get(0, 0), 24)
     apply_widths(ws, widths)
     page_setup(ws)
@@ -183,12 +184,13 @@ def _choice(ws: Worksheet, row: int, report: Any, fmts: Formats, widths) -> int:
             "Parameters": fmts.count,
             "AIC": fmts.num2,
             "Holdout error": fmts.num4,
-            "Chosen": fmts.text,
+            "Chosen": fmts.add(indent=1),  # right of the numbers ("0.0711yes" without it)
         }
         last, _ = write_table(
             ws, row, 0, table, TABLE_NAMES["model_comparison"], fmts, widths=widths,
             formats=formats,
         )  # fmt: skip
+        indent_headers(ws, row, table, {"Chosen": formats["Chosen"]})
         row = _note(ws, last + 2, CHOICE_RULE, fmts, lines=4) + 1
     return row + 1
 
@@ -235,11 +237,13 @@ def _chart_data(ws, row, report, tracking, conditional, fmts, widths) -> list[An
         "Predicted": fmts.num2,
         "Actual (cumulative)": fmts.count,
         "Predicted (cumulative)": fmts.num2,
+        "Period": fmts.add(indent=1),  # right of the dates ("2024-01-03Calibration")
     }
     first = row + 2
     last, _ = write_table(
         ws, row + 1, 0, tracking, TABLE_NAMES["tracking"], fmts, widths=widths, formats=num
     )
+    indent_headers(ws, row + 1, tracking, {"Period": num["Period"]})
     row = last + 3
     split = float(getattr(report, "tracking_split_week", math.nan))
     if len(tracking):

@@ -45,7 +45,8 @@ def write_segments(ws: Worksheet, report: Any, fmts: Formats) -> None:
     nps_fmt = fmts.add(num_format=NPS_FORMAT)
     segments: dict[str, pd.DataFrame] = dict(getattr(report, "segments", {}) or {})
     if not segments:
-        ws.write_string(row, 0, "No segment columns in the data.", fmts.note)
+        # not wrapped: the sentence runs on over the empty cells to its right
+        ws.write_string(row, 0, "No segment columns in the data.", fmts.subtitle)
     for dim, df in segments.items():
         ws.write_string(row, 0, f"By {dim}", fmts.heading)
         table = segment_table_name(dim, taken)
