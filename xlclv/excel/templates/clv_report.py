@@ -300,7 +300,7 @@ def _settings_sheet(wb: Any, ws: Any, fmt: _TemplateFormats, values: Mapping[str
     for i, (key, _default, note) in enumerate(SETTINGS_ROWS, start=1):
         ws.write_string(i, 0, key, fmt.key)
         _setting_value(ws, i, key, values.get(key), fmt)
-        ws.write_string(i, 2, note, fmt.note)
+        ws.write_string(i, 2, note, fmt.side_note)
         ws.set_row(i, _wrapped_height(note, 100))
         ws.write_comment(i, 1, f"{key}: {note}", {"x_scale": 2, "y_scale": 1.2})
         ws.data_validation(i, 1, i, 1, _validation(key, note))

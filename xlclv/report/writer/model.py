@@ -9,11 +9,13 @@ import math
 from dataclasses import asdict, is_dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from xlclv.report.writer import charts
 from xlclv.report.writer.cells import Formats, apply_widths, header_text, page_setup
+from xlclv.report.writer.customers import indent_headers
 from xlclv.report.writer.tables import TABLE_NAMES, write_table
 
 #: Rows a chart takes (CHART_H px at 20 px a row, plus a gap).
@@ -56,6 +58,8 @@ def _settings_rows(settings: Any) -> pd.DataFrame:
             value = f"{value:.1%}"
         elif isinstance(value, dt.date):
             value = value.isoformat()[:10]
+        elif isinstance(value, float) and value.is_integer():
+            value = int(value)  # "12", not "12.0"
         rows.append({"Setting": labels.get(key, key), "Key": key, "Value": str(value)})
     return pd.DataFrame(rows, columns=["Setting", "Key", "Value"])
 
@@ -89,6 +93,7 @@ def write_model(ws: Worksheet, report: Any, fmts: Formats) -> None:
         widths=widths,
         formats={"Value": fmts.text},
     )
+    _fit_numbers(ws, row + 2, report.model_fit, fmts)
     row = last + 3
     ws.write_string(row, 0, "Settings used", fmts.heading)
     last, _ = write_table(
@@ -112,6 +117,44 @@ def write_model(ws: Worksheet, report: Any, fmts: Formats) -> None:
     widths[0] = max(widths.get(0, 0), 24)
     apply_widths(ws, widths)
     page_setup(ws)
+
+
+def fit_value_format(item: str, value: float) -> str:
+    """How a number of the Fit table reads: "money", "pct", "count" or "num2"."""
+    low = item.lower()
+    if "log-likelihood" in low:
+        return "num2"
+    if "rate" in low or "share" in low:
+        return "pct"
+    if low in ("gross sales", "returns", "revenue") or "clv" in low or "spend" in low:
+        return "money"
+    if float(value).is_integer():
+        return "count"
+    return "num2"
+
+
+def _fit_numbers(ws: Worksheet, first: int, table: pd.DataFrame, fmts: Formats) -> None:
+    """Rewrite the numbers of the Fit table's Value column (written as text-format cells) as
+    numbers in a readable format: money as money, rates as %, counts as whole numbers.
+    Left-aligned, like the text around them."""
+    if not isinstance(table, pd.DataFrame) or table.shape[1] < 2:
+        return
+    codes = {
+        "money": fmts.money.num_format,
+        "pct": fmts.pct.num_format,
+        "count": fmts.count.num_format,
+        "num2": fmts.num2.num_format,
+    }
+    made: dict[str, Any] = {}
+    for i, (item, value) in enumerate(zip(table.iloc[:, 0], table.iloc[:, 1], strict=True)):
+        if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
+            continue
+        if not math.isfinite(float(value)):
+            continue
+        kind = fit_value_format(str(item), float(value))
+        if kind not in made:
+            made[kind] = fmts.add(num_format=codes[kind], align="left")
+        ws.write_number(first + i, 1, float(value), made[kind])
 
 
 def _frame(df: Any) -> pd.DataFrame:
@@ -141,12 +184,13 @@ def _choice(ws: Worksheet, row: int, report: Any, fmts: Formats, widths) -> int:
             "Parameters": fmts.count,
             "AIC": fmts.num2,
             "Holdout error": fmts.num4,
-            "Chosen": fmts.text,
+            "Chosen": fmts.add(indent=1),  # right of the numbers ("0.0711yes" without it)
         }
         last, _ = write_table(
             ws, row, 0, table, TABLE_NAMES["model_comparison"], fmts, widths=widths,
             formats=formats,
         )  # fmt: skip
+        indent_headers(ws, row, table, {"Chosen": formats["Chosen"]})
         row = _note(ws, last + 2, CHOICE_RULE, fmts, lines=4) + 1
     return row + 1
 
@@ -193,11 +237,13 @@ def _chart_data(ws, row, report, tracking, conditional, fmts, widths) -> list[An
         "Predicted": fmts.num2,
         "Actual (cumulative)": fmts.count,
         "Predicted (cumulative)": fmts.num2,
+        "Period": fmts.add(indent=1),  # right of the dates ("2024-01-03Calibration")
     }
     first = row + 2
     last, _ = write_table(
         ws, row + 1, 0, tracking, TABLE_NAMES["tracking"], fmts, widths=widths, formats=num
     )
+    indent_headers(ws, row + 1, tracking, {"Period": num["Period"]})
     row = last + 3
     split = float(getattr(report, "tracking_split_week", math.nan))
     if len(tracking):
