@@ -308,8 +308,16 @@ def test_non_utf8_csv_files_give_a_report(tmp_path, capsys, encoding):
 # -- the reading options through the command line -------------------------------------------------
 
 
+#: Exit statuses of a written report: 0, or 3 when it carries warnings. These files are tiny,
+#: so the models may not converge (a warning, tested in test_report_guards.py); what is tested
+#: here is that they were read, and read right.
+WRITTEN = (0, 3)
+
+
 def _report(tmp_path, src, *flags, name="out.xlsx"):
-    return main(["report", str(src), "-o", str(tmp_path / name), *flags])
+    code = main(["report", str(src), "-o", str(tmp_path / name), *flags])
+    assert (tmp_path / name).is_file() or code not in WRITTEN
+    return code
 
 
 def _summary_value(out: str, label: str) -> str:
@@ -320,9 +328,9 @@ def test_shopify_export_through_the_cli_matches_the_clean_file(tmp_path, capsys)
     from tests.test_reading import _clean_and_shopify
 
     clean_path, shop_path, _ = _clean_and_shopify(tmp_path)
-    assert _report(tmp_path, clean_path, name="a.xlsx") == 0
+    assert _report(tmp_path, clean_path, name="a.xlsx") in WRITTEN
     a = capsys.readouterr().out
-    assert _report(tmp_path, shop_path, name="b.xlsx") == 0
+    assert _report(tmp_path, shop_path, name="b.xlsx") in WRITTEN
     b = capsys.readouterr().out
     for label in ("customers", "total predicted CLV"):
         assert _summary_value(a, label) == _summary_value(b, label)
@@ -341,7 +349,7 @@ def test_locale_flags_decide_or_the_run_stops_naming_them(tmp_path, capsys):
     assert _report(tmp_path, src, "--date-order", "DMY") == 2
     err = capsys.readouterr().err
     assert "--decimal-separator" in err and "'1.234'" in err
-    assert _report(tmp_path, src, "--date-order", "DMY", "--decimal-separator", ",") == 0
+    assert _report(tmp_path, src, "--date-order", "DMY", "--decimal-separator", ",") in WRITTEN
     capsys.readouterr()
 
 
@@ -361,7 +369,7 @@ def test_sheet_and_columns_flags(tmp_path, capsys):
     flags = ["--columns", "customer_id=Kunde,date=Datum,amount=Betrag"]
     assert _report(tmp_path, src, *flags) == 2
     assert "several sheets" in capsys.readouterr().err
-    assert _report(tmp_path, src, *flags, "--sheet", "export 2") == 0
+    assert _report(tmp_path, src, *flags, "--sheet", "export 2") in WRITTEN
     assert "customer_id = 'Kunde'" in capsys.readouterr().out
     assert (
         _report(tmp_path, src, "--columns", "who=Kunde", "--sheet", "Export 1", name="x.xlsx") == 2
