@@ -129,6 +129,11 @@ def register(subparsers: Any) -> None:
     g.add_argument(
         "--holdout-weeks", type=int, help="holdout check length in weeks (default: last 25%%)"
     )
+    g.add_argument(
+        "--churn-horizon-days",
+        type=float,
+        help="horizon of the churn-risk column P(no purchase, next N days) (default: 90)",
+    )
     r = p.add_argument_group("reading the input (also Settings cells: columns, date_order, ...)")
     r.add_argument(
         "--sheet",
@@ -167,6 +172,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
         "currency": args.currency,
         "model": args.model,
         "holdout_weeks": args.holdout_weeks,
+        "churn_horizon_days": args.churn_horizon_days,
         "columns": args.columns,
         "date_order": args.date_order,
         "decimal_separator": args.decimal_separator,

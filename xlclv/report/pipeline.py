@@ -58,8 +58,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xlclv._errors import InputError, WorkbookError
-from xlclv._timeunits import months_to_units
+from xlclv._errors import InputError, WorkbookError, XlclvError
+from xlclv._timeunits import DAYS_PER_UNIT, months_to_units
 from xlclv.report.fit import compare_models, fit_purchase, fit_spend, params_table
 from xlclv.report.holdout import Holdout, holdout_check
 from xlclv.report.settings import AUTO, MAX_SEGMENTS, MODELS, Settings
@@ -325,10 +325,37 @@ class Values:
     gross: float
     returned: float
     return_rate: float
+    ranges: ClvRanges | None = None  # P10/P90 of predicted CLV (None: not computed, see notes)
+    no_purchase: np.ndarray | None = None  # P(no purchase in the churn horizon)
+    notes: list[str] = field(default_factory=list)  # why a range or churn risk is missing
+
+
+@dataclass
+class ClvRanges:
+    """P10 and P90 of predicted CLV from parameter uncertainty (:mod:`xlclv.intervals`)."""
+
+    p10: np.ndarray  # per customer, rfm order
+    p90: np.ndarray
+    total: tuple[float, float]  # of the total predicted CLV
+    segments: dict[str, pd.DataFrame]  # per dimension: p10, p90 of each segment's total
+
+
+#: Parameter draws behind the CLV ranges, and their fixed seed (the report is deterministic).
+RANGE_DRAWS = 1000
+RANGE_SEED = 20240101
+#: Above this many distinct (frequency, recency, T) rows the Pareto/NBD ranges are skipped: its
+#: P(alive) needs a hypergeometric function per row and draw (minutes on big data).
+PNBD_RANGE_ROWS = 50_000
+RANGE_MEANING = (
+    "P10 to P90 of predicted CLV over 1,000 draws of the fitted model parameters: the range "
+    "reflects uncertainty in the fitted parameters, not in one customer's future purchases "
+    "(what a single customer will actually buy is far more uncertain). The range of a total "
+    "is computed from the totals of the draws, not by adding the customers' ranges."
+)
 
 
 def value(base: Summary, fits: Fits, data: Cleaned, settings: Settings) -> Values:
-    """P(alive), expected purchases and spend, and predicted CLV of every customer."""
+    """P(alive), expected purchases and spend, predicted CLV and its range, and churn risk."""
     rfm, unit = base.rfm, settings.time_unit
     x, tx_, T, m = (rfm[c].to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))
     horizon_units = months_to_units(settings.horizon_months, unit)
@@ -350,6 +377,9 @@ def value(base: Summary, fits: Fits, data: Cleaned, settings: Settings) -> Value
         annual_discount_rate=settings.annual_discount_rate,
         time_unit=unit,
     )
+    notes: list[str] = []
+    ranges = _clv_ranges(base, fits, data, settings, 1.0 - return_rate, notes)
+    no_purchase = _churn_risk(base, fits, settings, notes)
     return Values(
         p_alive=p_alive,
         expected=np.asarray(expected, dtype=float).reshape(-1),
@@ -358,6 +388,127 @@ def value(base: Summary, fits: Fits, data: Cleaned, settings: Settings) -> Value
         gross=gross,
         returned=returned,
         return_rate=return_rate,
+        ranges=ranges,
+        no_purchase=no_purchase,
+        notes=notes,
+    )
+
+
+def _clv_ranges(
+    base: Summary, fits: Fits, data: Cleaned, settings: Settings, scale: float, notes: list[str]
+) -> ClvRanges | None:
+    """P10/P90 of every customer's, each segment's and the total predicted CLV, or None with a
+    note saying why (fallback spend model, no covariance, Pareto/NBD on too many rows)."""
+    from xlclv.intervals import clv_interval
+    from xlclv.models import GammaGammaModel
+
+    rfm, key = base.rfm, fits.model_key(settings)
+    skip = "CLV ranges (P10/P90) are not shown: "
+    if fits.spend_note or not isinstance(fits.spend, GammaGammaModel):
+        notes.append(skip + "the spend model is the mean-spend fallback, which has no "
+                     "parameter uncertainty to draw from.")  # fmt: skip
+        return None
+    if key == "PNBD":
+        rows = len(rfm.drop_duplicates(["frequency", "recency", "T"]))
+        if rows > PNBD_RANGE_ROWS:
+            notes.append(
+                skip + f"the Pareto/NBD ranges need {rows:,} distinct customer histories "
+                f"x {RANGE_DRAWS:,} draws of a hypergeometric function (over "
+                f"{PNBD_RANGE_ROWS:,} takes minutes); choose BG/NBD or MBG/NBD for ranges."
+            )
+            return None
+    x, tx_, T, m = (rfm[c].to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))
+    common = dict(
+        gross_margin=settings.gross_margin, horizon_months=settings.horizon_months,
+        annual_discount_rate=settings.annual_discount_rate, time_unit=settings.time_unit,
+        n_draws=RANGE_DRAWS, quantiles=(0.1, 0.9), seed=RANGE_SEED,
+    )  # fmt: skip
+    # One call for the customers, the total and every dimension's segments: the customers are
+    # stacked once per dimension, labelled (dimension, segment). The draws' work is per distinct
+    # history, so the copies cost little; each copy adds the same total to every draw, so the
+    # quantiles of the stacked total are k times those of the total.
+    k = max(len(data.dims), 1)
+    labels = np.empty(len(rfm) * k, dtype=object)
+    for i, d in enumerate(data.dims):
+        seg = data.tx[d].iloc[base.first_row].to_numpy(dtype=object)
+        labels[i * len(rfm) : (i + 1) * len(rfm)] = [(d, v) for v in seg]
+    if not data.dims:
+        labels[:] = [("", "")] * len(rfm)
+    stack = [np.tile(c, k) for c in (x, tx_, T, m)]
+    try:
+        res = clv_interval(fits.purchase, fits.spend, *stack, groups=labels, **common)
+    except XlclvError as exc:
+        notes.append(skip + str(exc))
+        return None
+    segments: dict[str, pd.DataFrame] = {}
+    for d in data.dims:
+        rows = [g for g in res.groups.index if g[0] == d]
+        part = res.groups.loc[rows, ["p10", "p90"]] * scale
+        part.index = pd.Index([g[1] for g in rows], dtype=object)
+        segments[d] = part
+    first = res.customers.iloc[: len(rfm)]
+    return ClvRanges(
+        p10=first["p10"].to_numpy(dtype=float) * scale,
+        p90=first["p90"].to_numpy(dtype=float) * scale,
+        total=(float(res.total["p10"]) * scale / k, float(res.total["p90"]) * scale / k),
+        segments=segments,
+    )
+
+
+def churn_header(settings: Settings) -> str:
+    """The Customers column of churn risk, e.g. ``P(no purchase, next 90 days)``."""
+    return f"P(no purchase, next {settings.churn_horizon_days:g} days)"
+
+
+def _churn_risk(
+    base: Summary, fits: Fits, settings: Settings, notes: list[str]
+) -> np.ndarray | None:
+    """P(no purchase in the next churn_horizon_days) per customer under the chosen model."""
+    name = MODELS.get(fits.model_key(settings), "purchase model")
+    if not hasattr(fits.purchase, "probability_no_purchase"):
+        notes.append(
+            f"{churn_header(settings)} is not shown: this version's {name} has no "
+            "probability_no_purchase."
+        )
+        return None
+    rfm = base.rfm
+    x, tx_, T = (rfm[c].to_numpy() for c in ("frequency", "recency", "T"))
+    t = settings.churn_horizon_days / DAYS_PER_UNIT[settings.time_unit]
+    p = np.asarray(fits.purchase.probability_no_purchase(t, x, tx_, T), dtype=float)
+    return p.reshape(-1)
+
+
+def palive_note(key: str, one_time_buyers: int, settings: Settings, churn: bool = True) -> str:
+    """One sentence on what P(alive) means for one-time buyers under the chosen model
+    (``churn``: the Customers sheet has the churn-risk column to point to)."""
+    n = f"{one_time_buyers:,} one-time buyer" + ("" if one_time_buyers == 1 else "s")
+    if not churn:
+        return (
+            f"P(alive) under {MODELS.get(key, key)} (the model used) is 100 % for the {n}, "
+            "because that model lets customers stop only after a repeat purchase; under "
+            "MBG/NBD (model = MBGNBD) one-time buyers can be inactive too."
+            if key == "BGNBD"
+            else f"P(alive) under {MODELS.get(key, key)} (the model used) lets one-time "
+            f"buyers be inactive too: for the {n} it falls the longer ago their only purchase "
+            "was."
+        )
+    churn = churn_header(settings)
+    if key == "MBGNBD":
+        return (
+            f"P(alive) under MBG/NBD (the model used) lets one-time buyers be inactive too: "
+            f"for the {n} it falls the longer ago their only purchase was."
+        )
+    if key == "PNBD":
+        return (
+            f"P(alive) under Pareto/NBD (the model used) lets customers stop at any time, so "
+            f"for the {n} it falls the longer ago their only purchase was (MBG/NBD would do "
+            f"the same); see also {churn}."
+        )
+    return (
+        f"P(alive) under {MODELS.get(key, key)} (the model used) is 100 % for the {n}, "
+        "because that model lets customers stop only after a repeat purchase; read their "
+        f"churn risk in {churn} instead, or set model = MBGNBD, under which one-time buyers "
+        "can be inactive too."
     )
 
 
@@ -410,7 +561,11 @@ def segment(
     marketing, mk_dim, mk_issues, notes = _marketing(inputs, data)
     issues = _concat_issues(issues, mk_issues)
     segments = {
-        d: seg.segment_table(customers, d, nps=nps, marketing=marketing if d == mk_dim else None)
+        d: _with_range(
+            seg.segment_table(customers, d, nps=nps, marketing=marketing if d == mk_dim else None),
+            d,
+            values,
+        )
         for d in data.dims
     }
     first_purchase = pd.Series(base.first_day, index=base.rfm.index)
@@ -441,6 +596,20 @@ def segment(
     )
 
 
+def _with_range(table: pd.DataFrame, dim: str, values: Values) -> pd.DataFrame:
+    """The segment table with the P10/P90 of each segment's total beside Predicted CLV."""
+    if values.ranges is None or dim not in values.ranges.segments:
+        return table
+    ranges = values.ranges.segments[dim]
+    at = list(table.columns).index("Predicted CLV") + 1
+    for q in ("p10", "p90"):
+        by_label = dict(zip(ranges.index, ranges[q].to_numpy(dtype=float), strict=True))
+        column = [by_label.get(v, np.nan) for v in table[dim]]
+        table.insert(at, f"Predicted CLV ({q.upper()})", column)
+        at += 1
+    return table
+
+
 def customer_table(data: Cleaned, base: Summary, values: Values, settings: Settings):
     """One row per customer, with the headers the Customers sheet shows."""
     from xlclv.report.segments import assign_tiers
@@ -457,9 +626,14 @@ def customer_table(data: Cleaned, base: Summary, values: Values, settings: Setti
     customers["Revenue"] = np.round(net, 10)
     customers["Historical CLV"] = customers["Revenue"] * settings.gross_margin
     customers["P(alive)"] = values.p_alive
+    if values.no_purchase is not None:
+        customers[churn_header(settings)] = values.no_purchase
     customers["Expected purchases"] = values.expected
     customers["Expected spend"] = values.spend
     customers["Predicted CLV"] = values.predicted
+    if values.ranges is not None:
+        customers["Predicted CLV (P10)"] = values.ranges.p10
+        customers["Predicted CLV (P90)"] = values.ranges.p90
     customers["Tier"] = assign_tiers(values.predicted, ids)
     customers["Frequency"] = rfm["frequency"].to_numpy()
     customers[f"Recency ({unit})"] = rfm["recency"].to_numpy()
@@ -541,7 +715,7 @@ def assemble(
             f"{data.only_returns:,} customer(s) with no purchase above 0 in the data (only "
             "returns or zero amounts) are not in the customer table."
         )
-    notes += fits.warnings
+    notes += fits.warnings + values.notes
     if not fits.purchase.converged_:
         notes.append(
             f"The {MODELS[fits.model_key(settings)]} fit did not fully converge "
@@ -571,6 +745,13 @@ def assemble(
         "model": MODELS[fits.model_key(settings)],
         "holdout": check.text,
         "notes": notes,
+        "total_clv_range": None if values.ranges is None else values.ranges.total,
+        "palive_note": palive_note(
+            fits.model_key(settings),
+            int((base.rfm["frequency"] == 0).sum()),
+            settings,
+            churn=values.no_purchase is not None,
+        ),
     }
     return Report(
         settings=settings,
@@ -627,6 +808,20 @@ def _fit_rows(data, base, fits, values, check, groups, settings, first_purchase)
             "the model value of future purchases x (1 - return rate).",
         ),
         ("Horizon (months)", float(settings.horizon_months)),
+        *([("CLV range (P10 to P90)", RANGE_MEANING)] if values.ranges is not None else []),
+        *(
+            [
+                (
+                    "Churn risk",
+                    f"{churn_header(settings)}: the probability that a customer makes no "
+                    f"purchase in the next {settings.churn_horizon_days:g} days under the "
+                    f"{MODELS[fits.model_key(settings)]} model (inactive, or active but not "
+                    "buying).",
+                )
+            ]
+            if values.no_purchase is not None
+            else []
+        ),
         ("Cohorts by", groups.cohort_kind),
         *check.items,
     ]

@@ -93,6 +93,9 @@ class Settings:
     holdout_weeks : int or None
         Length of the holdout check's holdout period in weeks; None = the last 25 % of the
         period from the first purchase to the observation end.
+    churn_horizon_days : float
+        Horizon of the churn-risk column ``P(no purchase, next 90 days)`` in days (default 90;
+        above 0, at most 3,650).
     columns : dict or None
         Explicit column mapping {field: header}, fields ``customer_id``, ``date``, ``amount``
         (text form ``customer_id=Email,date=Created at,amount=Total``); None = recognise the
@@ -114,6 +117,7 @@ class Settings:
     currency: str = "USD"
     model: str = AUTO
     holdout_weeks: int | None = None
+    churn_horizon_days: float = 90.0
     columns: dict[str, str] | None = None
     date_order: str | None = None
     decimal_separator: str | None = None
@@ -175,6 +179,7 @@ _SETTING_NAMES = (
     "currency",
     "model",
     "holdout_weeks",
+    "churn_horizon_days",
     "columns",
     "date_order",
     "decimal_separator",
@@ -189,6 +194,7 @@ _DEFAULTS = {
     "currency": "USD",
     "model": AUTO,
     "holdout_weeks": None,
+    "churn_horizon_days": 90.0,
     "columns": None,
     "date_order": None,
     "decimal_separator": None,
@@ -277,6 +283,14 @@ def _validate(raw: Mapping[str, object], *, sources: Mapping[str, str | None]) -
                     "blank to hold out the last 25 % of the period)"
                 )
             out[name] = int(x)
+        elif name == "churn_horizon_days":
+            x = _number(value, fail)
+            if not 0 < x <= 3650:
+                raise fail(
+                    f"must be a number of days above 0 and at most 3650, got {_show(value)} "
+                    "(e.g. 90 for the churn risk over the next 90 days)"
+                )
+            out[name] = float(x)
         elif name == "columns":
             from xlclv.report.clean import parse_column_mapping
 

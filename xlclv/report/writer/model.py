@@ -40,6 +40,7 @@ def _settings_rows(settings: Any) -> pd.DataFrame:
         "currency": "Currency",
         "model": "Model",
         "holdout_weeks": "Holdout (weeks)",
+        "churn_horizon_days": "Churn risk horizon (days)",
     }
     values = asdict(settings) if is_dataclass(settings) else dict(vars(settings))
     rows = []
