@@ -165,3 +165,27 @@ def test_pareto_nbd_ranges_are_skipped_on_many_histories(monkeypatch):
     values = P.value(base, fits, data, st)
     assert values.ranges is None
     assert any("Pareto/NBD ranges need" in n for n in values.notes)
+
+
+def test_workbook_shows_churn_as_percent_and_the_total_range_on_the_dashboard(mbg, tmp_path):
+    import openpyxl
+
+    from xlclv.report.writer import write_report
+
+    st, data, base, fits, values, groups = mbg
+    report = P.assemble(data, base, fits, values, P.validate(data, st, fits), groups, st)
+    path = write_report(report, tmp_path / "r.xlsx")
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Customers"]
+    headers = [c.value for c in ws[1]]
+    col = headers.index("P(no purchase, next 60 days)") + 1
+    assert "%" in ws.cell(row=2, column=col).number_format
+    lo, hi = report.summary["total_clv_range"]
+    texts = [
+        c.value
+        for row in wb["Dashboard"].iter_rows(max_row=12)
+        for c in row
+        if isinstance(c.value, str)
+    ]
+    assert any(f"P10-P90 {lo:,.0f} to {hi:,.0f}" in t for t in texts)
+    assert any("MBG/NBD (the model used)" in t for t in texts)
