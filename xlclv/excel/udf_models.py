@@ -530,7 +530,7 @@ def BGBB_FIT(frequency, recency, n_periods, weights=None):
     f = number_column(frequency, "frequency")
     r = number_column(recency, "recency")
     n = number_column(n_periods, "n_periods")
-    if single_cell_or_range_blank(weights):
+    if _blank_range(weights):
         same_length(frequency=f, recency=r, n_periods=n)
         data: tuple[np.ndarray, ...] = (f, r, n)
     else:
@@ -541,7 +541,7 @@ def BGBB_FIT(frequency, recency, n_periods, weights=None):
     return fit_table(model, _PARAMS["BGBB"])
 
 
-def single_cell_or_range_blank(value: Any) -> bool:
+def _blank_range(value: Any) -> bool:
     """True for an omitted optional range (missing, or blank cells only)."""
     return all(_is_blank(v) for row in as_grid(value) for v in row)
 
