@@ -189,3 +189,88 @@ def test_workbook_shows_churn_as_percent_and_the_total_range_on_the_dashboard(mb
     ]
     assert any(f"P10-P90 {lo:,.0f} to {hi:,.0f}" in t for t in texts)
     assert any("MBG/NBD (the model used)" in t for t in texts)
+
+
+# -- BG/BB in the report (periods setting) ----------------------------------------------------
+def _donation_inputs(**settings):
+    """The donations data (Fader, Hardie & Shang 2010) as gift transactions: every donor's
+    first gift in 1995, her repeat gifts in the calendar years 1995 + k of her history."""
+    import pandas as pd
+
+    from xlclv.datasets import load_donations
+    from xlclv.report.clean import WorkbookInputs
+
+    rows = []
+    donor = 0
+    for x, tx, n, w in load_donations()[["frequency", "recency", "periods", "weights"]].itertuples(
+        index=False
+    ):
+        assert n == 6
+        for _ in range(int(w)):
+            donor += 1
+            amount = 25.0 + 5 * (donor % 7)
+            rows.append((f"D{donor}", pd.Timestamp("1995-03-01"), amount))
+            rows += [
+                (f"D{donor}", pd.Timestamp(f"{1995 + k}-03-01"), amount + k)
+                for k in range(int(tx) - int(x) + 1, int(tx) + 1)
+            ]
+    tx = pd.DataFrame(rows, columns=["customer_id", "date", "amount"]).astype(object)
+    base = {
+        "observation_end": pd.Timestamp("2001-12-31").date(),
+        "periods": "Y",
+        "horizon_months": 60,
+    }
+    return WorkbookInputs(transactions=tx, settings={**base, **settings})
+
+
+@pytest.fixture(scope="module")
+def donations_report():
+    inputs = _donation_inputs()
+    return P.build_report(inputs, Settings.from_values(inputs.settings))
+
+
+def test_bgbb_report_reproduces_the_published_donations_fit(donations_report):
+    r = donations_report
+    params = r.model_params[r.model_params["Model"] == "BG/BB"].set_index("Parameter")["Estimate"]
+    published = {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}
+    for k, v in published.items():
+        assert f"{params[k]:.3g}" == f"{v:.3g}", k
+    assert len(r.customers) == 11_104
+    assert r.summary["model"] == "BG/BB"
+    assert "Recency (Y)" in r.customers.columns and "T (Y)" in r.customers.columns
+
+
+def test_bgbb_report_values_are_discounted_yearly_expected_gifts(donations_report):
+    from xlclv.models import BetaGeoBetaBinomModel
+
+    r = donations_report
+    params = r.model_params[r.model_params["Model"] == "BG/BB"].set_index("Parameter")["Estimate"]
+    model = BetaGeoBetaBinomModel().set_params(**params.to_dict())
+    c = r.customers.iloc[:200]
+    x, tx, n = (c[h].to_numpy() for h in ("Frequency", "Recency (Y)", "T (Y)"))
+    # 60 months = 5 yearly opportunities; gift j discounted j years at 10 %
+    by_year = [
+        model.expected_purchases(j, x, tx, n) - model.expected_purchases(j - 1, x, tx, n)
+        for j in range(1, 6)
+    ]
+    expected = sum(g / 1.1**j for j, g in enumerate(by_year, start=1))
+    margin = r.settings.gross_margin
+    np.testing.assert_allclose(
+        c["Predicted CLV"], c["Expected spend"] * margin * expected, rtol=1e-9
+    )
+    np.testing.assert_allclose(
+        c["Expected purchases"], model.expected_purchases(5, x, tx, n), rtol=1e-9
+    )
+    assert any("BG/BB ranges are not implemented" in n for n in r.summary["notes"])
+
+
+def test_periods_need_a_whole_last_period_and_no_other_model():
+    inputs = _donation_inputs(observation_end="2001-06-30")
+    with pytest.raises(
+        InputError, match="not the last day of a year: set observation_end to 2000-12-31"
+    ):
+        P.build_report(inputs, Settings.from_values(inputs.settings))
+    with pytest.raises(InputError, match="periods select the BG/BB model"):
+        Settings.from_values({"periods": "Y", "model": "PNBD"})
+    with pytest.raises(InputError, match="must be Y \\(years\\), Q \\(quarters\\) or M"):
+        Settings.from_values({"periods": "fortnight"})

@@ -62,7 +62,14 @@ from xlclv._errors import InputError, WorkbookError, XlclvError
 from xlclv._timeunits import DAYS_PER_UNIT, months_to_units
 from xlclv.report.fit import compare_models, fit_purchase, fit_spend, params_table
 from xlclv.report.holdout import Holdout, holdout_check
-from xlclv.report.settings import AUTO, MAX_SEGMENTS, MODELS, Settings
+from xlclv.report.settings import (
+    AUTO,
+    MAX_SEGMENTS,
+    MODELS,
+    PERIOD_MONTHS,
+    PERIOD_NAMES,
+    Settings,
+)
 from xlclv.transactions import rfm_summary
 from xlclv.valuation import customer_lifetime_value
 
@@ -244,8 +251,12 @@ class Summary:
 
 
 def summarise(data: Cleaned, settings: Settings) -> Summary:
-    """The RFM summary; stops if nobody bought twice (no model can be estimated)."""
-    rfm = rfm_summary(data.tx, time_unit=settings.time_unit, observation_end=data.end)
+    """The RFM summary (with ``periods``: the opportunity summary of :func:`opportunity_summary`);
+    stops if nobody bought twice (no model can be estimated)."""
+    if settings.periods:
+        rfm = opportunity_summary(data, settings.periods)
+    else:
+        rfm = rfm_summary(data.tx, time_unit=settings.time_unit, observation_end=data.end)
     where = pd.Index(data.uniques).get_indexer(rfm.index)
     day = data.tx["date"].to_numpy(dtype="datetime64[ns]")
     first_row = _first_purchase_rows(data, day)[where]
@@ -259,6 +270,48 @@ def summarise(data: Cleaned, settings: Settings) -> Summary:
             f"longer period in sheet '{data.sheet}') or set a later observation_end."
         )
     return Summary(rfm, where, first_row, day[first_row], day)
+
+
+def opportunity_summary(data: Cleaned, periods: str) -> pd.DataFrame:
+    """BG/BB's summary: whether each customer bought in each calendar period after her first.
+
+    Opportunity 0 is the period of the first purchase; ``T`` (the opportunities observed,
+    BG/BB's n) is the number of periods after it up to the observation end, ``frequency`` the
+    number of those with a purchase, ``recency`` the last of them (0 if none), and
+    ``monetary_value`` the mean amount per repeat period (Fader, Hardie & Shang 2010). The
+    observation end must close a period, so that every counted period was fully observed.
+    """
+    name = PERIOD_NAMES[periods]
+    last = pd.Period(data.end, freq=periods)
+    if data.end.normalize() != last.end_time.normalize():
+        raise InputError(
+            f"With periods = {periods} the report counts whole {name}s, but the observation "
+            f"end {data.end.date().isoformat()} is not the last day of a {name}: set "
+            f"observation_end to {(last - 1).end_time.date().isoformat()} (the end of the last "
+            f"whole {name}) or {last.end_time.date().isoformat()}."
+        )
+    buys = data.tx[data.purchase_rows]
+    customer = buys["customer_id"].to_numpy()
+    ords = pd.PeriodIndex(buys["date"], freq=periods).asi8
+    frame = pd.DataFrame({"c": customer, "k": ords, "amount": buys["amount"].to_numpy()})
+    first = frame.groupby("c", sort=False)["k"].min()
+    frame["k"] -= frame["c"].map(first).to_numpy()
+    repeat = frame[frame["k"] >= 1].groupby(["c", "k"], sort=False)["amount"].sum()
+    by = repeat.groupby(level=0, sort=False)
+    rfm = pd.DataFrame(index=first.index)
+    rfm["frequency"] = by.size().reindex(first.index).fillna(0).astype(float)
+    rfm["recency"] = (
+        pd.Series(repeat.index.get_level_values(1), index=repeat.index.get_level_values(0))
+        .groupby(level=0)
+        .max()
+        .reindex(first.index)
+        .fillna(0)
+        .astype(float)
+    )
+    rfm["T"] = (last.ordinal - first).astype(float)
+    rfm["monetary_value"] = by.mean().reindex(first.index).fillna(0.0)
+    rfm.index.name = "customer_id"
+    return rfm
 
 
 def _first_purchase_rows(data: Cleaned, day: np.ndarray) -> np.ndarray:
@@ -295,6 +348,8 @@ def fit(base: Summary, data: Cleaned, settings: Settings) -> Fits:
     """Fit the purchase model (model = AUTO: choose it) and the spend model on the RFM summary."""
     purchases = data.tx[data.purchase_rows]
     spend, spend_note, spend_warnings = fit_spend(base.rfm, purchases, data.end)
+    if settings.periods:
+        return _fit_bgbb(base, settings, spend, spend_note, spend_warnings)
     if settings.model == AUTO:
         choice = compare_models(base.rfm, lambda key: _holdout(key, data, settings))
         chosen = choice.chosen
@@ -309,6 +364,25 @@ def fit(base: Summary, data: Cleaned, settings: Settings) -> Fits:
         purchase, spend, spend_note, [*purchase_warnings, *spend_warnings],
         model=settings.model, choice=choice,
     )  # fmt: skip
+
+
+def _fit_bgbb(base: Summary, settings: Settings, spend, spend_note, spend_warnings) -> Fits:
+    """BG/BB on the opportunity summary (``periods`` set)."""
+    import warnings
+
+    from xlclv.models import BetaGeoBetaBinomModel
+
+    rfm = base.rfm
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = BetaGeoBetaBinomModel().fit(rfm["frequency"], rfm["recency"], rfm["T"])
+    name = PERIOD_NAMES[settings.periods]
+    choice = (
+        f"BG/BB, because periods = {settings.periods}: each customer buys or not in each "
+        f"{name} after her first (Fader, Hardie & Shang 2010)."
+    )
+    notes = [f"BG/BB: {w.message}" for w in caught]
+    return Fits(model, spend, spend_note, [*notes, *spend_warnings], model="BGBB", choice=choice)
 
 
 # -- value ---------------------------------------------------------------------------------------
@@ -356,6 +430,8 @@ RANGE_MEANING = (
 
 def value(base: Summary, fits: Fits, data: Cleaned, settings: Settings) -> Values:
     """P(alive), expected purchases and spend, predicted CLV and its range, and churn risk."""
+    if fits.model_key(settings) == "BGBB":
+        return _value_bgbb(base, fits, data, settings)
     rfm, unit = base.rfm, settings.time_unit
     x, tx_, T, m = (rfm[c].to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))
     horizon_units = months_to_units(settings.horizon_months, unit)
@@ -390,6 +466,47 @@ def value(base: Summary, fits: Fits, data: Cleaned, settings: Settings) -> Value
         return_rate=return_rate,
         ranges=ranges,
         no_purchase=no_purchase,
+        notes=notes,
+    )
+
+
+def _value_bgbb(base: Summary, fits: Fits, data: Cleaned, settings: Settings) -> Values:
+    """BG/BB values: expected purchases at each future opportunity within the horizon, times
+    the expected spend and margin, each discounted to its period (opportunity j, j periods
+    ahead, at the annual rate); net of the return rate as for the other models."""
+    rfm, periods = base.rfm, settings.periods
+    x, tx_, n, m = (rfm[c].to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))
+    months = PERIOD_MONTHS[periods]
+    ahead = int(np.floor(settings.horizon_months / months + 1e-9))
+    if ahead < 1:
+        raise InputError(
+            f"Setting 'horizon_months' is {settings.horizon_months:g}, shorter than one "
+            f"{PERIOD_NAMES[periods]} (periods = {periods}): set it to at least {months}."
+        )
+    model = fits.purchase
+    cumulative = np.column_stack(
+        [model.expected_purchases(j, x, tx_, n) for j in range(1, ahead + 1)]
+    )
+    per_period = np.diff(cumulative, axis=1, prepend=0.0)
+    discount = (1.0 + settings.annual_discount_rate) ** (-np.arange(1, ahead + 1) * months / 12)
+    spend = np.asarray(fits.spend.expected_spend(x, m), dtype=float).reshape(-1)
+    gross = float(data.amount[data.purchase_rows].sum())
+    returned = abs(float(data.amount[data.amount < 0].sum()))
+    return_rate = min(returned / gross, 1.0) if gross > 0 else 0.0
+    clv = spend * settings.gross_margin * (per_period @ discount) * (1.0 - return_rate)
+    notes = [
+        "CLV ranges (P10/P90) are not shown: they are computed for BG/NBD, MBG/NBD and "
+        "Pareto/NBD; BG/BB ranges are not implemented yet.",
+        f"{churn_header(settings)} is not shown for BG/BB (discrete opportunities).",
+    ]
+    return Values(
+        p_alive=np.asarray(model.probability_alive(x, tx_, n), dtype=float).reshape(-1),
+        expected=cumulative[:, -1],
+        spend=spend,
+        predicted=clv,
+        gross=gross,
+        returned=returned,
+        return_rate=return_rate,
         notes=notes,
     )
 
@@ -482,6 +599,12 @@ def palive_note(key: str, one_time_buyers: int, settings: Settings, churn: bool 
     """One sentence on what P(alive) means for one-time buyers under the chosen model
     (``churn``: the Customers sheet has the churn-risk column to point to)."""
     n = f"{one_time_buyers:,} one-time buyer" + ("" if one_time_buyers == 1 else "s")
+    if key == "BGBB":
+        name = PERIOD_NAMES.get(settings.periods or "Y", "period")
+        return (
+            f"P(alive) under BG/BB (the model used) is the chance of still being active at "
+            f"the next {name}; for the {n} it falls with every {name} without a purchase."
+        )
     if not churn:
         return (
             f"P(alive) under {MODELS.get(key, key)} (the model used) is 100 % for the {n}, "
@@ -520,6 +643,12 @@ def validate(data: Cleaned, settings: Settings, fits: Fits | None = None) -> Hol
     (model = AUTO: the one the fit stage chose, whose check it already ran)."""
     if fits is not None and fits.holdout is not None:
         return fits.holdout
+    if settings.periods:
+        text = "The holdout check is not available for BG/BB (discrete opportunities) yet."
+        table = pd.DataFrame(
+            columns=["Measure", "Predicted", "Actual", "Difference", "Difference %"]
+        )
+        return Holdout(table, text, [("Holdout check", "not available for BG/BB")])
     key = fits.model_key(settings) if fits is not None else settings.model
     if key == AUTO:  # no fit stage: the choice needs every model's check
         return compare_models(
@@ -614,7 +743,7 @@ def customer_table(data: Cleaned, base: Summary, values: Values, settings: Setti
     """One row per customer, with the headers the Customers sheet shows."""
     from xlclv.report.segments import assign_tiers
 
-    rfm, unit = base.rfm, settings.time_unit
+    rfm, unit = base.rfm, settings.periods or settings.time_unit
     net = np.bincount(data.codes, weights=data.amount, minlength=data.n_codes)[base.where]
     orders = np.bincount(data.codes[data.purchase_rows], minlength=data.n_codes)[base.where]
     ids = rfm.index.to_numpy(dtype=object).astype(str).astype(object)
@@ -782,7 +911,11 @@ def _fit_rows(data, base, fits, values, check, groups, settings, first_purchase)
     rows: list[tuple[str, object]] = [
         ("Purchase model", MODELS[fits.model_key(settings)]),
         ("Spend model", "Gamma-Gamma" if not fits.spend_note else "Mean spend (fallback)"),
-        ("Time unit", {"D": "days", "W": "weeks", "M": "months"}[settings.time_unit]),
+        (
+            ("Opportunities", f"calendar {PERIOD_NAMES[settings.periods]}s (periods)")
+            if settings.periods
+            else ("Time unit", {"D": "days", "W": "weeks", "M": "months"}[settings.time_unit])
+        ),
         ("First purchase in the data", pd.Timestamp(first_purchase).date().isoformat()),
         ("Observation end", data.end.date().isoformat()),
         ("Customers", len(base.rfm)),
