@@ -492,7 +492,8 @@ def _base_value_block(rt: Any, fmt: _SaasFormats, c: _Cohort, u: int) -> None:
     )
     rt.write_formula(u + 1, 8, f"=SBG_DERL(sbg_alpha,sbg_beta,{n},I{q + 2})", fmt.udf, derl)
     rt.write_string(u + 2, 7, "Value of these customers (actives x ARPU x margin x DERL)", fmt.bold)
-    value = f"=I{u + 1}*arpu_last*gross_margin*I{u + 2}"
+    # the function itself, not its cell: the value is an xlclv-function cell too
+    value = f"=I{u + 1}*arpu_last*gross_margin*SBG_DERL(sbg_alpha,sbg_beta,{n},I{q + 2})"
     rt.write_formula(u + 2, 8, value, fmt.udf_money, actives * c.arpu_last * _MARGIN * derl)
     rt.write_string(
         u + 3,
