@@ -497,7 +497,7 @@ def test_clv_model_is_linear_in_margin_and_defaults_apply(cdnow_cal_tx):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ((1.0, 12.0, 0.1, "MBG"), r'model must be "BGNBD" \(BG/NBD\) or "PNBD" \(Pareto/NBD\), got \'MBG\''),
+        ((1.0, 12.0, 0.1, "MBG"), r'model must be "BGNBD" \(BG/NBD\), "MBGNBD" \(MBG/NBD\) or "PNBD" \(Pareto/NBD\), got \'MBG\''),
         ((1.0, 12.0, 0.1, "BGNBD", "days"), r"time_unit must be one of D \(days\), W \(weeks\) or M"),
         ((30.0,), r"gross_margin must be a share between 0 and 1 \(e.g. 0.3 for 30 %\), got 30"),
         ((1.0, 0.0), "horizon_months must be greater than 0, got 0"),
@@ -645,6 +645,6 @@ def test_fit_functions_share_the_cache(cdnow_ranges, fit_calls):
 
 def test_fitting_functions_are_not_called_in_the_function_wizard():
     fns = xl.excel_functions()
-    fitting = {"BGNBD_FIT", "PNBD_FIT", "GG_FIT", "SBG_FIT", "CLV_MODEL"}
+    fitting = {"BGNBD_FIT", "MBGNBD_FIT", "PNBD_FIT", "BGBB_FIT", "GG_FIT", "SBG_FIT", "CLV_MODEL"}
     for name, f in fns.items():
         assert f.__xlfunc__["call_in_wizard"] is (name not in fitting), name

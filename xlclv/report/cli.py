@@ -146,6 +146,18 @@ def register(subparsers: Any) -> None:
         help="do not count $0 purchases as purchase occasions (counted by default, as in "
         "the published CDNOW analysis)",
     )
+    g.add_argument(
+        "--churn-horizon-days",
+        type=float,
+        help="horizon of the churn-risk column P(no purchase, next N days) (default: 90)",
+    )
+    g.add_argument(
+        "--periods",
+        type=str.upper,
+        choices=("Y", "Q", "M"),
+        help="discrete opportunities (calendar years, quarters or months, e.g. yearly "
+        "donations): use the BG/BB model (default: continuous time)",
+    )
     r = p.add_argument_group("reading the input (also Settings cells: columns, date_order, ...)")
     r.add_argument(
         "--sheet",
@@ -184,6 +196,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
         "currency": args.currency,
         "model": args.model,
         "holdout_weeks": args.holdout_weeks,
+        "churn_horizon_days": args.churn_horizon_days,
+        "periods": args.periods,
         "columns": args.columns,
         "date_order": args.date_order,
         "decimal_separator": args.decimal_separator,

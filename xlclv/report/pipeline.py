@@ -60,11 +60,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xlclv._errors import InputError, WorkbookError
-from xlclv._timeunits import months_to_units
+from xlclv._errors import InputError, WorkbookError, XlclvError
+from xlclv._timeunits import DAYS_PER_UNIT, months_to_units
 from xlclv.report.fit import compare_models, fit_purchase, fit_spend, params_table
 from xlclv.report.holdout import Holdout, holdout_check
-from xlclv.report.settings import AUTO, MAX_SEGMENTS, MODELS, Settings
+from xlclv.report.settings import (
+    AUTO,
+    MAX_SEGMENTS,
+    MODELS,
+    PERIOD_MONTHS,
+    PERIOD_NAMES,
+    Settings,
+)
 from xlclv.transactions import rfm_summary
 from xlclv.valuation import customer_lifetime_value
 
@@ -442,13 +449,17 @@ class Summary:
 
 
 def summarise(data: Cleaned, settings: Settings) -> Summary:
-    """The RFM summary; stops if nobody bought twice (no model can be estimated)."""
-    rfm = rfm_summary(
-        data.tx,
-        time_unit=settings.time_unit,
-        observation_end=data.end,
-        include_zero_amounts=data.include_zero,
-    )
+    """The RFM summary (with ``periods``: the opportunity summary of :func:`opportunity_summary`);
+    stops if nobody bought twice (no model can be estimated)."""
+    if settings.periods:
+        rfm = opportunity_summary(data, settings.periods)
+    else:
+        rfm = rfm_summary(
+            data.tx,
+            time_unit=settings.time_unit,
+            observation_end=data.end,
+            include_zero_amounts=data.include_zero,
+        )
     where = pd.Index(data.uniques).get_indexer(rfm.index)
     day = data.tx["date"].to_numpy(dtype="datetime64[ns]")
     first_row = _first_purchase_rows(data, day)[where]
@@ -462,6 +473,48 @@ def summarise(data: Cleaned, settings: Settings) -> Summary:
             f"longer period in sheet '{data.sheet}') or set a later observation_end."
         )
     return Summary(rfm, where, first_row, day[first_row], day)
+
+
+def opportunity_summary(data: Cleaned, periods: str) -> pd.DataFrame:
+    """BG/BB's summary: whether each customer bought in each calendar period after her first.
+
+    Opportunity 0 is the period of the first purchase; ``T`` (the opportunities observed,
+    BG/BB's n) is the number of periods after it up to the observation end, ``frequency`` the
+    number of those with a purchase, ``recency`` the last of them (0 if none), and
+    ``monetary_value`` the mean amount per repeat period (Fader, Hardie & Shang 2010). The
+    observation end must close a period, so that every counted period was fully observed.
+    """
+    name = PERIOD_NAMES[periods]
+    last = pd.Period(data.end, freq=periods)
+    if data.end.normalize() != last.end_time.normalize():
+        raise InputError(
+            f"With periods = {periods} the report counts whole {name}s, but the observation "
+            f"end {data.end.date().isoformat()} is not the last day of a {name}: set "
+            f"observation_end to {(last - 1).end_time.date().isoformat()} (the end of the last "
+            f"whole {name}) or {last.end_time.date().isoformat()}."
+        )
+    buys = data.tx[data.purchase_rows]
+    customer = buys["customer_id"].to_numpy()
+    ords = pd.PeriodIndex(buys["date"], freq=periods).asi8
+    frame = pd.DataFrame({"c": customer, "k": ords, "amount": buys["amount"].to_numpy()})
+    first = frame.groupby("c", sort=False)["k"].min()
+    frame["k"] -= frame["c"].map(first).to_numpy()
+    repeat = frame[frame["k"] >= 1].groupby(["c", "k"], sort=False)["amount"].sum()
+    by = repeat.groupby(level=0, sort=False)
+    rfm = pd.DataFrame(index=first.index)
+    rfm["frequency"] = by.size().reindex(first.index).fillna(0).astype(float)
+    rfm["recency"] = (
+        pd.Series(repeat.index.get_level_values(1), index=repeat.index.get_level_values(0))
+        .groupby(level=0)
+        .max()
+        .reindex(first.index)
+        .fillna(0)
+        .astype(float)
+    )
+    rfm["T"] = (last.ordinal - first).astype(float)
+    rfm["monetary_value"] = by.mean().reindex(first.index).fillna(0.0)
+    rfm.index.name = "customer_id"
+    return rfm
 
 
 def _first_purchase_rows(data: Cleaned, day: np.ndarray) -> np.ndarray:
@@ -502,6 +555,8 @@ def fit(base: Summary, data: Cleaned, settings: Settings) -> Fits:
     rfm = base.rfm
     spend_rfm = rfm[(rfm["frequency"] == 0) | (rfm["monetary_value"] > 0)]
     spend, spend_note, spend_warnings = fit_spend(spend_rfm, purchases, data.end)
+    if settings.periods:
+        return _fit_bgbb(base, settings, spend, spend_note, spend_warnings)
     if settings.model == AUTO:
         choice = compare_models(base.rfm, lambda key: _holdout(key, data, settings))
         chosen = choice.chosen
@@ -518,6 +573,25 @@ def fit(base: Summary, data: Cleaned, settings: Settings) -> Fits:
     )  # fmt: skip
 
 
+def _fit_bgbb(base: Summary, settings: Settings, spend, spend_note, spend_warnings) -> Fits:
+    """BG/BB on the opportunity summary (``periods`` set)."""
+    import warnings
+
+    from xlclv.models import BetaGeoBetaBinomModel
+
+    rfm = base.rfm
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = BetaGeoBetaBinomModel().fit(rfm["frequency"], rfm["recency"], rfm["T"])
+    name = PERIOD_NAMES[settings.periods]
+    choice = (
+        f"BG/BB, because periods = {settings.periods}: each customer buys or not in each "
+        f"{name} after her first (Fader, Hardie & Shang 2010)."
+    )
+    notes = [f"BG/BB: {w.message}" for w in caught]
+    return Fits(model, spend, spend_note, [*notes, *spend_warnings], model="BGBB", choice=choice)
+
+
 # -- value ---------------------------------------------------------------------------------------
 
 
@@ -532,10 +606,39 @@ class Values:
     gross: float
     returned: float
     return_rate: float
+    ranges: ClvRanges | None = None  # P10/P90 of predicted CLV (None: not computed, see notes)
+    no_purchase: np.ndarray | None = None  # P(no purchase in the churn horizon)
+    notes: list[str] = field(default_factory=list)  # why a range or churn risk is missing
+
+
+@dataclass
+class ClvRanges:
+    """P10 and P90 of predicted CLV from parameter uncertainty (:mod:`xlclv.intervals`)."""
+
+    p10: np.ndarray  # per customer, rfm order
+    p90: np.ndarray
+    total: tuple[float, float]  # of the total predicted CLV
+    segments: dict[str, pd.DataFrame]  # per dimension: p10, p90 of each segment's total
+
+
+#: Parameter draws behind the CLV ranges, and their fixed seed (the report is deterministic).
+RANGE_DRAWS = 1000
+RANGE_SEED = 20240101
+#: Above this many distinct (frequency, recency, T) rows the Pareto/NBD ranges are skipped: its
+#: P(alive) needs a hypergeometric function per row and draw (minutes on big data).
+PNBD_RANGE_ROWS = 50_000
+RANGE_MEANING = (
+    "P10 to P90 of predicted CLV over 1,000 draws of the fitted model parameters: the range "
+    "reflects uncertainty in the fitted parameters, not in one customer's future purchases "
+    "(what a single customer will actually buy is far more uncertain). The range of a total "
+    "is computed from the totals of the draws, not by adding the customers' ranges."
+)
 
 
 def value(base: Summary, fits: Fits, data: Cleaned, settings: Settings) -> Values:
-    """P(alive), expected purchases and spend, and predicted CLV of every customer."""
+    """P(alive), expected purchases and spend, predicted CLV and its range, and churn risk."""
+    if fits.model_key(settings) == "BGBB":
+        return _value_bgbb(base, fits, data, settings)
     rfm, unit = base.rfm, settings.time_unit
     x, tx_, T, m = (rfm[c].to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))
     horizon_units = months_to_units(settings.horizon_months, unit)
@@ -557,6 +660,9 @@ def value(base: Summary, fits: Fits, data: Cleaned, settings: Settings) -> Value
         annual_discount_rate=settings.annual_discount_rate,
         time_unit=unit,
     )
+    notes: list[str] = []
+    ranges = _clv_ranges(base, fits, data, settings, 1.0 - return_rate, notes)
+    no_purchase = _churn_risk(base, fits, settings, notes)
     return Values(
         p_alive=p_alive,
         expected=np.asarray(expected, dtype=float).reshape(-1),
@@ -565,6 +671,174 @@ def value(base: Summary, fits: Fits, data: Cleaned, settings: Settings) -> Value
         gross=gross,
         returned=returned,
         return_rate=return_rate,
+        ranges=ranges,
+        no_purchase=no_purchase,
+        notes=notes,
+    )
+
+
+def _value_bgbb(base: Summary, fits: Fits, data: Cleaned, settings: Settings) -> Values:
+    """BG/BB values: expected purchases at each future opportunity within the horizon, times
+    the expected spend and margin, each discounted to its period (opportunity j, j periods
+    ahead, at the annual rate); net of the return rate as for the other models."""
+    rfm, periods = base.rfm, settings.periods
+    x, tx_, n, m = (rfm[c].to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))
+    months = PERIOD_MONTHS[periods]
+    ahead = int(np.floor(settings.horizon_months / months + 1e-9))
+    if ahead < 1:
+        raise InputError(
+            f"Setting 'horizon_months' is {settings.horizon_months:g}, shorter than one "
+            f"{PERIOD_NAMES[periods]} (periods = {periods}): set it to at least {months}."
+        )
+    model = fits.purchase
+    cumulative = np.column_stack(
+        [model.expected_purchases(j, x, tx_, n) for j in range(1, ahead + 1)]
+    )
+    per_period = np.diff(cumulative, axis=1, prepend=0.0)
+    discount = (1.0 + settings.annual_discount_rate) ** (-np.arange(1, ahead + 1) * months / 12)
+    spend = np.asarray(fits.spend.expected_spend(x, m), dtype=float).reshape(-1)
+    gross = float(data.amount[data.purchase_rows].sum())
+    returned = abs(float(data.amount[data.amount < 0].sum()))
+    return_rate = min(returned / gross, 1.0) if gross > 0 else 0.0
+    clv = spend * settings.gross_margin * (per_period @ discount) * (1.0 - return_rate)
+    notes = [
+        "CLV ranges (P10/P90) are not shown: they are computed for BG/NBD, MBG/NBD and "
+        "Pareto/NBD; BG/BB ranges are not implemented yet.",
+        f"{churn_header(settings)} is not shown for BG/BB (discrete opportunities).",
+    ]
+    return Values(
+        p_alive=np.asarray(model.probability_alive(x, tx_, n), dtype=float).reshape(-1),
+        expected=cumulative[:, -1],
+        spend=spend,
+        predicted=clv,
+        gross=gross,
+        returned=returned,
+        return_rate=return_rate,
+        notes=notes,
+    )
+
+
+def _clv_ranges(
+    base: Summary, fits: Fits, data: Cleaned, settings: Settings, scale: float, notes: list[str]
+) -> ClvRanges | None:
+    """P10/P90 of every customer's, each segment's and the total predicted CLV, or None with a
+    note saying why (fallback spend model, no covariance, Pareto/NBD on too many rows)."""
+    from xlclv.intervals import clv_interval
+    from xlclv.models import GammaGammaModel
+
+    rfm, key = base.rfm, fits.model_key(settings)
+    skip = "CLV ranges (P10/P90) are not shown: "
+    if fits.spend_note or not isinstance(fits.spend, GammaGammaModel):
+        notes.append(skip + "the spend model is the mean-spend fallback, which has no "
+                     "parameter uncertainty to draw from.")  # fmt: skip
+        return None
+    if key == "PNBD":
+        rows = len(rfm.drop_duplicates(["frequency", "recency", "T"]))
+        if rows > PNBD_RANGE_ROWS:
+            notes.append(
+                skip + f"the Pareto/NBD ranges need {rows:,} distinct customer histories "
+                f"x {RANGE_DRAWS:,} draws of a hypergeometric function (over "
+                f"{PNBD_RANGE_ROWS:,} takes minutes); choose BG/NBD or MBG/NBD for ranges."
+            )
+            return None
+    x, tx_, T, m = (rfm[c].to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))
+    common = dict(
+        gross_margin=settings.gross_margin, horizon_months=settings.horizon_months,
+        annual_discount_rate=settings.annual_discount_rate, time_unit=settings.time_unit,
+        n_draws=RANGE_DRAWS, quantiles=(0.1, 0.9), seed=RANGE_SEED,
+    )  # fmt: skip
+    # One call for the customers, the total and every dimension's segments: the customers are
+    # stacked once per dimension, labelled (dimension, segment). The draws' work is per distinct
+    # history, so the copies cost little; each copy adds the same total to every draw, so the
+    # quantiles of the stacked total are k times those of the total.
+    k = max(len(data.dims), 1)
+    labels = np.empty(len(rfm) * k, dtype=object)
+    for i, d in enumerate(data.dims):
+        seg = data.tx[d].iloc[base.first_row].to_numpy(dtype=object)
+        labels[i * len(rfm) : (i + 1) * len(rfm)] = [(d, v) for v in seg]
+    if not data.dims:
+        labels[:] = [("", "")] * len(rfm)
+    stack = [np.tile(c, k) for c in (x, tx_, T, m)]
+    try:
+        res = clv_interval(fits.purchase, fits.spend, *stack, groups=labels, **common)
+    except XlclvError as exc:
+        notes.append(skip + str(exc))
+        return None
+    segments: dict[str, pd.DataFrame] = {}
+    for d in data.dims:
+        rows = [g for g in res.groups.index if g[0] == d]
+        part = res.groups.loc[rows, ["p10", "p90"]] * scale
+        part.index = pd.Index([g[1] for g in rows], dtype=object)
+        segments[d] = part
+    first = res.customers.iloc[: len(rfm)]
+    return ClvRanges(
+        p10=first["p10"].to_numpy(dtype=float) * scale,
+        p90=first["p90"].to_numpy(dtype=float) * scale,
+        total=(float(res.total["p10"]) * scale / k, float(res.total["p90"]) * scale / k),
+        segments=segments,
+    )
+
+
+def churn_header(settings: Settings) -> str:
+    """The Customers column of churn risk, e.g. ``P(no purchase, next 90 days)``."""
+    return f"P(no purchase, next {settings.churn_horizon_days:g} days)"
+
+
+def _churn_risk(
+    base: Summary, fits: Fits, settings: Settings, notes: list[str]
+) -> np.ndarray | None:
+    """P(no purchase in the next churn_horizon_days) per customer under the chosen model."""
+    name = MODELS.get(fits.model_key(settings), "purchase model")
+    if not hasattr(fits.purchase, "probability_no_purchase"):
+        notes.append(
+            f"{churn_header(settings)} is not shown: this version's {name} has no "
+            "probability_no_purchase."
+        )
+        return None
+    rfm = base.rfm
+    x, tx_, T = (rfm[c].to_numpy() for c in ("frequency", "recency", "T"))
+    t = settings.churn_horizon_days / DAYS_PER_UNIT[settings.time_unit]
+    p = np.asarray(fits.purchase.probability_no_purchase(t, x, tx_, T), dtype=float)
+    return p.reshape(-1)
+
+
+def palive_note(key: str, one_time_buyers: int, settings: Settings, churn: bool = True) -> str:
+    """One sentence on what P(alive) means for one-time buyers under the chosen model
+    (``churn``: the Customers sheet has the churn-risk column to point to)."""
+    n = f"{one_time_buyers:,} one-time buyer" + ("" if one_time_buyers == 1 else "s")
+    if key == "BGBB":
+        name = PERIOD_NAMES.get(settings.periods or "Y", "period")
+        return (
+            f"P(alive) under BG/BB (the model used) is the chance of still being active at "
+            f"the next {name}; for the {n} it falls with every {name} without a purchase."
+        )
+    if not churn:
+        return (
+            f"P(alive) under {MODELS.get(key, key)} (the model used) is 100 % for the {n}, "
+            "because that model lets customers stop only after a repeat purchase; under "
+            "MBG/NBD (model = MBGNBD) one-time buyers can be inactive too."
+            if key == "BGNBD"
+            else f"P(alive) under {MODELS.get(key, key)} (the model used) lets one-time "
+            f"buyers be inactive too: for the {n} it falls the longer ago their only purchase "
+            "was."
+        )
+    churn = churn_header(settings)
+    if key == "MBGNBD":
+        return (
+            f"P(alive) under MBG/NBD (the model used) lets one-time buyers be inactive too: "
+            f"for the {n} it falls the longer ago their only purchase was."
+        )
+    if key == "PNBD":
+        return (
+            f"P(alive) under Pareto/NBD (the model used) lets customers stop at any time, so "
+            f"for the {n} it falls the longer ago their only purchase was (MBG/NBD would do "
+            f"the same); see also {churn}."
+        )
+    return (
+        f"P(alive) under {MODELS.get(key, key)} (the model used) is 100 % for the {n}, "
+        "because that model lets customers stop only after a repeat purchase; read their "
+        f"churn risk in {churn} instead, or set model = MBGNBD, under which one-time buyers "
+        "can be inactive too."
     )
 
 
@@ -576,6 +850,12 @@ def validate(data: Cleaned, settings: Settings, fits: Fits | None = None) -> Hol
     (model = AUTO: the one the fit stage chose, whose check it already ran)."""
     if fits is not None and fits.holdout is not None:
         return fits.holdout
+    if settings.periods:
+        text = "The holdout check is not available for BG/BB (discrete opportunities) yet."
+        table = pd.DataFrame(
+            columns=["Measure", "Predicted", "Actual", "Difference", "Difference %"]
+        )
+        return Holdout(table, text, [("Holdout check", "not available for BG/BB")])
     key = fits.model_key(settings) if fits is not None else settings.model
     if key == AUTO:  # no fit stage: the choice needs every model's check
         return compare_models(
@@ -617,7 +897,12 @@ def segment(
     nps, issues = _nps(inputs, data, customers)
     marketing, mk_dim, mk_issues, notes = _marketing(inputs, data)
     issues = _concat_issues(issues, mk_issues)
-    segments = _segment_tables(core, _segment_values(data, base), nps, marketing, mk_dim)
+    segments = {
+        d: _with_range(table, d, values)
+        for d, table in _segment_tables(
+            core, _segment_values(data, base), nps, marketing, mk_dim
+        ).items()
+    }
     first_purchase = pd.Series(base.first_day, index=base.rfm.index)
     span_days = float((first_purchase.max() - first_purchase.min()).days)
     labels, cohort_kind = seg.cohort_labels(first_purchase, span_days)
@@ -646,6 +931,23 @@ def segment(
     )
 
 
+def _with_range(table: pd.DataFrame, dim: str, values: Values) -> pd.DataFrame:
+    """The segment table with the P10/P90 of each segment's total beside Predicted CLV."""
+    if values.ranges is None or dim not in values.ranges.segments:
+        return table
+    ranges = values.ranges.segments[dim]
+    predicted = [c for c in table.columns[1:] if str(c).startswith("Predicted CLV")]
+    if not predicted:
+        return table
+    at = list(table.columns).index(predicted[0]) + 1
+    for q in ("p10", "p90"):
+        by_label = dict(zip(ranges.index, ranges[q].to_numpy(dtype=float), strict=True))
+        column = [by_label.get(v, np.nan) for v in table[dim]]
+        table.insert(at, f"Predicted CLV ({q.upper()})", column)
+        at += 1
+    return table
+
+
 def customer_table(
     data: Cleaned, base: Summary, values: Values, settings: Settings, core=None
 ) -> pd.DataFrame:
@@ -670,7 +972,7 @@ def _core_table(data: Cleaned, base: Summary, values: Values, settings: Settings
     """The report's own per-customer columns, under their standard names (no segments)."""
     from xlclv.report.segments import assign_tiers
 
-    rfm, unit = base.rfm, settings.time_unit
+    rfm, unit = base.rfm, settings.periods or settings.time_unit
     net = np.bincount(data.codes, weights=data.amount, minlength=data.n_codes)[base.where]
     orders = np.bincount(data.codes[data.purchase_rows], minlength=data.n_codes)[base.where]
     ids = rfm.index.to_numpy(dtype=object).astype(str).astype(object)
@@ -680,9 +982,14 @@ def _core_table(data: Cleaned, base: Summary, values: Values, settings: Settings
     customers["Revenue"] = np.round(net, 10)
     customers["Historical CLV"] = customers["Revenue"] * settings.gross_margin
     customers["P(alive)"] = values.p_alive
+    if values.no_purchase is not None:
+        customers[churn_header(settings)] = values.no_purchase
     customers["Expected purchases"] = values.expected
     customers["Expected spend"] = values.spend
     customers["Predicted CLV"] = values.predicted
+    if values.ranges is not None:
+        customers["Predicted CLV (P10)"] = values.ranges.p10
+        customers["Predicted CLV (P90)"] = values.ranges.p90
     customers["Tier"] = assign_tiers(values.predicted, ids)
     customers["Frequency"] = rfm["frequency"].to_numpy()
     customers[f"Recency ({unit})"] = rfm["recency"].to_numpy()
@@ -809,7 +1116,7 @@ def assemble(
             "the customer table (listed in Data issues); their returns count in the return "
             "rate."
         )
-    notes += fits.warnings
+    notes += fits.warnings + values.notes
     warnings_ = _warnings(data, fits, settings)
     notes = [*warnings_, *notes, *_segment_notes(data)]
     first_purchase = base.first_day.min()
@@ -843,6 +1150,13 @@ def assemble(
         "segments_chosen": list(data.dims),
         "segments_skipped": list(data.skipped_segments),
         "rows_not_used": data.loss.rows if data.loss is not None else 0,
+        "total_clv_range": None if values.ranges is None else values.ranges.total,
+        "palive_note": palive_note(
+            fits.model_key(settings),
+            int((base.rfm["frequency"] == 0).sum()),
+            settings,
+            churn=values.no_purchase is not None,
+        ),
     }
     return Report(
         settings=settings,
@@ -967,7 +1281,11 @@ def _fit_rows(data, base, fits, values, check, groups, settings, first_purchase)
     rows: list[tuple[str, object]] = [
         ("Purchase model", MODELS[fits.model_key(settings)]),
         ("Spend model", "Gamma-Gamma" if not fits.spend_note else "Mean spend (fallback)"),
-        ("Time unit", {"D": "days", "W": "weeks", "M": "months"}[settings.time_unit]),
+        (
+            ("Opportunities", f"calendar {PERIOD_NAMES[settings.periods]}s (periods)")
+            if settings.periods
+            else ("Time unit", {"D": "days", "W": "weeks", "M": "months"}[settings.time_unit])
+        ),
         ("First purchase in the data", pd.Timestamp(first_purchase).date().isoformat()),
         ("Observation end", data.end.date().isoformat()),
         *_reading_rows(data.reading),
@@ -1005,6 +1323,20 @@ def _fit_rows(data, base, fits, values, check, groups, settings, first_purchase)
             "the model value of future purchases x (1 - return rate).",
         ),
         ("Horizon (months)", float(settings.horizon_months)),
+        *([("CLV range (P10 to P90)", RANGE_MEANING)] if values.ranges is not None else []),
+        *(
+            [
+                (
+                    "Churn risk",
+                    f"{churn_header(settings)}: the probability that a customer makes no "
+                    f"purchase in the next {settings.churn_horizon_days:g} days under the "
+                    f"{MODELS[fits.model_key(settings)]} model (inactive, or active but not "
+                    "buying).",
+                )
+            ]
+            if values.no_purchase is not None
+            else []
+        ),
         ("Cohorts by", groups.cohort_kind),
         *check.items,
     ]

@@ -32,8 +32,18 @@ PURCHASE_MODELS = {
     "PNBD": ("Pareto/NBD", "ParetoNBDModel"),
     "MBGNBD": ("MBG/NBD", "ModifiedBetaGeoModel"),
 }
-#: Display names of the purchase models: key -> name.
+#: Display names of the purchase models: key -> name. BG/BB is not in PURCHASE_MODELS (it
+#: needs discrete opportunities, not continuous time): the ``periods`` setting selects it.
 MODELS = {key: name for key, (name, _) in PURCHASE_MODELS.items()}
+MODELS["BGBB"] = "BG/BB"
+#: The ``periods`` setting: calendar opportunity -> months in one.
+PERIOD_MONTHS = {"Y": 12, "Q": 3, "M": 1}
+PERIOD_NAMES = {"Y": "year", "Q": "quarter", "M": "month"}
+_PERIOD_WORDS = {
+    "Y": "Y", "YEAR": "Y", "YEARS": "Y", "YEARLY": "Y", "ANNUAL": "Y", "A": "Y",
+    "Q": "Q", "QUARTER": "Q", "QUARTERS": "Q", "QUARTERLY": "Q",
+    "M": "M", "MONTH": "M", "MONTHS": "M", "MONTHLY": "M",
+}  # fmt: skip
 #: The ``model`` setting that fits every available model and picks one on the holdout and AIC.
 AUTO = "AUTO"
 _MODEL_ALIASES = {
@@ -93,6 +103,14 @@ class Settings:
     holdout_weeks : int or None
         Length of the holdout check's holdout period in weeks; None = the last 25 % of the
         period from the first purchase to the observation end.
+    periods : {"Y", "Q", "M"} or None
+        Discrete opportunities (calendar years, quarters or months), e.g. yearly donation
+        drives: the report then uses the BG/BB model (Fader, Hardie & Shang 2010) on whether
+        each customer bought in each period after her first; None = continuous time (BG/NBD,
+        MBG/NBD, Pareto/NBD).
+    churn_horizon_days : float
+        Horizon of the churn-risk column ``P(no purchase, next 90 days)`` in days (default 90;
+        above 0, at most 3,650).
     columns : dict or None
         Explicit column mapping {field: header}, fields ``customer_id``, ``date``, ``amount``
         (text form ``customer_id=Email,date=Created at,amount=Total``); None = recognise the
@@ -121,6 +139,8 @@ class Settings:
     currency: str = "USD"
     model: str = AUTO
     holdout_weeks: int | None = None
+    churn_horizon_days: float = 90.0
+    periods: str | None = None
     columns: dict[str, str] | None = None
     date_order: str | None = None
     decimal_separator: str | None = None
@@ -184,6 +204,8 @@ _SETTING_NAMES = (
     "currency",
     "model",
     "holdout_weeks",
+    "churn_horizon_days",
+    "periods",
     "columns",
     "date_order",
     "decimal_separator",
@@ -200,6 +222,8 @@ _DEFAULTS = {
     "currency": "USD",
     "model": AUTO,
     "holdout_weeks": None,
+    "churn_horizon_days": 90.0,
+    "periods": None,
     "columns": None,
     "date_order": None,
     "decimal_separator": None,
@@ -290,6 +314,22 @@ def _validate(raw: Mapping[str, object], *, sources: Mapping[str, str | None]) -
                     "blank to hold out the last 25 % of the period)"
                 )
             out[name] = int(x)
+        elif name == "churn_horizon_days":
+            x = _number(value, fail)
+            if not 0 < x <= 3650:
+                raise fail(
+                    f"must be a number of days above 0 and at most 3650, got {_show(value)} "
+                    "(e.g. 90 for the churn risk over the next 90 days)"
+                )
+            out[name] = float(x)
+        elif name == "periods":
+            text = re.sub(r"[^A-Z]", "", str(value).upper())
+            if text not in _PERIOD_WORDS:
+                raise fail(
+                    f"must be Y (years), Q (quarters) or M (months), or blank for continuous "
+                    f"time; got {_show(value)}"
+                )
+            out[name] = _PERIOD_WORDS[text]
         elif name == "columns":
             from xlclv.report.clean import parse_column_mapping
 
@@ -318,6 +358,13 @@ def _validate(raw: Mapping[str, object], *, sources: Mapping[str, str | None]) -
             out[name] = x
         elif name == "include_zero_amounts":
             out[name] = _yes_no(value, fail)
+    if out["periods"] is not None and out["model"] != AUTO:
+        raise InputError(
+            f"Setting 'model' is {out['model']} but 'periods' is {out['periods']}: periods "
+            "select the BG/BB model for discrete opportunities; leave model as AUTO, or clear "
+            "periods to use a continuous-time model.",
+            sheet=sources.get("model") or sources.get("periods"),
+        )
     return out
 
 

@@ -343,6 +343,7 @@ def _retention_sheet(wb: Any, rt: Any, fmt: _SaasFormats, c: _Cohort) -> None:
     rt.set_column(8, 8, 14)
     rt.freeze_panes(_HDR + 1, 0)
     rt.insert_chart(fr + 8, 7, _retention_chart(wb, c.n_obs))
+    _base_value_block(rt, fmt, c, fr + 26)
     rt.set_landscape()
     rt.fit_to_pages(1, 0)
 
@@ -490,6 +491,39 @@ def _xlclv_functions_block(rt: Any, fmt: _SaasFormats, c: _Cohort, u: int) -> in
         fmt.note,
     )
     return fr
+
+
+def _base_value_block(rt: Any, fmt: _SaasFormats, c: _Cohort, u: int) -> None:
+    """Customer-base value from the sBG DERL (Fader & Hardie 2010), from row ``u`` (H:I).
+
+    The customers active at the start of the last observed month N have been active for
+    n = N + 1 months by its end; each is worth ARPU x margin x DERL(d, n), valued just
+    before her next renewal (the next payment, if she renews, undiscounted).
+    """
+    q, (_, obs_last) = _Q, c.obs_rows
+    n = c.n_obs + 1
+    derl = float(c.model.discounted_expected_residual_lifetime(c.monthly_rate, n))
+    actives = float(c.active[-1])
+    rt.write_string(u - 1, 7, "Customer-base value (sBG, Fader & Hardie 2010)", fmt.head)
+    rt.write_string(u - 1, 8, "", fmt.head)
+    rt.write_string(u, 7, f"Customers active at the start of month {c.n_obs}", fmt.bold)
+    rt.write_formula(u, 8, f"=B{obs_last}", fmt.writer.count, actives)
+    rt.write_string(
+        u + 1, 7, f"Residual lifetime each (months): =SBG_DERL(alpha, beta, {n}, d)", fmt.bold
+    )
+    rt.write_formula(u + 1, 8, f"=SBG_DERL(sbg_alpha,sbg_beta,{n},I{q + 2})", fmt.udf, derl)
+    rt.write_string(u + 2, 7, "Value of these customers (actives x ARPU x margin x DERL)", fmt.bold)
+    # the function itself, not its cell: the value is an xlclv-function cell too
+    value = f"=I{u + 1}*arpu_last*gross_margin*SBG_DERL(sbg_alpha,sbg_beta,{n},I{q + 2})"
+    rt.write_formula(u + 2, 8, value, fmt.udf_money, actives * c.arpu_last * _MARGIN * derl)
+    rt.write_string(
+        u + 3,
+        7,
+        f"Each has paid {n} months by the end of month {c.n_obs}; DERL sums her discounted "
+        "future months, the next one undiscounted, given her tenure: long-tenured customers "
+        "are worth more than a new one.",
+        fmt.note,
+    )
 
 
 def _retention_chart(wb: Any, n_obs: int) -> Any:

@@ -14,6 +14,8 @@ from xlclv.report.writer.tables import TABLE_NAMES, write_table
 def write_customers(ws: Worksheet, report: Any, fmts: Formats) -> None:
     widths: dict[int, float] = {}
     df = report.customers
+    # churn risk is a probability, shown as a percentage like P(alive)
+    pct = {h: fmts.pct for h in map(str, df.columns) if h.startswith("P(no purchase")}
     indented = indented_text(df, fmts)
     write_table(
         ws,
@@ -23,7 +25,7 @@ def write_customers(ws: Worksheet, report: Any, fmts: Formats) -> None:
         TABLE_NAMES["customers"],
         fmts,
         widths=widths,
-        formats=indented,
+        formats={**indented, **pct},
         allow_bulk=True,
     )
     indent_headers(ws, 0, df, indented)

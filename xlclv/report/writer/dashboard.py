@@ -92,6 +92,9 @@ def _kpis(ws: Worksheet, report: Any, summary: dict[str, Any], fmts: Formats) ->
     avg = total / customers if customers else np.nan
     horizon = getattr(report.settings, "horizon_months", None)
     horizon_note = f"next {horizon:g} months, discounted" if horizon is not None else ""
+    if summary.get("total_clv_range"):  # P10-P90 from parameter uncertainty (Model sheet)
+        lo, hi = summary["total_clv_range"]
+        horizon_note += f"; P10-P90 {lo:,.0f} to {hi:,.0f}"
     issues = summary.get("issues", len(report.issues) if report.issues is not None else 0)
     _kpi(ws, 0, "Customers", customers, fmts.tile_count, fmts, "in the data")
     if summary.get("margin_note"):  # no margin given: the value is revenue, say so loudly
@@ -148,7 +151,8 @@ def _read_this(ws: Worksheet, summary: dict[str, Any], fmts: Formats) -> None:
 def _headline(ws: Worksheet, report: Any, summary: dict[str, Any], fmts: Formats) -> None:
     top = summary.get("top_segment")
     text = str(getattr(report, "holdout_text", "") or "")
-    line = " ".join(t for t in (f"Top segment: {top}." if top else "", text) if t)
+    palive = str(summary.get("palive_note", "") or "")
+    line = " ".join(t for t in (f"Top segment: {top}." if top else "", text, palive) if t)
     if line:
         ws.merge_range(8, 0, 9, 2 * _CHART_COLS - 1, "", fmts.note)
         ws.write_string(8, 0, line, fmts.note)

@@ -42,6 +42,8 @@ def _settings_rows(settings: Any) -> pd.DataFrame:
         "currency": "Currency",
         "model": "Model",
         "holdout_weeks": "Holdout (weeks)",
+        "churn_horizon_days": "Churn risk horizon (days)",
+        "periods": "Opportunities (BG/BB)",
     }
     values = asdict(settings) if is_dataclass(settings) else dict(vars(settings))
     rows = []
@@ -53,6 +55,7 @@ def _settings_rows(settings: Any) -> pd.DataFrame:
                 "observation_end": "last date in the data",
                 "segment_by": "all extra columns",
                 "holdout_weeks": "last 25 % of the period",
+                "periods": "continuous time",
             }.get(key, "")
         if key in ("gross_margin", "annual_discount_rate") and isinstance(value, int | float):
             value = f"{value:.1%}"
