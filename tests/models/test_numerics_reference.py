@@ -30,6 +30,7 @@ BG = {
     "small a, b": (0.05, 0.1, 0.05, 0.1),
     "large a": (5.0, 500.0, 30.0, 3.0),
 }
+SLOW_REFS = {"large beta", "large r, s"}  # mpmath takes ~20-40 s on these: in the slow run
 PNBD = {
     "cdnow": (0.5532, 10.5763, 0.6062, 11.6715),
     "large beta": (1.0, 5.0, 0.5, 300.0),
@@ -37,6 +38,10 @@ PNBD = {
     "small r, alpha": (0.05, 0.1, 2.0, 1e4),
     "large r, s": (20.0, 1.0, 20.0, 1000.0),
 }
+
+
+def _slow_if(value, slow):
+    return pytest.param(value, marks=[pytest.mark.slow] * bool(slow), id=str(value))
 
 
 def bg(params):
@@ -123,7 +128,7 @@ def test_bgnbd_pmf_against_mpmath(name):
 
 
 # -- Pareto/NBD -----------------------------------------------------------------------------
-@pytest.mark.parametrize("name", PNBD)
+@pytest.mark.parametrize("name", [_slow_if(n, n in SLOW_REFS) for n in PNBD])
 def test_pareto_nbd_against_mpmath(name):
     params = PNBD[name]
     m = pnbd(params)
@@ -136,7 +141,7 @@ def test_pareto_nbd_against_mpmath(name):
         assert close(m.expected_purchases_new_customer(t), mean), t
 
 
-@pytest.mark.parametrize("name", ["cdnow", "large beta", "s = 1"])
+@pytest.mark.parametrize("name", ["cdnow", _slow_if("large beta", True), "s = 1"])
 def test_pareto_nbd_pmf_and_no_purchase_against_mpmath(name):
     params = PNBD[name]
     r, alpha, s, beta = params
@@ -152,7 +157,7 @@ def test_pareto_nbd_pmf_and_no_purchase_against_mpmath(name):
             assert close(m.probability_no_purchase(t, x, tx, T), p0), (x, tx, T, t)
 
 
-@pytest.mark.parametrize("name", PNBD)
+@pytest.mark.parametrize("name", [_slow_if(n, n in SLOW_REFS) for n in PNBD])
 def test_pareto_nbd_dert_against_mpmath(name):
     params = PNBD[name]
     m = pnbd(params)
@@ -240,7 +245,9 @@ def test_bgnbd_conditional_probabilities_are_coherent(r, alpha, a, b, x, share, 
 SBG = [(0.668, 3.806), (0.704, 1.182), (0.01, 0.01), (1.0, 1.0), (5.0, 0.1), (100.0, 1e4)]
 
 
-@pytest.mark.parametrize(("alpha", "beta"), SBG)
+@pytest.mark.parametrize(
+    ("alpha", "beta"), [pytest.param(*ab, marks=[pytest.mark.slow] * (ab[0] >= 5)) for ab in SBG]
+)
 def test_sbg_del_derl_against_mpmath(alpha, beta):
     m = ShiftedBetaGeometricModel().set_params(alpha=alpha, beta=beta)
     for d in (1e-6, 1.1 ** (1 / 52) - 1, 0.1, 10.0):
@@ -267,8 +274,25 @@ def test_an_untrustworthy_quadrature_gives_nan_and_a_warning(monkeypatch):
     monkeypatch.setattr(_base, "_CHECK", -1.0)  # no sum can pass the self-check
     m = bg(BG["cdnow"])
     with pytest.warns(RuntimeWarning, match="could not be computed"):
-        value = m.expected_purchases(52.0, 2, 30.43, 38.86)
+        value = m.expected_purchases(1e6, 2, 30.43, 38.86)  # too long for the series
     assert np.isnan(value)
+    with pytest.warns(RuntimeWarning, match="could not be computed"):
+        value = (
+            ShiftedBetaGeometricModel()
+            .set_params(alpha=1, beta=2)
+            .discounted_expected_lifetime(0.1)
+        )
+    assert np.isnan(value)
+
+
+def test_the_quadrature_takes_over_where_the_series_is_too_long(monkeypatch):
+    from xlclv.models import beta_geo
+
+    m = bg(BG["cdnow"])
+    monkeypatch.setattr(beta_geo, "_SERIES_TERMS", 0)
+    for t in (1e-6, 52.0):
+        value = m.expected_purchases(t, 2, 30.43, 38.86)
+        assert close(value, ref.bg_expected(*BG["cdnow"], 2, 30.43, 38.86, t), 1e-10)
 
 
 def test_dert_rejects_a_negative_rate():
@@ -333,3 +357,22 @@ def test_sbg_wide_grid(alpha, beta):
     for d, n in itertools.product([1e-8, 1e-4, 0.002, 0.1, 10.0], [1, 2, 168, 10**4, 10**7]):
         value = m.discounted_expected_residual_lifetime(d, n)
         assert close(value, ref.sbg_derl(alpha, beta, d, n)), (d, n)
+
+
+@pytest.mark.parametrize("survival", [False, True], ids=["purchases", "survival"])
+def test_bgnbd_series_and_quadrature_agree(survival):
+    """The two evaluations of the BG/NBD means (the defining series where it is short, the
+    integral over p elsewhere) on the region where both apply."""
+    from xlclv.models import beta_geo
+
+    rng = np.random.default_rng(7)
+    k = 300
+    q = np.exp(rng.uniform(np.log(0.05), np.log(50), k))
+    a = float(np.exp(rng.uniform(np.log(0.1), np.log(10))))
+    B = np.exp(rng.uniform(np.log(0.1), np.log(1e4), k))
+    u = np.exp(rng.uniform(np.log(1e-9), np.log(5), k))
+    series = beta_geo._defining_series(q, a, B, u, survival=survival)
+    assert np.isfinite(series).mean() > 0.9  # the series covers this region
+    quad = beta_geo._quadrature_means(q, a, B, u, survival=survival)
+    ok = np.isfinite(series)
+    np.testing.assert_allclose(series[ok], quad[ok], rtol=1e-9)

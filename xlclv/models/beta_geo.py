@@ -16,6 +16,7 @@ Fader, P. S. & Hardie, B. G. S. (2013). Overcoming the BG/NBD model's #NUM! erro
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy import special
 
 from ._base import (
@@ -29,6 +30,9 @@ from ._base import (
     validate_rfm,
 )
 
+_SERIES_TERMS = 4096  # longest series summed directly; longer ones go to the quadrature
+_SERIES_CHUNK = 2_000_000  # elements x terms at once
+
 
 def _alive_means(r, a, b, x, u, *, survival: bool = False) -> np.ndarray:
     """Means over the posterior of (lambda, p) of a customer alive now, element-wise.
@@ -41,7 +45,9 @@ def _alive_means(r, a, b, x, u, *, survival: bool = False) -> np.ndarray:
       ``(a+b+x-1)/(a-1) [1 - (1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z)]``, z = u / (1+u));
     * still alive after t more (``survival``): ``E[(1 + p u)^-(r+x)] = E[exp(-lambda p t)]``.
 
-    Integrated over p (:func:`beta_mixture_mean`) for each distinct (x, u): accurate for any
+    Two evaluations of the same quantity, for each distinct (x, u): the model's defining
+    series (:func:`_defining_series`, positive terms, a certified truncation bound) when it
+    is short, else the integral over p (:func:`beta_mixture_mean`). Both are accurate for any
     a (including 1), b, number of purchases and horizon, with no cancellation as t -> 0.
     """
     x, u = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(u, dtype=float))
@@ -49,9 +55,26 @@ def _alive_means(r, a, b, x, u, *, survival: bool = False) -> np.ndarray:
     pos = u > 0
     if not np.any(pos):
         return out
-    pairs, inverse = np.unique(np.stack([x[pos], u[pos]]), axis=1, return_inverse=True)
-    ux, uu = pairs
-    q, lu = r + ux, np.log(uu)
+    # distinct (x, u) pairs: one int64 key from the two columns' codes
+    cx, vx = pd.factorize(x[pos])
+    cu, vu = pd.factorize(u[pos])
+    inverse, keys = pd.factorize(cx.astype(np.int64) * len(vu) + cu)
+    ux, uu = (
+        np.asarray(vx, dtype=float)[keys // len(vu)],
+        np.asarray(vu, dtype=float)[keys % len(vu)],
+    )
+    q = r + ux
+    values = _defining_series(q, a, b + ux, uu, survival=survival)
+    slow = np.isnan(values)
+    if np.any(slow):
+        values[slow] = _quadrature_means(q[slow], a, b + ux[slow], uu[slow], survival=survival)
+    out[pos] = values[inverse]
+    return out
+
+
+def _quadrature_means(q, a, B, u, *, survival: bool):
+    """The BG/NBD means integrated over ``p ~ Beta(a, B)`` (:func:`beta_mixture_mean`)."""
+    lu = np.log(u)
 
     def log_g(lp, lq, rows):
         qq, ll = q[rows][:, None], lu[rows][:, None]
@@ -66,8 +89,73 @@ def _alive_means(r, a, b, x, u, *, survival: bool = False) -> np.ndarray:
                 np.log(-np.expm1(-L)) - lp,
             )
 
-    out[pos] = beta_mixture_mean(log_g, a, b + ux)[inverse.reshape(-1)]
+    return beta_mixture_mean(log_g, a, B)
+
+
+def _defining_series(q, a, B, u, *, survival: bool):
+    """The BG/NBD means as sums over the number N of future purchase opportunities.
+
+    With ``N ~ NegBin(q, 1 - z)`` (the Poisson count in t mixed over the gamma posterior),
+    ``z = u / (1 + u)``, and ``w_k = E[(1 - p)^k] = (B)_k / (a + B)_k`` (surviving k
+    purchases):
+
+    * ``E[purchases] = sum_k>=0 w_k P(N >= k + 1)`` (the (k+1)-th purchase happens and the
+      customer survived the k before it), Fader, Hardie & Lee (2005), eq. (9) term by term;
+    * ``E[survival] = sum_k>=0 w_k P(N = k)``.
+
+    All terms are positive. The NB tail comes from one incomplete beta function at the end
+    and exact backward sums of the pmf (no 1 - CDF cancellation); the truncation after K
+    terms is bounded by ``w_K E[(N - K)^+] <= w_K q u I_z(K, q + 1)`` (purchases) or
+    ``w_K P(N >= K)`` (survival). NaN where more than ``_SERIES_TERMS`` terms would be needed
+    or the bound is not below 1e-15 of the sum.
+    """
+    out = np.full(q.size, np.nan)
+    mean = q * u
+    sd = np.sqrt(q * u * (1.0 + u))
+    # first try: K a power of two past mean + 10 sd; doubled where the bound is not met
+    K = 2.0 ** np.ceil(np.log2(np.maximum(mean + 10.0 * sd + 20.0, 32.0)))
+    pending = K <= _SERIES_TERMS
+    while np.any(pending):
+        for k_len in np.unique(K[pending]):
+            rows_all = np.flatnonzero(pending & (K == k_len))
+            per = max(1, int(_SERIES_CHUNK // k_len))
+            for start in range(0, rows_all.size, per):
+                rows = rows_all[start : start + per]
+                out[rows] = _series_block(q[rows], a, B[rows], u[rows], int(k_len), survival)
+        K = np.where(np.isnan(out), 2.0 * K, K)
+        pending = np.isnan(out) & (K <= _SERIES_TERMS)
     return out
+
+
+def _series_block(q, a, B, u, K, survival):
+    k = np.arange(K, dtype=float)[None, :]
+    qq, BB, uu = q[:, None], B[:, None], u[:, None]
+    with np.errstate(all="ignore"):
+        log_z = np.log(uu) - np.log1p(uu)
+        # log w_k = sum_{j<k} log((B + j) / (a + B + j)), accumulated term by term
+        step_w = np.log1p(-a / (a + BB + k))
+        log_w = np.concatenate([np.zeros((q.size, 1)), np.cumsum(step_w, axis=1)[:, :-1]], axis=1)
+        # log pmf(k) = -q log(1+u) + sum_{j=1..k} log((q + j - 1) z / j)
+        step_p = np.log(qq + k[:, 1:] - 1.0) - np.log(k[:, 1:]) + log_z
+        log_pmf = -qq * np.log1p(uu) + np.concatenate(
+            [np.zeros((q.size, 1)), np.cumsum(step_p, axis=1)], axis=1
+        )
+        pmf = np.exp(log_pmf)
+        z = np.exp(log_z[:, 0])
+        w_end = np.exp(log_w[:, -1] + np.log1p(-a / (a + B + K - 1.0)))  # w_K
+        if survival:
+            total = np.sum(np.exp(log_w + log_pmf), axis=1)
+            bound = w_end * special.betainc(float(K), q, z)  # P(N >= K)
+        else:
+            # P(N >= k + 1) for k = 0..K-1: the tail beyond K plus the pmf from k+1 to K
+            tail_K = special.betainc(float(K) + 1.0, q, z)  # P(N >= K + 1)
+            last = np.log(qq + K - 1.0) - np.log(float(K)) + log_z  # log pmf(K) / pmf(K-1)
+            pmf_next = np.concatenate([pmf[:, 1:], np.exp(log_pmf[:, -1:] + last)], axis=1)
+            sf = tail_K[:, None] + np.cumsum(pmf_next[:, ::-1], axis=1)[:, ::-1]
+            total = np.sum(np.exp(log_w) * sf, axis=1)
+            bound = w_end * q * u * special.betainc(float(K), q + 1.0, z)
+    ok = np.isfinite(total) & (bound <= 1e-15 * total)
+    return np.where(ok, total, np.nan)
 
 
 def _pmf(t, n, r, alpha, a, b) -> np.ndarray:
