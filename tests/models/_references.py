@@ -158,6 +158,14 @@ def pnbd_p_alive(r, alpha, s, beta, x, tx, T):
 
 
 @_stable
+def pnbd_no_purchase(r, alpha, s, beta, x, tx, T, t):
+    """L(x, t_x, T + t) / L(x, t_x, T) (eq. 11 of the note at both ends)."""
+    return mp.exp(
+        pnbd_log_lik(r, alpha, s, beta, x, tx, T + t) - pnbd_log_lik(r, alpha, s, beta, x, tx, T)
+    )
+
+
+@_stable
 def pnbd_expected(r, alpha, s, beta, x, tx, T, t):
     """Eq. (22)."""
     r, alpha, s, beta, x, tx, T, t = _m(r, alpha, s, beta, x, tx, T, t)

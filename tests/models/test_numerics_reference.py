@@ -141,6 +141,22 @@ def test_pareto_nbd_against_mpmath(name):
         assert close(m.expected_purchases_new_customer(t), mean), t
 
 
+@pytest.mark.parametrize(
+    ("params", "x", "tx", "T"),
+    [
+        ((0.3926, 184.46, 0.0243, 0.0216), 300, 0.0, 251.76),
+        ((6.697, 9.0822, 0.0351, 0.01258), 300, 0.0, 33.385),
+        ((0.6457, 25.468, 0.228, 0.0252), 300, 0.0, 113.51),
+        ((0.0151, 1880.3, 0.1267, 0.1072), 2000, 0.0, 98.93),
+    ],
+)
+def test_pareto_nbd_p_alive_where_2f1_and_the_fixed_quadrature_lose_accuracy(params, x, tx, T):
+    """Found by a random scan: scipy's 2F1 fails (z near 1) and the 16-node rule, following
+    the dropout factor, missed the purchase factor's decay (errors up to 1e-5)."""
+    m = pnbd(params)
+    assert close(m.probability_alive(x, tx, T), ref.pnbd_p_alive(*params, x, tx, T), 1e-10)
+
+
 @pytest.mark.parametrize("name", ["cdnow", _slow_if("large beta", True), "s = 1"])
 def test_pareto_nbd_pmf_and_no_purchase_against_mpmath(name):
     params = PNBD[name]
@@ -315,10 +331,10 @@ def test_dert_without_discounting():
 
 
 # -- the wide grid ----------------------------------------------------------------------------
-WIDE_X = [0, 1, 3, 30, 300, 2000]
-WIDE_T = [1e-3, 1.0, 39.0, 1e3, 1e5, 1e7]
+WIDE_X = [0, 1, 30, 2000]
+WIDE_T = [1e-3, 39.0, 1e7]
 WIDE_SHARE = [0.0, 0.3, 0.999999, 1.0]
-WIDE_t = [1e-10, 1e-4, 1.0, 52.0, 1095.75, 1e5, 1e7]
+WIDE_t = [1e-10, 1.0, 1095.75, 1e7]
 
 
 @pytest.mark.slow
@@ -345,6 +361,9 @@ def test_pareto_nbd_wide_grid(name):
             continue
         tx = share * T
         assert close(m.probability_alive(x, tx, T), ref.pnbd_p_alive(*params, x, tx, T)), (x, tx, T)
+        for t in WIDE_t:
+            value = m.probability_no_purchase(t, x, tx, T)
+            assert close(value, ref.pnbd_no_purchase(*params, x, tx, T, t)), (x, tx, T, t)
         for delta in (1e-8, 0.01, 10.0):
             value = m.discounted_expected_residual_transactions(delta, x, tx, T)
             assert close(value, ref.pnbd_dert(*params, x, tx, T, delta)), (x, tx, T, delta)

@@ -46,11 +46,13 @@ def _log1mexp(d: np.ndarray) -> np.ndarray:
         return np.where(d > -np.log(2.0), np.log(-np.expm1(d)), np.log1p(-np.exp(d)))
 
 
-def _log_integral(r, alpha, s, beta, x, tx, T) -> np.ndarray:
+def _log_integral(r, alpha, s, beta, x, tx, T, *, fallback: bool = True) -> np.ndarray:
     """log I, the integral above, through Fader & Hardie's (2005) A0 (eqs. 19-20).
 
     Each 2F1(r+s+x, b; r+s+x+1; z) is Euler-transformed to (1-z)^(1-b) 2F1(1, r+s+x+1-b;
-    r+s+x+1; z), whose parameters stay moderate for any number of purchases.
+    r+s+x+1; z), whose parameters stay moderate for any number of purchases. Where the 2F1
+    fails, ``fallback`` fills in the 16-node quadrature (the fit's choice; predictions use
+    :func:`_log_integral_checked`).
     """
     q = r + s + x
     if alpha >= beta:
@@ -71,11 +73,78 @@ def _log_integral(r, alpha, s, beta, x, tx, T) -> np.ndarray:
     # Far out in the parameter space (e.g. s and beta in the millions) 2F1 can fail: there the
     # quadrature takes over (-inf is right only when t_x = T: nothing to integrate).
     bad = np.isnan(out) | (np.isinf(out) & (tx < T))
-    if np.any(bad):
+    if fallback and np.any(bad):
         out = np.array(out, dtype=float)
         pick = [np.broadcast_to(v, out.shape)[bad] for v in (x, tx, T)]
         out[bad] = _quadrature(r, alpha, s, beta, *pick)[0]
     return out
+
+
+def _log_integral_checked(r, alpha, s, beta, x, tx, T) -> np.ndarray:
+    """log I for predictions: two independent evaluations, and a third where they disagree.
+
+    The 2F1 form (scipy's hyp2f1) and the 16-node quadrature must agree to 1e-10; where they
+    do not (either can lose accuracy far out, e.g. 2F1 with z near 1 and the quadrature when
+    the factor it follows is not the one that dominates the decay) or where the 2F1 form
+    fails, the integral is computed adaptively (:func:`_log_integral_adaptive`).
+    """
+    x, tx, T = (np.asarray(v, dtype=float) for v in np.broadcast_arrays(x, tx, T))
+    shape = x.shape
+    x, tx, T = x.ravel(), tx.ravel(), T.ravel()
+    with np.errstate(all="ignore"):
+        closed = _log_integral(r, alpha, s, beta, x, tx, T, fallback=False)
+        quad = _quadrature(r, alpha, s, beta, x, tx, T)[0]
+        gap = np.abs(closed - quad)  # NaN for -inf == -inf (t_x = T): caught by ==
+        agree = (closed == quad) | (gap <= 1e-10 * np.maximum(1.0, np.abs(closed)))
+    agree &= np.isfinite(closed) | (tx >= T)
+    out = np.where(agree, closed, np.nan)
+    for i in np.flatnonzero(~agree):
+        out[i] = _log_integral_adaptive(r, alpha, s, beta, x[i], tx[i], T[i])
+    return out.reshape(shape)
+
+
+def _log_integral_adaptive(r, alpha, s, beta, x, tx, T) -> float:
+    """log of int_tx^T (alpha+tau)^-(r+x) (beta+tau)^-(s+1) dtau by adaptive quadrature.
+
+    In v = log(c + tau), c = min(alpha, beta) (one factor is then exp(-q v), the other smooth
+    in v), relative to the integrand at t_x (log1p/expm1 forms: no cancellation even for
+    parameters in the billions), ``epsrel`` 1e-11, judged by quad's error estimate (NaN and
+    a warning above 1e-8).
+    """
+    if not tx < T:
+        return -np.inf
+    c = min(alpha, beta)
+    qa, qb = r + x, s + 1.0
+    v0, v1 = np.log(c + tx), np.log(c + T)
+    a0, b0 = alpha + tx, beta + tx  # the factors at t_x
+    log_f0 = v0 - qa * np.log(a0) - qb * np.log(b0)
+
+    def rel(v):  # log f(v) - log f(v0)
+        dtau = (c + tx) * np.expm1(v - v0)  # tau - t_x
+        return (v - v0) - qa * np.log1p(dtau / a0) - qb * np.log1p(dtau / b0)
+
+    grid = np.linspace(v0, v1, 257)
+    vals = rel(grid)
+    top = float(np.max(vals))
+    peak = float(grid[int(np.argmax(vals))])
+    near = [float(v) for v in grid[vals > top - 40.0]]
+    points = sorted({peak, near[0], near[-1]} - {v0, v1})
+    with warnings.catch_warnings():  # judged by its error estimate instead
+        warnings.simplefilter("ignore", integrate.IntegrationWarning)
+        val, err = integrate.quad(
+            lambda v: np.exp(rel(v) - top), v0, v1, epsabs=0.0, epsrel=1e-11, limit=500,
+            points=points or None,
+        )  # fmt: skip
+    if not err <= 1e-8 * val:
+        warnings.warn(
+            "P(alive) of a Pareto/NBD customer could not be computed to the required accuracy "
+            f"(r={r:g}, alpha={alpha:g}, s={s:g}, beta={beta:g}, x={x:g}, t_x={tx:g}, T={T:g}): "
+            "NaN; please report the inputs.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        return np.nan
+    return log_f0 + top + np.log(val) if val > 0 else -np.inf
 
 
 def _quadrature(r, alpha, s, beta, x, tx, T):
@@ -230,7 +299,7 @@ class ParetoNBDModel(RFMModel):
         r, alpha, s, beta = self._param_array()
         log_odds = (
             np.log(s)
-            + _log_integral(r, alpha, s, beta, x, tx, T)
+            + _log_integral_checked(r, alpha, s, beta, x, tx, T)
             + (r + x) * np.log(alpha + T)
             + s * np.log(beta + T)
         )
@@ -313,7 +382,7 @@ class ParetoNBDModel(RFMModel):
 
         def log_l(end):
             b1 = -(r + x) * np.log(alpha + end) - s * np.log(beta + end)
-            b2 = np.log(s) + _log_integral(r, alpha, s, beta, x, tx, end)
+            b2 = np.log(s) + _log_integral_checked(r, alpha, s, beta, x, tx, end)
             return np.logaddexp(b1, b2)
 
         with np.errstate(divide="ignore"):
