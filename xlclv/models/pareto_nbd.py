@@ -83,7 +83,7 @@ def _log_integral(r, alpha, s, beta, x, tx, T, *, fallback: bool = True) -> np.n
 def _log_integral_checked(r, alpha, s, beta, x, tx, T) -> np.ndarray:
     """log I for predictions: two independent evaluations, and a third where they disagree.
 
-    The 2F1 form (scipy's hyp2f1) and the 16-node quadrature must agree to 1e-10; where they
+    The 2F1 form (scipy's hyp2f1) and the 16-node quadrature must agree to 1e-12; where they
     do not (either can lose accuracy far out, e.g. 2F1 with z near 1 and the quadrature when
     the factor it follows is not the one that dominates the decay) or where the 2F1 form
     fails, the integral is computed adaptively (:func:`_log_integral_adaptive`).
@@ -95,7 +95,7 @@ def _log_integral_checked(r, alpha, s, beta, x, tx, T) -> np.ndarray:
         closed = _log_integral(r, alpha, s, beta, x, tx, T, fallback=False)
         quad = _quadrature(r, alpha, s, beta, x, tx, T)[0]
         gap = np.abs(closed - quad)  # NaN for -inf == -inf (t_x = T): caught by ==
-        agree = (closed == quad) | (gap <= 1e-10 * np.maximum(1.0, np.abs(closed)))
+        agree = (closed == quad) | (gap <= 1e-12 * np.maximum(1.0, np.abs(closed)))
     agree &= np.isfinite(closed) | (tx >= T)
     out = np.where(agree, closed, np.nan)
     for i in np.flatnonzero(~agree):
