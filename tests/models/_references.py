@@ -37,6 +37,8 @@ def _stable(fn):
         for dps in (50, 90, 250):
             with mp.workdps(dps):
                 values.append(fn(*args))
+            if not mp.isfinite(values[-1]):  # mpmath's hyp2f1 can return +-inf or 1e990
+                break
             if len(values) > 1 and _close(values[-2], values[-1]):
                 with mp.workdps(dps):
                     return +values[-1]
@@ -216,3 +218,23 @@ def sbg_derl(alpha, beta, d, n):
     z = 1 / (1 + d)
     f = mp.hyp2f1(1, beta + n, alpha + beta + n, z)
     return f if n == 0 else (beta + n - 1) / (alpha + beta + n - 1) * f
+
+
+def bg_alive_mean_by_quadrature(r, a, b, x, u, *, survival):
+    """The BG/NBD means over p ~ Beta(a, b+x) by adaptive quadrature in the logit of p, with
+    the log1p/expm1 forms (a route independent of 2F1, for points where mpmath's hyp2f1
+    fails): ``E[(1 - (1+pu)^-(r+x)) / p]`` or, with ``survival``, ``E[(1+pu)^-(r+x)]``."""
+    with mp.workdps(30):
+        a, B, q, u = _m(a, b + x, r + x, u)
+
+        def f(y):
+            lp, lq = -mp.log1p(mp.exp(-y)), -mp.log1p(mp.exp(y))
+            L = q * mp.log1p(mp.exp(lp) * u)
+            g = mp.exp(-L) if survival else -mp.expm1(-L) / mp.exp(lp)
+            return mp.exp(a * lp + B * lq) * g
+
+        y0 = mp.log(a / B)
+        span = 60 / min(a, B, 1) + 40
+        coarse = mp.linspace(y0 - span, y0 + span, 200)
+        fine = [y for y in mp.linspace(-60, 60, 481) if y0 - span < y < y0 + span]
+        return mp.quad(f, sorted(set(coarse) | set(fine))) / mp.beta(a, B)

@@ -119,6 +119,26 @@ def test_bgnbd_against_mpmath(name):
         assert close(m.expected_purchases_new_customer(t), ref.bg_expected_new(*params, t)), t
 
 
+@pytest.mark.parametrize(
+    ("params", "x", "u", "survival"),
+    [
+        # found by a random scan: the first step was too coarse for the integrand (self-check
+        # failed, NaN); now halved until it passes
+        ((38.61, 934.93, 8.7731, 0.058685), 0, 7960.7, True),
+        # mpmath's hyp2f1 returns -8.8e990 here (the reference comes from quadrature)
+        ((18.809, 57.999, 0.25363, 8473.0), 2000, 7.1132, True),
+        ((18.809, 57.999, 0.25363, 8473.0), 2000, 7.1132, False),
+    ],
+)
+def test_bgnbd_means_at_points_found_by_random_scans(params, x, u, survival):
+    from xlclv.models import beta_geo
+
+    r, _, a, b = params
+    value = beta_geo._alive_means(r, a, b, np.array([float(x)]), np.array([u]), survival=survival)
+    expected = ref.bg_alive_mean_by_quadrature(r, a, b, x, u, survival=survival)
+    assert close(float(value[0]), expected, 1e-9)
+
+
 @pytest.mark.parametrize("name", BG)
 def test_bgnbd_pmf_against_mpmath(name):
     params = BG[name]

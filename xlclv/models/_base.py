@@ -598,7 +598,7 @@ def beta_mixture_mean(log_g, a, B) -> np.ndarray:
     With ``f(y) = a y - (a + B) log(1 + e^y)`` the log-density in y (mode ``y0 = log(a/B)``,
     width ``sigma = sqrt(1/a + 1/B)``), the range is where ``f + log g`` is within ``_TAIL``
     of its value at the mode (found by bisection; g is largest at p -> 0), the step
-    ``min(0.2, sigma / 4)``. The tails beyond the points where g is constant are
+    ``min(0.2, sigma / 4)``, halved where the self-check fails. The tails beyond the points where g is constant are
     ``g(0) I_p(a, B)`` and ``g(1) I_(1-p)(B, a)``; the trapezoidal sum then gets its
     Euler-Maclaurin end corrections (the integrand is ``g * e^f`` there, its derivatives
     ``kappa^k`` times it with ``kappa = a - (a + B) p``).
@@ -633,13 +633,21 @@ def beta_mixture_mean(log_g, a, B) -> np.ndarray:
     n_steps = np.ceil(np.maximum(hi - lo, 0.0) / step / 2.0) * 2.0  # even: step-2h check
     feasible = np.isfinite(n_steps) & (n_steps <= _MAX_STEPS)
     n_steps = np.where(feasible, np.maximum(n_steps, 16.0), 16.0).astype(np.int64)
-    for k in np.unique(n_steps[feasible]):  # rows with the same number of nodes go together
-        rows_k = np.flatnonzero(feasible & (n_steps == k))
-        per = max(1, _CHUNK // int(k + 1))
-        for start in range(0, rows_k.size, per):
-            rows = rows_k[start : start + per]
-            ends = (use_lo[rows], use_hi[rows])
-            out[rows] = _trapezoid(log_g, a[rows], B[rows], lo[rows], hi[rows], int(k), rows, ends)
+    # The step suits the beta density; where g makes the integrand narrower (the self-check
+    # fails), halve it, up to _MAX_STEPS nodes.
+    todo = feasible
+    while np.any(todo):
+        for k in np.unique(n_steps[todo]):  # rows with the same number of nodes go together
+            rows_k = np.flatnonzero(todo & (n_steps == k))
+            per = max(1, _CHUNK // int(k + 1))
+            for start in range(0, rows_k.size, per):
+                rows = rows_k[start : start + per]
+                ends = (use_lo[rows], use_hi[rows])
+                out[rows] = _trapezoid(
+                    log_g, a[rows], B[rows], lo[rows], hi[rows], int(k), rows, ends
+                )
+        n_steps = np.where(todo & np.isnan(out), 2 * n_steps, n_steps)
+        todo = todo & np.isnan(out) & (n_steps <= _MAX_STEPS)
     # The trapezoid gives the mean of g over [lo, hi]; the beta function normalising the
     # density is not used (lgamma differences lose ~1e-9 for B ~ 1e6): the probabilities of
     # the three pieces come from the regularised incomplete beta function instead.
