@@ -86,16 +86,26 @@ def _bg_mean_alive(r, alpha, a, b, x, T, t):
     return c / (a - 1) * (1 - (1 - z) ** (a - 1) * mp.hyp2f1(a + b - 1 - r, a - 1, c, z))
 
 
+def _bg_mean_checked(r, alpha, a, b, x, T, t):
+    """The 2F1 form, unless it leaves [0, (r+x) t/(alpha+T)] (the range of the integrand;
+    mpmath's hyp2f1 has returned 1.7e40 here): then the quadrature route."""
+    value = _bg_mean_alive(r, alpha, a, b, x, T, t)
+    u = mp.mpf(t) / (mp.mpf(alpha) + mp.mpf(T))
+    if 0 <= value <= (mp.mpf(r) + x) * u:
+        return value
+    return bg_alive_mean_by_quadrature(r, a, b, x, u, survival=False)
+
+
 @_stable
 def bg_expected(r, alpha, a, b, x, tx, T, t):
     """E[Y(t) | x, t_x, T], eq. (10)."""
-    return bg_p_alive(r, alpha, a, b, x, tx, T) * _bg_mean_alive(r, alpha, a, b, x, T, t)
+    return bg_p_alive(r, alpha, a, b, x, tx, T) * _bg_mean_checked(r, alpha, a, b, x, T, t)
 
 
 @_stable
 def bg_expected_new(r, alpha, a, b, t):
     """E[X(t)], eq. (9)."""
-    return _bg_mean_alive(r, alpha, a, b, 0, 0, t)
+    return _bg_mean_checked(r, alpha, a, b, 0, 0, t)
 
 
 @_stable
@@ -119,6 +129,8 @@ def bg_p_alive_future(r, alpha, a, b, x, tx, T, t):
     r, alpha, a, b, x, tx, T, t = _m(r, alpha, a, b, x, tx, T, t)
     z = t / (alpha + T + t)
     mean = (1 - z) ** a * mp.hyp2f1(a + b - r, a, a + b + x, z)  # Euler-transformed
+    if not 0 <= mean <= 1:  # a probability; mpmath's hyp2f1 has returned -8.8e990 here
+        mean = bg_alive_mean_by_quadrature(r, a, b, x, t / (alpha + T), survival=True)
     return bg_p_alive(r, alpha, a, b, x, tx, T) * mean
 
 
