@@ -228,8 +228,27 @@ def sbg_derl(alpha, beta, d, n):
     1/(1+d)); n = 0 gives DEL = 2F1(1, beta; alpha+beta; 1/(1+d))."""
     alpha, beta, d, n = _m(alpha, beta, d, n)
     z = 1 / (1 + d)
-    f = mp.hyp2f1(1, beta + n, alpha + beta + n, z)
+    try:
+        f = mp.hyp2f1(1, beta + n, alpha + beta + n, z)
+    except ValueError:  # mpmath gives up (e.g. d = 1e-8, n = 1e7): the mean over theta
+        f = _sbg_mean_by_quadrature(alpha, beta + n, d)
     return f if n == 0 else (beta + n - 1) / (alpha + beta + n - 1) * f
+
+
+def _sbg_mean_by_quadrature(a, B, d):
+    """E[(1+d) / (d+theta)] over theta ~ Beta(a, B) = 2F1(1, B; a+B; 1/(1+d)), integrated in
+    the logit of theta (the sum over t of ((1-theta)/(1+d))^t, averaged)."""
+
+    def f(y):
+        lp, lq = -mp.log1p(mp.exp(-y)), -mp.log1p(mp.exp(y))
+        return mp.exp(a * lp + B * lq) * (1 + d) / (d + mp.exp(lp))
+
+    y0 = mp.log(a / B)
+    span = 60 / min(a, B, 1) + 40
+    lo = min(y0 - span, mp.log(d) - 60 / min(a, 1))
+    coarse = mp.linspace(lo, y0 + span, 200)
+    fine = [y for y in mp.linspace(mp.log(d) - 30, y0 + 30, 400) if lo < y < y0 + span]
+    return mp.quad(f, sorted(set(coarse) | set(fine))) / mp.beta(a, B)
 
 
 def bg_alive_mean_by_quadrature(r, a, b, x, u, *, survival):
