@@ -16,55 +16,181 @@ Fader, P. S. & Hardie, B. G. S. (2013). Overcoming the BG/NBD model's #NUM! erro
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy import special
 
 from ._base import (
     RFMModel,
+    beta_mixture_mean,
     check_counts,
     check_times,
-    hyp2f1,
     result_shape,
     shaped,
     unique_rows,
     validate_rfm,
 )
 
+_SERIES_TERMS = 4096  # longest series summed directly; longer ones go to the quadrature
+_SERIES_CHUNK = 2_000_000  # elements x terms at once
+
+
+def _alive_means(r, a, b, x, u, *, survival: bool = False) -> np.ndarray:
+    """Means over the posterior of (lambda, p) of a customer alive now, element-wise.
+
+    Given alive with x repeat purchases, ``lambda ~ Gamma(r + x, alpha + T)`` and
+    ``p ~ Beta(a, b + x)`` (independent), and with ``u = t / (alpha + T)``:
+
+    * purchases in the next t: ``E[(1 - (1 + p u)^-(r+x)) / p]`` (the mean of Fader, Hardie &
+      Lee 2005, eq. 10, before the P(alive) factor; its 2F1 form is
+      ``(a+b+x-1)/(a-1) [1 - (1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z)]``, z = u / (1+u));
+    * still alive after t more (``survival``): ``E[(1 + p u)^-(r+x)] = E[exp(-lambda p t)]``.
+
+    Two evaluations of the same quantity, for each distinct (x, u): the model's defining
+    series (:func:`_defining_series`, positive terms, a certified truncation bound) when it
+    is short, else the integral over p (:func:`beta_mixture_mean`). Both are accurate for any
+    a (including 1), b, number of purchases and horizon, with no cancellation as t -> 0.
+    """
+    x, u = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(u, dtype=float))
+    out = np.full(x.shape, 0.0 if not survival else 1.0)
+    pos = u > 0
+    if not np.any(pos):
+        return out
+    # distinct (x, u) pairs: one int64 key from the two columns' codes
+    cx, vx = pd.factorize(x[pos])
+    cu, vu = pd.factorize(u[pos])
+    inverse, keys = pd.factorize(cx.astype(np.int64) * len(vu) + cu)
+    ux, uu = (
+        np.asarray(vx, dtype=float)[keys // len(vu)],
+        np.asarray(vu, dtype=float)[keys % len(vu)],
+    )
+    q = r + ux
+    values = _defining_series(q, a, b + ux, uu, survival=survival)
+    slow = np.isnan(values)
+    if np.any(slow):
+        values[slow] = _quadrature_means(q[slow], a, b + ux[slow], uu[slow], survival=survival)
+    out[pos] = values[inverse]
+    return out
+
 
 def _one_minus_scaled_2f1(a: float, b: float, r: float, x, z) -> np.ndarray:
-    """``(a+b+x-1)/(a-1) * (1 - (1-z)**(r+x) * 2F1(r+x, b+x; a+b+x-1; z))``.
+    """``(a+b+x-1)/(a-1) * (1 - (1-z)**(r+x) * 2F1(r+x, b+x; a+b+x-1; z))``, the mean of
+    ``(1 - (1 + p u)^-(r+x)) / p`` over ``p ~ Beta(a, b + x)`` with ``u = z / (1 - z)``.
 
-    By Euler's transformation ``(1-z)**(r+x) 2F1(r+x, b+x; c; z) =
-    (1-z)**(a-1) 2F1(a+b-1-r, a-1; c; z)`` with ``c = a+b+x-1``: small upper parameters, so
-    the series behaves for any number of purchases ``x``. At ``a = 1`` (and at ``c = 0``) the
-    expression has a removable singularity, bridged by averaging ``a = 1 -+ 2e-7``
-    (``b -+ 2e-7``).
+    The MBG/NBD model and the CLV ranges call it by this name; it is evaluated by
+    :func:`_alive_means` (the defining series or the integral over p), not by the 2F1,
+    whose evaluation failed for large b and long horizons.
     """
-    if abs(a - 1.0) < 1e-7:
-        return 0.5 * (
-            _one_minus_scaled_2f1(1.0 - 2e-7, b, r, x, z)
-            + _one_minus_scaled_2f1(1.0 + 2e-7, b, r, x, z)
-        )
-    if abs(a + b - 1.0) < 1e-7 and np.any(np.asarray(x) == 0):  # c = 0 for x = 0: same trick
-        return 0.5 * (
-            _one_minus_scaled_2f1(a, b - 2e-7, r, x, z)
-            + _one_minus_scaled_2f1(a, b + 2e-7, r, x, z)
-        )
-    c = a + b + x - 1.0
+    z = np.asarray(z, dtype=float)
+    return _alive_means(r, a, b, x, z / (1.0 - z))
+
+
+def _quadrature_means(q, a, B, u, *, survival: bool):
+    """The BG/NBD means integrated over ``p ~ Beta(a, B)`` (:func:`beta_mixture_mean`)."""
+    lu = np.log(u)
+
+    def log_g(lp, lq, rows):
+        qq, ll = q[rows][:, None], lu[rows][:, None]
+        pu = np.exp(lp + ll)
+        L = qq * np.log1p(pu)
+        if survival:
+            return -L
+        with np.errstate(all="ignore"):  # tiny p u: the series' first two terms
+            return np.where(
+                pu * (qq + 1.0) < 1e-10,
+                np.log(qq) + ll - 0.5 * (qq + 1.0) * pu,
+                np.log(-np.expm1(-L)) - lp,
+            )
+
+    return beta_mixture_mean(log_g, a, B)
+
+
+def _defining_series(q, a, B, u, *, survival: bool):
+    """The BG/NBD means as sums over the number N of future purchase opportunities.
+
+    With ``N ~ NegBin(q, 1 - z)`` (the Poisson count in t mixed over the gamma posterior),
+    ``z = u / (1 + u)``, and ``w_k = E[(1 - p)^k] = (B)_k / (a + B)_k`` (surviving k
+    purchases):
+
+    * ``E[purchases] = sum_k>=0 w_k P(N >= k + 1)`` (the (k+1)-th purchase happens and the
+      customer survived the k before it), Fader, Hardie & Lee (2005), eq. (9) term by term;
+    * ``E[survival] = sum_k>=0 w_k P(N = k)``.
+
+    All terms are positive. The NB tail comes from one incomplete beta function at the end
+    and exact backward sums of the pmf (no 1 - CDF cancellation); the truncation after K
+    terms is bounded by ``w_K E[(N - K)^+] <= w_K q u I_z(K, q + 1)`` (purchases) or
+    ``w_K P(N >= K)`` (survival). NaN where more than ``_SERIES_TERMS`` terms would be needed
+    or the bound is not below 1e-15 of the sum.
+    """
+    out = np.full(q.size, np.nan)
+    mean = q * u
+    sd = np.sqrt(q * u * (1.0 + u))
+    # first try: K a power of two past mean + 10 sd; doubled where the bound is not met
+    K = 2.0 ** np.ceil(np.log2(np.maximum(mean + 10.0 * sd + 20.0, 32.0)))
+    pending = K <= _SERIES_TERMS
+    while np.any(pending):
+        for k_len in np.unique(K[pending]):
+            rows_all = np.flatnonzero(pending & (K == k_len))
+            per = max(1, int(_SERIES_CHUNK // k_len))
+            for start in range(0, rows_all.size, per):
+                rows = rows_all[start : start + per]
+                out[rows] = _series_block(q[rows], a, B[rows], u[rows], int(k_len), survival)
+        K = np.where(np.isnan(out), 2.0 * K, K)
+        pending = np.isnan(out) & (K <= _SERIES_TERMS)
+    return out
+
+
+def _series_block(q, a, B, u, K, survival):
+    k = np.arange(K, dtype=float)[None, :]
+    qq, BB, uu = q[:, None], B[:, None], u[:, None]
     with np.errstate(all="ignore"):
-        inner = np.exp((a - 1.0) * np.log1p(-z)) * hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
-        out = c / (a - 1.0) * (1.0 - inner)
-    bad = ~np.isfinite(out)
-    if np.any(bad):
-        # Huge a and b (no heterogeneity in p, e.g. a fit that did not converge): Beta(a, b+x)
-        # is then a point mass at p = a / (a+b+x), and E[Y(t) | alive] =
-        # (1 - (1 + p u)^-(r+x)) / p with u = z / (1-z) = t / (alpha + T).
-        x_b, z_b = np.broadcast_arrays(np.asarray(x, dtype=float), z)
-        x_b, z_b = x_b[bad], z_b[bad]
-        p = a / (a + b + x_b)
-        limit = -np.expm1(-(r + x_b) * np.log1p(p * z_b / (1.0 - z_b))) / p
-        out = np.array(out, dtype=float)
-        out[bad] = limit
-    return np.maximum(out, 0.0)  # no -0.0 or -1e-17 from rounding
+        log_z = np.log(uu) - np.log1p(uu)
+        # log w_k = sum_{j<k} log((B + j) / (a + B + j)), accumulated term by term
+        step_w = np.log1p(-a / (a + BB + k))
+        log_w = np.concatenate([np.zeros((q.size, 1)), np.cumsum(step_w, axis=1)[:, :-1]], axis=1)
+        # log pmf(k) = -q log(1+u) + sum_{j=1..k} log((q + j - 1) z / j)
+        step_p = np.log(qq + k[:, 1:] - 1.0) - np.log(k[:, 1:]) + log_z
+        log_pmf = -qq * np.log1p(uu) + np.concatenate(
+            [np.zeros((q.size, 1)), np.cumsum(step_p, axis=1)], axis=1
+        )
+        pmf = np.exp(log_pmf)
+        z = np.exp(log_z[:, 0])
+        w_end = np.exp(log_w[:, -1] + np.log1p(-a / (a + B + K - 1.0)))  # w_K
+        if survival:
+            total = np.sum(np.exp(log_w + log_pmf), axis=1)
+            bound = w_end * special.betainc(float(K), q, z)  # P(N >= K)
+        else:
+            # P(N >= k + 1) for k = 0..K-1: the tail beyond K plus the pmf from k+1 to K
+            tail_K = special.betainc(float(K) + 1.0, q, z)  # P(N >= K + 1)
+            last = np.log(qq + K - 1.0) - np.log(float(K)) + log_z  # log pmf(K) / pmf(K-1)
+            pmf_next = np.concatenate([pmf[:, 1:], np.exp(log_pmf[:, -1:] + last)], axis=1)
+            sf = tail_K[:, None] + np.cumsum(pmf_next[:, ::-1], axis=1)[:, ::-1]
+            total = np.sum(np.exp(log_w) * sf, axis=1)
+            bound = w_end * q * u * special.betainc(float(K), q + 1.0, z)
+    ok = np.isfinite(total) & (bound <= 1e-15 * total)
+    return np.where(ok, total, np.nan)
+
+
+def _pmf(t, n, r, alpha, a, b) -> np.ndarray:
+    """P(X(t) = n) of the BG/NBD for a customer alive at time 0 (element-wise parameters).
+
+    Fader, Hardie & Lee (2005), eq. (8):
+    ``B(a, b+n)/B(a, b) * NB(n) + B(a+1, b+n-1)/B(a, b) * P(N >= n)`` (second term for n >= 1)
+    with ``N ~ NegBin(r, alpha / (alpha + t))``; its tail is the regularised incomplete beta
+    ``I_w(n, r)``, ``w = t / (alpha + t)``, evaluated without forming ``1 - w``.
+    """
+    gl = special.gammaln
+    w = t / (alpha + t)
+    log_beta_ratio = gl(b + n) + gl(a + b) - gl(b) - gl(a + b + n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_nb = gl(r + n) - gl(r) - gl(n + 1) - r * np.log1p(t / alpha) + special.xlogy(n, w)
+        first = np.exp(log_beta_ratio + log_nb)
+        tail = special.betainc(np.maximum(n, 1.0), r, w)
+        second = np.where(
+            n > 0,
+            np.exp(log_beta_ratio + np.log(a) - np.log(np.where(n > 0, b + n - 1.0, 1.0))) * tail,
+            0.0,
+        )
+    return first + second
 
 
 class BetaGeoModel(RFMModel):
@@ -159,16 +285,27 @@ class BetaGeoModel(RFMModel):
         return -ll, -np.array([d_r, d_alpha, d_a, d_b])
 
     # -- predictions ----------------------------------------------------------------------
-    def probability_alive(self, frequency, recency, T):
+    def probability_alive(self, frequency, recency, T, *, future_t=0.0):
         """P(alive | frequency, recency, T): the probability each customer is still active.
 
         Equals 1 for customers with no repeat purchase (in the BG/NBD, dropout can only happen
         right after a repeat purchase). Fader, Hardie & Lee (2008), eq. (1).
+
+        With ``future_t`` > 0, the probability of being still active ``future_t`` time units
+        after the end of observation: P(alive now) times ``E[exp(-lambda p future_t)]`` over
+        the posterior ``lambda ~ Gamma(r+x, alpha+T)``, ``p ~ Beta(a, b+x)`` of a customer
+        alive now (dropouts occur at rate ``lambda p``), i.e.
+        ``(1-z)^(r+x) 2F1(r+x, b+x; a+b+x; z)`` with ``z = t / (alpha+T+t)``.
         """
         r, alpha, a, b = self._param_array()
-        shape = result_shape(frequency, recency, T)
+        shape = result_shape(frequency, recency, T, future_t)
+        ft = check_times("future_t", future_t)
         x, tx, T, _ = validate_rfm(frequency, recency, T, broadcast=True)
-        return shaped(self._p_alive(x, tx, T, r, alpha, a, b), shape)
+        x, tx, T, ft = np.broadcast_arrays(x, tx, T, ft)
+        alive = self._p_alive(x, tx, T, r, alpha, a, b)
+        if np.any(ft > 0):
+            alive = alive * _alive_means(r, a, b, x, ft / (alpha + T), survival=True)
+        return shaped(alive, shape)
 
     @staticmethod
     def _p_alive(x, tx, T, r, alpha, a, b):
@@ -184,56 +321,73 @@ class BetaGeoModel(RFMModel):
         """Expected number of purchases in the next ``t`` time units, per customer.
 
         The conditional expectation E[Y(t) | x, t_x, T] of Fader, Hardie & Lee (2005),
-        eq. (10), evaluated with an Euler-transformed 2F1 so that it stays accurate for
-        customers with hundreds of purchases.
+        eq. (10): P(alive) times the mean over the posterior of (lambda, p) of
+        ``(1 - (1 + p t / (alpha+T))^-(r+x)) / p``, integrated numerically over p (accurate
+        for any number of purchases, horizon and parameters; see ``_alive_means``).
         """
         r, alpha, a, b = self._param_array()
         shape = result_shape(t, frequency, recency, T)
         t = check_times("t", t)
         x, tx, T, _ = validate_rfm(frequency, recency, T, broadcast=True)
         t, x, tx, T = np.broadcast_arrays(t, x, tx, T)
-        z = t / (alpha + T + t)
-        mean = _one_minus_scaled_2f1(a, b, r, x, z)
+        mean = _alive_means(r, a, b, x, t / (alpha + T))
         return shaped(mean * self._p_alive(x, tx, T, r, alpha, a, b), shape)
 
     def expected_purchases_new_customer(self, t):
         """E[X(t)]: expected repeat purchases of a new customer in ``t`` time units.
 
-        Fader, Hardie & Lee (2005), eq. (9).
+        Fader, Hardie & Lee (2005), eq. (9), evaluated as the mean of
+        ``(1 - (1 + p t / alpha)^-r) / p`` over ``p ~ Beta(a, b)``.
         """
         r, alpha, a, b = self._param_array()
         shape = np.shape(t)
         t = check_times("t", t)
-        return shaped(_one_minus_scaled_2f1(a, b, r, 0.0, t / (alpha + t)), shape)
+        return shaped(_alive_means(r, a, b, np.zeros(t.size), t / alpha), shape)
 
     def probability_of_purchases(self, t, n):
         """P(X(t) = n): probability that a new customer makes ``n`` repeat purchases by ``t``.
 
         Fader, Hardie & Lee (2005), eq. (8); the finite sum is a negative-binomial survival
-        function, evaluated with scipy for accuracy.
+        function, evaluated as a regularised incomplete beta function.
         """
         r, alpha, a, b = self._param_array()
         shape = result_shape(t, n)
         t = check_times("t", t)
         n_arr = check_counts("n", n)
         t, n_arr = np.broadcast_arrays(t, n_arr)
-        gl = special.gammaln
-        log_beta_ratio = gl(b + n_arr) + gl(a + b) - gl(b) - gl(a + b + n_arr)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_nb = (
-                gl(r + n_arr) - gl(r) - gl(n_arr + 1)
-                + r * np.log(alpha / (alpha + t))
-                + special.xlogy(n_arr, t / (alpha + t))
-            )  # fmt: skip
-            first = np.exp(log_beta_ratio + log_nb)
-            # P(N >= n) for N ~ NegBin(r, alpha / (alpha + t)); a / (b + n - 1) B-ratio factor.
-            from scipy import stats  # here: scipy.stats costs ~0.8 s of import (button start)
+        return shaped(_pmf(t, n_arr, r, alpha, a, b), shape)
 
-            tail = stats.nbinom.sf(n_arr - 1, r, alpha / (alpha + t))
-            second = np.where(
-                n_arr > 0,
-                np.exp(log_beta_ratio + np.log(a) - np.log(np.maximum(b + n_arr - 1, 1e-300)))
-                * tail,
-                0.0,
-            )
-        return shaped(first + second, shape)
+    def conditional_probability_of_purchases(self, t, n, frequency, recency, T):
+        """P(Y(t) = n | history): probability of exactly ``n`` purchases in the next ``t``.
+
+        A customer who has dropped out makes none; one who is alive is a new BG/NBD customer
+        with the posterior parameters ``(r + x, alpha + T, a, b + x)``:
+        ``P(alive) * P(X(t) = n | r+x, alpha+T, a, b+x) + (1 - P(alive)) * [n = 0]``
+        (Fader, Hardie & Lee 2005, eq. 8, applied to the posterior; cf. Fader & Hardie's note
+        "Deriving the conditional PMF of the BG/NBD model").
+        """
+        r, alpha, a, b = self._param_array()
+        shape = result_shape(t, n, frequency, recency, T)
+        t = check_times("t", t)
+        n_arr = check_counts("n", n)
+        x, tx, T, _ = validate_rfm(frequency, recency, T, broadcast=True)
+        t, n_arr, x, tx, T = np.broadcast_arrays(t, n_arr, x, tx, T)
+        alive = self._p_alive(x, tx, T, r, alpha, a, b)
+        p = _pmf(t, n_arr, r + x, alpha + T, a, b + x)
+        return shaped(alive * p + np.where(n_arr == 0, 1.0 - alive, 0.0), shape)
+
+    def probability_no_purchase(self, t, frequency, recency, T):
+        """P(no purchase in the next ``t`` | history): the churn-risk score.
+
+        ``1 - P(alive) + P(alive) ((alpha+T) / (alpha+T+t))^(r+x)``: dropped out, or alive
+        and no Poisson purchase in t (Fader, Hardie & Lee 2005; the n = 0 case of
+        :meth:`conditional_probability_of_purchases`). Summed without cancellation.
+        """
+        r, alpha, a, b = self._param_array()
+        shape = result_shape(t, frequency, recency, T)
+        t = check_times("t", t)
+        x, tx, T, _ = validate_rfm(frequency, recency, T, broadcast=True)
+        t, x, tx, T = np.broadcast_arrays(t, x, tx, T)
+        alive = self._p_alive(x, tx, T, r, alpha, a, b)
+        none = np.exp(-(r + x) * np.log1p(t / (alpha + T)))
+        return shaped((1.0 - alive) + alive * none, shape)

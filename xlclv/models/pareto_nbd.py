@@ -25,9 +25,12 @@ expressions. http://brucehardie.com/notes/009/
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import special
 
+from .._errors import InputError
 from ._base import RFMModel, check_counts, check_times, hyp2f1, result_shape, shaped, validate_rfm
 
 _M = 6.0  # exponent split of the quadrature's change of variable (see _quadrature)
@@ -43,11 +46,13 @@ def _log1mexp(d: np.ndarray) -> np.ndarray:
         return np.where(d > -np.log(2.0), np.log(-np.expm1(d)), np.log1p(-np.exp(d)))
 
 
-def _log_integral(r, alpha, s, beta, x, tx, T) -> np.ndarray:
+def _log_integral(r, alpha, s, beta, x, tx, T, *, fallback: bool = True) -> np.ndarray:
     """log I, the integral above, through Fader & Hardie's (2005) A0 (eqs. 19-20).
 
     Each 2F1(r+s+x, b; r+s+x+1; z) is Euler-transformed to (1-z)^(1-b) 2F1(1, r+s+x+1-b;
-    r+s+x+1; z), whose parameters stay moderate for any number of purchases.
+    r+s+x+1; z), whose parameters stay moderate for any number of purchases. Where the 2F1
+    fails, ``fallback`` fills in the 16-node quadrature (the fit's choice; predictions use
+    :func:`_log_integral_checked`).
     """
     q = r + s + x
     if alpha >= beta:
@@ -68,11 +73,80 @@ def _log_integral(r, alpha, s, beta, x, tx, T) -> np.ndarray:
     # Far out in the parameter space (e.g. s and beta in the millions) 2F1 can fail: there the
     # quadrature takes over (-inf is right only when t_x = T: nothing to integrate).
     bad = np.isnan(out) | (np.isinf(out) & (tx < T))
-    if np.any(bad):
+    if fallback and np.any(bad):
         out = np.array(out, dtype=float)
         pick = [np.broadcast_to(v, out.shape)[bad] for v in (x, tx, T)]
         out[bad] = _quadrature(r, alpha, s, beta, *pick)[0]
     return out
+
+
+def _log_integral_checked(r, alpha, s, beta, x, tx, T) -> np.ndarray:
+    """log I for predictions: two independent evaluations, and a third where they disagree.
+
+    The 2F1 form (scipy's hyp2f1) and the 16-node quadrature must agree to 1e-12; where they
+    do not (either can lose accuracy far out, e.g. 2F1 with z near 1 and the quadrature when
+    the factor it follows is not the one that dominates the decay) or where the 2F1 form
+    fails, the integral is computed adaptively (:func:`_log_integral_adaptive`).
+    """
+    x, tx, T = (np.asarray(v, dtype=float) for v in np.broadcast_arrays(x, tx, T))
+    shape = x.shape
+    x, tx, T = x.ravel(), tx.ravel(), T.ravel()
+    with np.errstate(all="ignore"):
+        closed = _log_integral(r, alpha, s, beta, x, tx, T, fallback=False)
+        quad = _quadrature(r, alpha, s, beta, x, tx, T)[0]
+        gap = np.abs(closed - quad)  # NaN for -inf == -inf (t_x = T): caught by ==
+        agree = (closed == quad) | (gap <= 1e-12 * np.maximum(1.0, np.abs(closed)))
+    agree &= np.isfinite(closed) | (tx >= T)
+    out = np.where(agree, closed, np.nan)
+    for i in np.flatnonzero(~agree):
+        out[i] = _log_integral_adaptive(r, alpha, s, beta, x[i], tx[i], T[i])
+    return out.reshape(shape)
+
+
+def _log_integral_adaptive(r, alpha, s, beta, x, tx, T) -> float:
+    """log of int_tx^T (alpha+tau)^-(r+x) (beta+tau)^-(s+1) dtau by adaptive quadrature.
+
+    In v = log(c + tau), c = min(alpha, beta) (one factor is then exp(-q v), the other smooth
+    in v), relative to the integrand at t_x (log1p/expm1 forms: no cancellation even for
+    parameters in the billions), ``epsrel`` 1e-11, judged by quad's error estimate (NaN and
+    a warning above 1e-8).
+    """
+    if not tx < T:
+        return -np.inf
+    c = min(alpha, beta)
+    qa, qb = r + x, s + 1.0
+    v0, v1 = np.log(c + tx), np.log(c + T)
+    a0, b0 = alpha + tx, beta + tx  # the factors at t_x
+    log_f0 = v0 - qa * np.log(a0) - qb * np.log(b0)
+
+    def rel(v):  # log f(v) - log f(v0)
+        dtau = (c + tx) * np.expm1(v - v0)  # tau - t_x
+        return (v - v0) - qa * np.log1p(dtau / a0) - qb * np.log1p(dtau / b0)
+
+    grid = np.linspace(v0, v1, 257)
+    vals = rel(grid)
+    top = float(np.max(vals))
+    peak = float(grid[int(np.argmax(vals))])
+    near = [float(v) for v in grid[vals > top - 40.0]]
+    points = sorted({peak, near[0], near[-1]} - {v0, v1})
+    from scipy import integrate  # here: keeps the import of the models light
+
+    with warnings.catch_warnings():  # judged by its error estimate instead
+        warnings.simplefilter("ignore", integrate.IntegrationWarning)
+        val, err = integrate.quad(
+            lambda v: np.exp(rel(v) - top), v0, v1, epsabs=0.0, epsrel=1e-11, limit=500,
+            points=points or None,
+        )  # fmt: skip
+    if not err <= 1e-8 * val:
+        warnings.warn(
+            "P(alive) of a Pareto/NBD customer could not be computed to the required accuracy "
+            f"(r={r:g}, alpha={alpha:g}, s={s:g}, beta={beta:g}, x={x:g}, t_x={tx:g}, T={T:g}): "
+            "NaN; please report the inputs.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        return np.nan
+    return log_f0 + top + np.log(val) if val > 0 else -np.inf
 
 
 def _quadrature(r, alpha, s, beta, x, tx, T):
@@ -206,20 +280,28 @@ class ParetoNBDModel(RFMModel):
         return nll, -np.array([d_r, d_alpha, d_s, d_beta])
 
     # -- predictions ----------------------------------------------------------------------
-    def probability_alive(self, frequency, recency, T):
+    def probability_alive(self, frequency, recency, T, *, future_t=0.0):
         """P(alive | frequency, recency, T): the probability each customer is still active.
 
-        Fader & Hardie (2005), "A note on deriving the Pareto/NBD model", eq. (18).
+        Fader & Hardie (2005), "A note on deriving the Pareto/NBD model", eq. (18). With
+        ``future_t`` > 0, the probability of being still active ``future_t`` time units after
+        the end of observation: P(alive now) times ``((beta+T) / (beta+T+future_t))^s``, the
+        chance that an exponential lifetime with rate ``mu ~ Gamma(s, beta+T)`` (the posterior
+        of a customer alive at T) outlasts ``future_t``.
         """
-        shape = result_shape(frequency, recency, T)
+        _, _, s, beta = self._param_array()
+        shape = result_shape(frequency, recency, T, future_t)
+        ft = check_times("future_t", future_t)
         x, tx, T, _ = validate_rfm(frequency, recency, T, broadcast=True)
-        return shaped(self._p_alive(x, tx, T), shape)
+        x, tx, T, ft = np.broadcast_arrays(x, tx, T, ft)
+        alive = self._p_alive(x, tx, T) * np.exp(-s * np.log1p(ft / (beta + T)))
+        return shaped(alive, shape)
 
     def _p_alive(self, x, tx, T):
         r, alpha, s, beta = self._param_array()
         log_odds = (
             np.log(s)
-            + _log_integral(r, alpha, s, beta, x, tx, T)
+            + _log_integral_checked(r, alpha, s, beta, x, tx, T)
             + (r + x) * np.log(alpha + T)
             + s * np.log(beta + T)
         )
@@ -264,23 +346,154 @@ class ParetoNBDModel(RFMModel):
         t = check_times("t", t)
         n_arr = check_counts("n", n)
         t, n_arr = np.broadcast_arrays(t, n_arr)
-        gl = special.gammaln
-        log_nb = gl(r + n_arr) - gl(r) - gl(n_arr + 1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            alive = np.exp(
-                log_nb
-                + r * np.log(alpha / (alpha + t))
-                + special.xlogy(n_arr, t / (alpha + t))
-                + s * np.log(beta / (beta + t))
+        return shaped(_pmf(t, n_arr, r, alpha, s, beta), shape)
+
+    def conditional_probability_of_purchases(self, t, n, frequency, recency, T):
+        """P(Y(t) = n | history): probability of exactly ``n`` purchases in the next ``t``.
+
+        A customer who has died makes none; one who is alive at T is a new Pareto/NBD
+        customer with the posterior parameters ``(r + x, alpha + T, s, beta + T)``:
+        ``P(alive) * P(X(t) = n | r+x, alpha+T, s, beta+T) + (1 - P(alive)) * [n = 0]``
+        (Fader, Hardie & Lee 2005, "RFM and CLV", appendix; Fader & Hardie's note on the
+        conditional PMF).
+        """
+        r, alpha, s, beta = self._param_array()
+        shape = result_shape(t, n, frequency, recency, T)
+        t = check_times("t", t)
+        n_arr = check_counts("n", n)
+        x, tx, T, _ = validate_rfm(frequency, recency, T, broadcast=True)
+        t, n_arr, x, tx, T = np.broadcast_arrays(t, n_arr, x, tx, T)
+        alive = self._p_alive(x, tx, T)
+        p = _pmf(t, n_arr, r + x, alpha + T, s, beta + T)
+        return shaped(alive * p + np.where(n_arr == 0, 1.0 - alive, 0.0), shape)
+
+    def probability_no_purchase(self, t, frequency, recency, T):
+        """P(no purchase in the next ``t`` | history): the churn-risk score.
+
+        The event "history, then nothing in (T, T + t]" is the history observed until
+        ``T + t``, so the probability is the likelihood ratio ``L(x, t_x, T + t) /
+        L(x, t_x, T)`` (Schmittlein, Morrison & Colombo 1987; Fader & Hardie 2005 note,
+        eq. 11), computed from its two log-space branches (the factors depending on x alone
+        cancel).
+        """
+        r, alpha, s, beta = self._param_array()
+        shape = result_shape(t, frequency, recency, T)
+        t = check_times("t", t)
+        x, tx, T, _ = validate_rfm(frequency, recency, T, broadcast=True)
+        t, x, tx, T = np.broadcast_arrays(t, x, tx, T)
+
+        def log_l(end):
+            b1 = -(r + x) * np.log(alpha + end) - s * np.log(beta + end)
+            b2 = np.log(s) + _log_integral_checked(r, alpha, s, beta, x, tx, end)
+            return np.logaddexp(b1, b2)
+
+        with np.errstate(divide="ignore"):
+            out = np.exp(np.minimum(log_l(T + t) - log_l(T), 0.0))
+        return shaped(out, shape)
+
+    def discounted_expected_residual_transactions(self, delta, frequency, recency, T):
+        """DERT: expected purchases over the rest of the customer's life, discounted.
+
+        Continuous discounting at rate ``delta`` per time unit (e.g. ``log(1.15) / 52`` for
+        15 % a year with weekly data), infinite horizon (Fader, Hardie & Lee 2005, "RFM and
+        CLV: using iso-value curves for customer base analysis", eq. 2):
+        ``DERT = P(alive) (r+x)/(alpha+T) E[1 / (delta + mu)]`` with
+        ``mu ~ Gamma(s, beta+T)``, i.e. ``P(alive) (r+x)/(alpha+T) (beta+T)^s delta^(s-1)
+        U(s, s; delta (beta+T))``; the expectation is integrated numerically (scipy's
+        ``hyperu`` is inaccurate near s = 1). Multiply by the expected margin per purchase
+        for the discounted residual value. With ``delta = 0`` it is finite only for s > 1.
+        """
+        r, alpha, s, beta = self._param_array()
+        shape = result_shape(delta, frequency, recency, T)
+        try:
+            d = np.atleast_1d(np.asarray(delta, dtype=float)).ravel()
+        except (TypeError, ValueError):
+            raise InputError(f"delta must be a number, got {delta!r}") from None
+        if np.any(~np.isfinite(d)) or np.any(d < 0):
+            raise InputError(
+                "delta must be a continuous discount rate per time unit, 0 or more "
+                f"(e.g. log(1.15) / 52 for 15 % a year with weekly data), got {delta!r}"
             )
-        died = np.array(
-            [
-                _log_death_integral(r, alpha, s, beta, nn, tt)
-                for tt, nn in zip(t.ravel(), n_arr.ravel(), strict=True)
-            ]
-        ).reshape(t.shape)
-        died = np.exp(log_nb + np.log(alpha * s) + s * np.log(beta) + died)
-        return shaped(alive + died, shape)
+        x, tx, T, _ = validate_rfm(frequency, recency, T, broadcast=True)
+        d, x, tx, T = np.broadcast_arrays(d, x, tx, T)
+        mean_rate = (r + x) / (alpha + T)
+        inv = _mean_inverse_delta_plus_mu(s, beta + T, d)
+        return shaped(self._p_alive(x, tx, T) * mean_rate * inv, shape)
+
+
+def _pmf(t, n, r, alpha, s, beta) -> np.ndarray:
+    """P(X(t) = n) of the Pareto/NBD for a customer alive at 0 (element-wise parameters).
+
+    Alive throughout (t): the NBD term; died at tau < t: the integral of
+    ``s beta^s (beta+tau)^-(s+1) * NBD(n; tau)`` over tau (see ``_log_death_integral``).
+    """
+    t, n, r, alpha, beta = np.broadcast_arrays(
+        *(np.asarray(v, dtype=float) for v in (t, n, r, alpha, beta))
+    )
+    gl = special.gammaln
+    log_nb = gl(r + n) - gl(r) - gl(n + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alive = np.exp(
+            log_nb
+            - r * np.log1p(t / alpha)
+            + special.xlogy(n, t / (alpha + t))
+            - s * np.log1p(t / beta)
+        )
+    died = np.array(
+        [
+            _log_death_integral(rr, aa, s, bb, nn, tt)
+            for rr, aa, bb, nn, tt in zip(
+                r.ravel(), alpha.ravel(), beta.ravel(), n.ravel(), t.ravel(), strict=True
+            )
+        ]
+    ).reshape(t.shape)
+    died = np.exp(log_nb + np.log(alpha * s) + s * np.log(beta) + died)
+    return alive + died
+
+
+def _mean_inverse_delta_plus_mu(s, c, delta) -> np.ndarray:
+    """E[1 / (delta + mu)] for mu ~ Gamma(s, rate c), element-wise over c and delta.
+
+    ``= c * int_0^inf exp(-z w) (1 + w)^-s dw`` with ``z = c delta``, integrated by the
+    trapezoidal rule in v = log w (smooth, exponential left tail, double-exponential right
+    tail), checked against the rule on every other node (NaN and a warning if they differ).
+    ``delta = 0``: ``c / (s - 1)`` for s > 1, else infinite.
+    """
+    c, delta = np.broadcast_arrays(np.asarray(c, dtype=float), np.asarray(delta, dtype=float))
+    out = np.full(c.shape, np.inf if s <= 1.0 else 0.0)
+    zero = delta == 0
+    if s > 1.0:
+        out[zero] = c[zero] / (s - 1.0)
+    pos = ~zero
+    if not np.any(pos):
+        return out
+    pairs, inverse = np.unique(np.stack([c[pos], delta[pos]]), axis=1, return_inverse=True)
+    cc, dd = pairs
+    lz = np.log(cc) + np.log(dd)
+    lo = np.minimum(-45.0, -lz - 45.0)
+    # right end: exp(-z w) below e^-60 once z w > 60 + |1 - s| v (and w > 1)
+    hi = np.maximum(np.log(60.0 + abs(1.0 - s)) - lz + 2.0, 5.0)
+    k = int(np.ceil(np.max(hi - lo) / 0.1 / 2.0)) * 2
+    v = lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, k + 1)[None, :]
+    with np.errstate(all="ignore"):
+        lf = v - np.exp(lz[:, None] + v) - s * np.logaddexp(0.0, v)
+        top = lf.max(axis=1, keepdims=True)
+        e = np.exp(lf - top)
+        h = (hi - lo) / k
+        full = h * (e.sum(axis=1) - 0.5 * (e[:, 0] + e[:, -1]))
+        half = 2.0 * h * (e[:, ::2].sum(axis=1) - 0.5 * (e[:, 0] + e[:, -1]))
+        val = cc * np.exp(top[:, 0]) * full
+    good = np.abs(full - half) <= 1e-7 * full
+    val = np.where(good, val, np.nan)
+    if not np.all(good):
+        warnings.warn(
+            f"{int((~good).sum())} DERT value(s) could not be computed to the required "
+            "accuracy and are NaN; please report the inputs.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    out[pos] = val[inverse.reshape(-1)]
+    return out
 
 
 def _log_death_integral(r, alpha, s, beta, n, t) -> float:

@@ -36,7 +36,7 @@ import numpy as np
 from scipy import special
 
 from .._errors import FitError, InputError
-from ._base import BaseModel, hyp2f1
+from ._base import BaseModel, beta_mixture_mean
 
 __all__ = ["ShiftedBetaGeometricModel"]
 
@@ -282,7 +282,14 @@ class ShiftedBetaGeometricModel(BaseModel):
 
     @staticmethod
     def _derl_like(d, a, b, n, *, shaped=True):
-        """``2F1(1, b + n; a + b + n; 1 / (1 + d))``, with its d = 0 limit."""
+        """``2F1(1, b + n; a + b + n; 1 / (1 + d))``, with its d = 0 limit.
+
+        Evaluated as the mean of ``(1 + d) / (d + theta)`` over ``theta ~ Beta(a, b + n)``
+        (the sum over t of ``(1 - theta)^t / (1 + d)^t`` for a customer of churn probability
+        theta, averaged; Fader & Hardie 2010), integrated numerically: the Gauss series
+        converges too slowly when ``1 / (1 + d)`` is near 1 (weekly periods) and ``b + n``
+        is large (long-standing customers).
+        """
         d_arr = np.atleast_1d(np.asarray(d, dtype=float)).ravel()
         n_arr = np.broadcast_to(np.asarray(n, dtype=float), d_arr.shape)
         out = np.empty(d_arr.shape)
@@ -290,6 +297,11 @@ class ShiftedBetaGeometricModel(BaseModel):
         # d = 0: 2F1(1, b + n; a + b + n; 1) = (a + b + n - 1) / (a - 1) for a > 1 (Gauss).
         out[zero] = (a + b + n_arr[zero] - 1.0) / (a - 1.0) if a > 1.0 else math.inf
         if (~zero).any():
-            z = 1.0 / (1.0 + d_arr[~zero])
-            out[~zero] = hyp2f1(1.0, b + n_arr[~zero], a + b + n_arr[~zero], z)
+            dd = d_arr[~zero]
+            ld1 = np.log1p(dd)
+
+            def log_g(lp, lq, rows):
+                return ld1[rows][:, None] - np.logaddexp(np.log(dd[rows])[:, None], lp)
+
+            out[~zero] = beta_mixture_mean(log_g, a, b + n_arr[~zero])
         return _shaped(out, np.shape(d)) if shaped else out
