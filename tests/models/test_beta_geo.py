@@ -345,3 +345,22 @@ def test_degenerate_data_gives_numbers_and_an_honest_status(model, data):
     assert np.all(np.isfinite(p) & (p >= 0) & (p <= 1))
     assert np.all(np.isfinite(e) & (e >= 0))
     assert np.isfinite(m.expected_purchases_new_customer(52.0))
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "r"),
+    [(0.79, 2.43, 0.24), (2.0, 300.0, 1.0), (2.0, 200.0, 1.0), (1.0, 3.0, 0.5), (0.3, 0.9, 4.0)],
+)
+def test_fast_2f1_path_agrees_with_the_series_and_integral(a, b, r):
+    """The MBG/NBD model and the CLV ranges use the Euler-transformed 2F1 where it can be
+    trusted; it must agree with the defining series / Beta integral everywhere, including the
+    large-b, long-horizon points where the old fallback was 14 % off."""
+    from xlclv.models.beta_geo import _alive_means, _one_minus_scaled_2f1
+
+    x = np.array([0.0, 1.0, 5.0, 40.0, 2000.0])[:, None]
+    t = np.array([1e-12, 1e-7, 0.1, 4.3, 52.0, 1095.75, 1e4])[None, :]
+    alpha, T = 5.0, np.array([10.0, 30.0, 50.0, 80.0, 1e4])[:, None]
+    z = t / (alpha + T + t)
+    fast = _one_minus_scaled_2f1(a, b, r, x, z)
+    slow = _alive_means(r, a, b, *np.broadcast_arrays(x, t / (alpha + T)))
+    np.testing.assert_allclose(fast, slow, rtol=1e-7)

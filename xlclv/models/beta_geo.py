@@ -24,6 +24,7 @@ from ._base import (
     beta_mixture_mean,
     check_counts,
     check_times,
+    hyp2f1,
     result_shape,
     shaped,
     unique_rows,
@@ -76,12 +77,30 @@ def _one_minus_scaled_2f1(a: float, b: float, r: float, x, z) -> np.ndarray:
     """``(a+b+x-1)/(a-1) * (1 - (1-z)**(r+x) * 2F1(r+x, b+x; a+b+x-1; z))``, the mean of
     ``(1 - (1 + p u)^-(r+x)) / p`` over ``p ~ Beta(a, b + x)`` with ``u = z / (1 - z)``.
 
-    The MBG/NBD model and the CLV ranges call it by this name; it is evaluated by
-    :func:`_alive_means` (the defining series or the integral over p), not by the 2F1,
-    whose evaluation failed for large b and long horizons.
+    The fast path for the MBG/NBD model and the CLV ranges (which evaluate it for every
+    parameter draw): the 2F1 after Euler's transformation (small upper parameters for any
+    x). Where that cannot be trusted -- a non-finite value, a result outside the mean's
+    bounds ``[1 - (1+u)^-(r+x), (r+x) u]``, small z (cancellation in ``1 - ...``) or a near 1
+    (a removable singularity) -- the element is evaluated by :func:`_alive_means` (the
+    defining series or the integral over p) instead, never by an approximation.
     """
-    z = np.asarray(z, dtype=float)
-    return _alive_means(r, a, b, x, z / (1.0 - z))
+    x, z = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(z, dtype=float))
+    u = z / (1.0 - z)
+    q = r + x
+    out = np.full(x.shape, np.nan)
+    if abs(a - 1.0) > 1e-4:
+        c = a + b + x - 1.0
+        with np.errstate(all="ignore"):
+            inner = np.exp((a - 1.0) * np.log1p(-z)) * hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
+            out = c / (a - 1.0) * (1.0 - inner)
+    with np.errstate(all="ignore"):
+        low, high = -np.expm1(-q * np.log1p(u)), q * u
+        inside = (out >= low * (1 - 1e-9)) & (out <= high * (1 + 1e-9))
+        ok = np.isfinite(out) & (z >= 1e-3) & inside
+    if not np.all(ok):
+        out = np.array(out, dtype=float)
+        out[~ok] = _alive_means(r, a, b, x[~ok], u[~ok])
+    return out
 
 
 def _quadrature_means(q, a, B, u, *, survival: bool):
