@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     from xlclv.excel.installer import register as register_install
 
     register_install(sub)
+    from .cli_sql import register as register_sql
+
+    register_sql(sub)
     return parser
 
 
