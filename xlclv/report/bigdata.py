@@ -77,6 +77,7 @@ __all__ = [
     "MAX_ISSUE_ROWS",
     "BigReport",
     "build_report_big",
+    "limit_customers",
     "data_source_setting",
     "default_scores_path",
     "use_big_path",
@@ -292,8 +293,15 @@ def _plan(con: Any, source: object, table: str | None, end_sql: str) -> _Plan:
     segs = "".join(
         f", COALESCE({_text_expr(c, types[c])}, '(blank)') AS xl_s{i}" for i, c in enumerate(extras)
     )
+    id_type = types[names["customer_id"]].upper()
+    # whole-number ids are grouped as numbers (faster) and become text in the customer table
+    id_expr = (
+        _q(names["customer_id"])
+        if id_type.startswith(_INTEGER)
+        else _text_expr(names["customer_id"], id_type)
+    )
     select = (
-        f"SELECT {_text_expr(names['customer_id'], types[names['customer_id']])} AS xl_cid, "
+        f"SELECT {id_expr} AS xl_cid, "
         f"{_q(names['date'])} AS xl_date, "
         f"{_amount_pre(names['amount'], types[names['amount']])} AS xl_amount{segs}"
     )
@@ -301,7 +309,7 @@ def _plan(con: Any, source: object, table: str | None, end_sql: str) -> _Plan:
     numbered = f"({select}, xl_row, xl_file FROM ({src.numbered}) WHERE {not_blank})"
     inner = {"customer_id": "xl_cid", "date": "xl_date", "amount": "xl_amount"}
     inner_types = {
-        "xl_cid": "VARCHAR",
+        "xl_cid": "BIGINT" if id_type.startswith(_INTEGER) else "VARCHAR",
         "xl_date": types[names["date"]],
         "xl_amount": "DOUBLE" if types[names["amount"]].upper().startswith(_FLOAT) else None,
     }
@@ -472,7 +480,8 @@ def _build_customers(con: Any, plan: _Plan, dims: list[int], unit: str, end: str
     segs = "".join(f", xl_s{i}" for i in dims)
     con.execute(
         f"""CREATE TEMP TABLE xl_cust AS
-        SELECT row_number() OVER (ORDER BY xl_c) - 1 AS xl_i, xl_c, xl_first,
+        SELECT row_number() OVER (ORDER BY CAST(xl_c AS VARCHAR)) - 1 AS xl_i,
+          CAST(xl_c AS VARCHAR) AS xl_c, xl_first,
           n_days AS frequency, recency, "T", monetary_value, orders, revenue, gross, ret, nrows,
           n_cal, last_cal {segs}
         FROM xl_groups WHERE xl_g = 0 AND xl_first IS NOT NULL"""
@@ -502,6 +511,7 @@ def build_report_big(
     *,
     table: str | None = None,
     scores: str | os.PathLike[str] | None = None,
+    scores_if_truncated: str | os.PathLike[str] | None = None,
     max_customer_rows: int = MAX_CUSTOMER_ROWS,
     memory_limit: str = "2GB",
     threads: int | None = None,
@@ -522,8 +532,9 @@ def build_report_big(
         The transactions table when ``source`` is a DuckDB database.
     scores : path-like, optional
         Write every customer's scores there (.parquet or .csv; see :func:`write_scores`).
-        When None and the Customers sheet is truncated, no file is written here: the CLI
-        passes the default path beside the workbook (:func:`default_scores_path`).
+    scores_if_truncated : path-like, optional
+        Where to write the scores when ``scores`` is None and the Customers sheet cannot hold
+        every customer (the CLI passes :func:`default_scores_path` of the workbook).
     max_customer_rows : int, default 100,000
         The most customers the Customers sheet holds; with more, the top ones by predicted
         CLV (ties by customer id), highest first.
@@ -620,6 +631,8 @@ def build_report_big(
         )  # fmt: skip
         truncated = n > max_rows
         scores_path = None
+        if scores is None and truncated:
+            scores = scores_if_truncated
         if scores is not None:
             scores_path = write_scores(
                 con, Path(scores), settings, values, revenue, tiers, [name for _, name in dims]
@@ -1082,8 +1095,9 @@ def _finish(
         )
     elif scores_path is not None:
         notes.append(f"Every customer's scores are also in {scores_path}.")
-    extra = pd.DataFrame(rows + [("Note", t) for t in notes], columns=["Item", "Value"])
-    report.model_fit = pd.concat([report.model_fit, extra], ignore_index=True)
+    if rows or notes:
+        extra = pd.DataFrame(rows + [("Note", t) for t in notes], columns=["Item", "Value"])
+        report.model_fit = pd.concat([report.model_fit, extra], ignore_index=True)
     report.summary["customers"] = n
     report.summary["issues"] = total_issues
     report.summary["notes"] = [*report.summary.get("notes", []), *notes]
@@ -1091,3 +1105,122 @@ def _finish(
     report.summary["customers_note"] = notes[-1] if truncated else ""
     report.summary["issues_note"] = notes[0] if total_issues > len(report.issues) else ""
     report.summary["scores_path"] = None if scores_path is None else str(scores_path)
+
+
+def limit_customers(
+    report: Report,
+    max_customer_rows: int = MAX_CUSTOMER_ROWS,
+    *,
+    scores: str | os.PathLike[str] | None = None,
+    scores_if_truncated: str | os.PathLike[str] | None = None,
+) -> tuple[bool, Path | None]:
+    """The same output rules for a report built in memory (:func:`build_report`).
+
+    Writes every customer's row to ``scores`` (or, when the Customers sheet is truncated and
+    ``scores`` is None, to ``scores_if_truncated``) and keeps the top ``max_customer_rows``
+    customers by predicted CLV (ties by customer id), highest first, with the notes of
+    :func:`build_report_big`. Segments, cohorts, Model and Dashboard are left as they are:
+    they were computed from all customers.
+
+    Returns
+    -------
+    (truncated, scores path or None)
+    """
+    max_rows = _check_max_rows(max_customer_rows)
+    customers = report.customers
+    n = len(customers)
+    truncated = n > max_rows
+    target = scores if scores is not None else (scores_if_truncated if truncated else None)
+    if not truncated and target is None:
+        return False, None
+    path = None
+    if target is not None:
+        path = Path(target)
+        suffix = path.suffix.lower()
+        if suffix not in (".parquet", ".csv"):
+            raise InputError(f"The scores file must be .parquet or .csv, got '{path.name}'")
+        if not path.parent.is_dir():
+            raise WorkbookError(f"The folder of the scores file '{path.parent}' does not exist")
+        tmp = path.with_name(f".~{path.name}")
+        if suffix == ".csv":
+            customers.to_csv(tmp, index=False)
+        else:
+            try:
+                customers.to_parquet(tmp, index=False)
+            except ImportError:
+                raise WorkbookError(
+                    "Writing Parquet needs pyarrow: pip install pyarrow (or use --scores x.csv)"
+                ) from None
+        os.replace(tmp, path)
+    if truncated:
+        ids = customers["Customer ID"].to_numpy(dtype=object).astype(str)
+        key = customers["Predicted CLV"].to_numpy(dtype=float)
+        key = np.where(np.isnan(key), -np.inf, key)
+        top = np.lexsort((ids, -key))[:max_rows]
+        report.customers = customers.iloc[top].reset_index(drop=True)
+    issues = int(report.summary.get("issues", len(report.issues)))
+    _finish(report, n, max_rows, truncated, path, pd.DataFrame(columns=["Problem", "Rows"]), issues)
+    return truncated, path
+
+
+# -- the command line ---------------------------------------------------------------------------
+
+
+def run_cli(args: Any, console: Any, overrides: dict[str, object]) -> int:
+    """``xlclv report`` on the big-data path (called by :mod:`xlclv.report.cli`)."""
+    import time
+
+    from rich.console import Console
+
+    from xlclv._errors import XlclvError
+    from xlclv.report.cli import PhaseTimer, _one_line, _print_summary
+    from xlclv.report.writer import write_report
+
+    err = Console(stderr=True, soft_wrap=True)
+    start = time.perf_counter()
+    timer = PhaseTimer(err)
+    try:
+        import duckdb
+
+        db_error: type[BaseException] = duckdb.Error
+    except ImportError:  # pragma: no cover - duckdb is a dependency
+        db_error = XlclvError
+    try:
+        output = Path(args.output)
+        if output.exists() and not args.force:
+            raise WorkbookError(
+                f"'{output}' already exists; use --force to replace it, or choose another -o name"
+            )
+        if output.suffix.lower() != ".xlsx":
+            raise WorkbookError(f"The report must be an .xlsx file, got '{output.name}'")
+        if Path(args.input).exists() and output.resolve() == Path(args.input).resolve():
+            raise WorkbookError("The output must be a new file: xlclv never writes into its input")
+        settings = Settings.from_values({}, **overrides)
+        rows = args.max_customer_rows if args.max_customer_rows is not None else MAX_CUSTOMER_ROWS
+        big = build_report_big(
+            args.input,
+            settings,
+            table=args.table,
+            scores=args.scores,
+            scores_if_truncated=default_scores_path(output),
+            max_customer_rows=rows,
+            memory_limit=args.memory_limit,
+            progress=timer,
+        )
+        timer("write")
+        written = write_report(big.report, output, force=args.force)
+    except (XlclvError, OSError, db_error) as exc:
+        timer.abort()
+        err.print(f"[bold red]error:[/bold red] {_one_line(exc)}", highlight=False)
+        return 2
+    timer.done()
+    _print_summary(console, big.report, written, time.perf_counter() - start)
+    if big.truncated:
+        console.print(
+            f"  Customers sheet      top {len(big.report.customers):,} of "
+            f"{big.customers_total:,} by predicted CLV",
+            highlight=False,
+        )
+    if big.scores_path is not None:
+        console.print(f"  scores file          {big.scores_path}", highlight=False)
+    return 0

@@ -15,6 +15,10 @@ def write_customers(ws: Worksheet, report: Any, fmts: Formats) -> None:
     df = report.customers
     write_table(ws, 0, 0, df, TABLE_NAMES["customers"], fmts, widths=widths, allow_bulk=True)
     apply_widths(ws, widths)
+    note = (getattr(report, "summary", None) or {}).get("customers_note")
+    if note:  # the sheet holds only the top customers (xlclv.report.bigdata)
+        ws.set_column(len(df.columns) + 1, len(df.columns) + 1, 60)
+        ws.write_string(0, len(df.columns) + 1, str(note), fmts.note)
     ws.freeze_panes(1, 1)
     page_setup(ws)
     ws.repeat_rows(0)
