@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -128,7 +127,11 @@ def job_pandas(source: str, out: str) -> dict:
     timer("write")
     write_report(report, out, force=True)
     times = timer.done()
-    return {"seconds": time.perf_counter() - start, "phases": times, "customers": len(report.customers)}
+    return {
+        "seconds": time.perf_counter() - start,
+        "phases": times,
+        "customers": len(report.customers),
+    }
 
 
 def job_duckdb_sql(source: str, memory_limit: str) -> dict:
@@ -190,7 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     if not big.exists():
         t = time.perf_counter()
         make_parquet(big, args.rows, args.customers)
-        print(f"wrote {big.name} ({big.stat().st_size / 1e6:,.0f} MB) in {time.perf_counter() - t:.0f} s")
+        print(
+            f"wrote {big.name} ({big.stat().st_size / 1e6:,.0f} MB) in {time.perf_counter() - t:.0f} s"
+        )
     pandas_rows = args.pandas_rows or min(args.rows, 10_000_000)
     small = big
     if pandas_rows != args.rows:
@@ -207,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
         f"(targets at 100M/10M: {TARGET_SECONDS:.0f} s, {TARGET_RSS_GB:.0f} GB)"
     )
     print("  phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in r["phases"].items()))
-    print(f"  scores file {scores.stat().st_size / 1e6:,.0f} MB; Customers sheet truncated: {r['truncated']}")
+    print(
+        f"  scores file {scores.stat().st_size / 1e6:,.0f} MB; Customers sheet truncated: {r['truncated']}"
+    )
     sql = measured(["sql", str(big), args.memory_limit])
     summarise = r["phases"].get("clean", 0) + r["phases"].get("summarise", 0)
     print(
