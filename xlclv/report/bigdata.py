@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 
 from xlclv._errors import FitError, InputError, WorkbookError
-from xlclv._timeunits import DAYS_PER_MONTH, DAYS_PER_UNIT
+from xlclv._timeunits import DAYS_PER_MONTH, DAYS_PER_UNIT, months_to_units
 from xlclv.report import segments as seg
 from xlclv.report.fit import MeanSpend, purchase_model
 from xlclv.report.holdout import _duration_text
@@ -482,7 +482,8 @@ def _build_customers(con: Any, plan: _Plan, dims: list[int], unit: str, end: str
         f"""CREATE TEMP TABLE xl_cust AS
         SELECT row_number() OVER (ORDER BY CAST(xl_c AS VARCHAR)) - 1 AS xl_i,
           CAST(xl_c AS VARCHAR) AS xl_c, xl_first,
-          n_days AS frequency, recency, "T", monetary_value, orders, revenue, gross, ret, nrows,
+          n_days AS frequency, recency, "T", monetary_value, CAST(orders AS BIGINT) AS orders,
+          revenue, gross, ret, CAST(nrows AS BIGINT) AS nrows,
           n_cal, last_cal {segs}
         FROM xl_groups WHERE xl_g = 0 AND xl_first IS NOT NULL"""
     )
@@ -590,8 +591,15 @@ def build_report_big(
             None if cal is None else f"DATE {_lit(cal.date().isoformat())}",
         )
         n = con.execute("SELECT COUNT(*) FROM xl_cust").fetchone()[0]
+        con.execute(
+            "CREATE TEMP TABLE xl_u AS SELECT *, "
+            'row_number() OVER (ORDER BY frequency, recency, "T") - 1 AS uid FROM ('
+            'SELECT frequency, recency, "T", COUNT(*) AS n FROM xl_cust GROUP BY ALL)'
+        )
         rfm = _fetch(
-            con, 'SELECT frequency, recency, "T", monetary_value FROM xl_cust ORDER BY xl_i'
+            con,
+            "SELECT c.frequency, c.monetary_value, CAST(u.uid AS INTEGER) AS uid "
+            'FROM xl_cust c JOIN xl_u u USING (frequency, recency, "T") ORDER BY c.xl_i',
         )
         if not (rfm["frequency"] > 0).any():
             raise InputError(
@@ -610,7 +618,7 @@ def build_report_big(
         )
         gross = float(money["gross"][0])
         returned = abs(float(money["ret"][0]))
-        values = _value(rfm, fits, settings, gross, returned)
+        values = _value(con, rfm, fits, settings, gross, returned)
         step(STAGES[4])  # validate
         check = _holdout(con, settings, end, cal, hold_days, period)
         step(STAGES[5])  # segment
@@ -716,11 +724,7 @@ def _nothing_usable(profile: dict[str, Any], counts: pd.DataFrame, sheet: str) -
 
 
 def _fit(con: Any, settings: Settings) -> Fits:
-    rows = _fetch(
-        con,
-        'SELECT frequency, recency, "T", COUNT(*) AS n FROM xl_cust GROUP BY ALL '
-        'ORDER BY frequency, recency, "T"',
-    )
+    rows = _distinct_rows(con)
     model = purchase_model(settings.model)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -767,35 +771,70 @@ def _fit_spend(con: Any) -> tuple[Any, str, list[str]]:
     return model, "", [f"Gamma-Gamma: {w.message}" for w in caught]
 
 
+def _distinct_rows(con: Any) -> dict[str, np.ndarray]:
+    """The distinct (frequency, recency, T) rows with their customer counts, by uid."""
+    return _fetch(con, 'SELECT frequency, recency, "T", n FROM xl_u ORDER BY uid')
+
+
+class _UnitSpend:
+    """A spend model of 1 per purchase: customer_lifetime_value then gives the discounted
+    expected purchases (times the margin) of each distinct RFM row."""
+
+    def expected_spend(self, frequency, monetary_value) -> np.ndarray:
+        return np.ones(np.size(frequency))
+
+
 def _value(
-    rfm: dict[str, np.ndarray], fits: Fits, settings: Settings, gross: float, returned: float
+    con: Any,
+    rfm: dict[str, np.ndarray],
+    fits: Fits,
+    settings: Settings,
+    gross: float,
+    returned: float,
 ) -> Values:
-    from xlclv.engines import iter_score_chunks
+    """Scores of every customer, as :func:`xlclv.engines.score_frame` computes them.
+
+    The purchase model's outputs depend on (frequency, recency, T) only: they are evaluated
+    once per distinct row and spread to the customers by index. CLV is
+    :func:`~xlclv.valuation.customer_lifetime_value`'s ``discounted[row] * spend * margin``,
+    with the discounted purchases of each distinct row from the same function (spend 1,
+    margin 1), so each customer's value is computed by the same operations; the spend model
+    runs on the customers in chunks of :data:`CHUNK`.
+    """
+    from xlclv.valuation import customer_lifetime_value
 
     return_rate = min(returned / gross, 1.0) if gross > 0 else 0.0
-    n = rfm["frequency"].size
-    out = {k: np.empty(n) for k in ("p_alive", "expected_purchases", "expected_spend", "clv")}
-    frame = pd.DataFrame(rfm, copy=False)
-    start = 0
-    for part in iter_score_chunks(
-        frame,
+    u = _distinct_rows(con)
+    ux, utx, uT = u["frequency"], u["recency"], u["T"]
+    unit = settings.time_unit
+    p_alive_u = np.asarray(fits.purchase.probability_alive(ux, utx, uT), float).reshape(-1)
+    horizon = months_to_units(settings.horizon_months, unit)
+    expected_u = np.asarray(fits.purchase.expected_purchases(horizon, ux, utx, uT), float).reshape(
+        -1
+    )
+    discounted_u = customer_lifetime_value(
         fits.purchase,
-        fits.spend,
-        gross_margin=settings.gross_margin,
+        _UnitSpend(),
+        ux,
+        utx,
+        uT,
+        np.zeros(ux.size),
+        gross_margin=1.0,
         horizon_months=settings.horizon_months,
         annual_discount_rate=settings.annual_discount_rate,
-        time_unit=settings.time_unit,
-        chunk_size=CHUNK,
-    ):
-        stop = start + len(part)
-        for k in out:
-            out[k][start:stop] = part[k].to_numpy()
-        start = stop
+        time_unit=unit,
+    )
+    uid, x, m = rfm["uid"], rfm["frequency"], rfm["monetary_value"]
+    spend = np.empty(x.size)
+    for start in range(0, x.size, CHUNK):
+        part = slice(start, start + CHUNK)
+        spend[part] = np.asarray(fits.spend.expected_spend(x[part], m[part]), float).reshape(-1)
+    clv = discounted_u[uid] * spend * settings.gross_margin
     return Values(
-        p_alive=out["p_alive"],
-        expected=out["expected_purchases"],
-        spend=out["expected_spend"],
-        predicted=out["clv"] * (1.0 - return_rate),
+        p_alive=p_alive_u[uid],
+        expected=expected_u[uid],
+        spend=spend,
+        predicted=clv * (1.0 - return_rate),
         gross=gross,
         returned=returned,
         return_rate=return_rate,
@@ -947,9 +986,11 @@ def _groups(
     customers["Expected spend"] = values.spend[shown]
     customers["Predicted CLV"] = values.predicted[shown]
     customers["Tier"] = np.asarray(seg.TIERS, dtype=object)[tiers[shown]]
-    customers["Frequency"] = rfm["frequency"][shown]
-    customers[f"Recency ({unit})"] = rfm["recency"][shown]
-    customers[f"T ({unit})"] = rfm["T"][shown]
+    u = _distinct_rows(con)
+    row = rfm["uid"][shown]
+    customers["Frequency"] = u["frequency"][row]
+    customers[f"Recency ({unit})"] = u["recency"][row]
+    customers[f"T ({unit})"] = u["T"][row]
     issues = _issue_rows(con, plan, end) if len(counts) else _empty_issues()
     return Groups(
         customers=customers,
@@ -1043,10 +1084,12 @@ def write_scores(
     segs = "".join(f", c.xl_s{i} AS {_q(name)}" for i, name in _dim_columns(con, dims))
     tier_sql = " ".join(f"WHEN {k} THEN {_lit(t)}" for k, t in enumerate(seg.TIERS))
     fmt = "(FORMAT parquet, COMPRESSION zstd)" if suffix == ".parquet" else "(FORMAT csv, HEADER)"
+    # Parquet: a timestamp, as pandas writes dates (they read back as datetime64)
+    first = "CAST(c.xl_first AS TIMESTAMP)" if suffix == ".parquet" else "c.xl_first"
     tmp = path.with_name(f".~{path.name}")
     con.execute(
         f"""COPY (
-          SELECT c.xl_c AS "Customer ID" {segs}, c.xl_first AS "First purchase",
+          SELECT c.xl_c AS "Customer ID" {segs}, {first} AS "First purchase",
             c.orders AS "Orders", s.revenue AS "Revenue",
             s.revenue * {float(settings.gross_margin)!r} AS "Historical CLV",
             s.p_alive AS "P(alive)", s.expected AS "Expected purchases",
