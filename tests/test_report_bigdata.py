@@ -354,3 +354,29 @@ def test_cli_errors_are_one_line(files, tmp_path, capsys):
     )
     assert code == 2
     assert ".parquet or .csv" in capsys.readouterr().err
+
+
+# -- the Excel button: a data source on the Settings sheet ----------------------------------------
+
+
+def test_the_settings_sheet_can_name_a_data_source(files, tmp_path):
+    from xlclv.report.inputs import WorkbookInputs
+
+    book = files["parquet"].parent / "book.xlsm"  # relative sources are found beside it
+    inputs = WorkbookInputs(
+        transactions=pd.DataFrame(),
+        settings={"Data source": "parts/*.parquet", "max customer rows": 30},
+    )
+    r = bd.report_for_workbook(inputs, Settings(), workbook=book)
+    full = bd.build_report_big(files["parquet"]).report
+    assert len(r.customers) == 30 and r.summary["customers"] == len(full.customers)
+    scores = files["parquet"].parent / "book-scores.parquet"
+    assert scores.exists() and str(scores) in r.summary["customers_note"]
+    _frames_equal(_ns(pd.read_parquet(scores)), full.customers)
+    scores.unlink()
+    # without a data source: the pasted table, the same limit
+    pasted = read_inputs(files["csv"])
+    pasted.settings = {"max_customer_rows": 10}
+    r = bd.report_for_workbook(pasted, Settings(), workbook=tmp_path / "b.xlsx")
+    assert len(r.customers) == 10 and (tmp_path / "b-scores.parquet").exists()
+    assert bd.data_source_setting({"data_source": "  "}) is None

@@ -1267,3 +1267,71 @@ def run_cli(args: Any, console: Any, overrides: dict[str, object]) -> int:
     if big.scores_path is not None:
         console.print(f"  scores file          {big.scores_path}", highlight=False)
     return 0
+
+
+# -- the Excel button ---------------------------------------------------------------------------
+
+
+def report_for_workbook(
+    inputs: Any,
+    settings: Settings,
+    *,
+    workbook: str | os.PathLike[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Report:
+    """The report the one-click button builds for a workbook's input sheets.
+
+    With a ``data_source`` setting on the Settings sheet (a Parquet or CSV file, a folder or
+    glob of Parquet files, or a DuckDB database with a ``data_table`` setting; a relative path
+    is taken from the workbook's folder) the transactions are read from there through DuckDB
+    (:func:`build_report_big`) and the Transactions sheet is not used. Otherwise the pasted
+    Transactions sheet goes through :func:`~xlclv.report.pipeline.build_report`. Either way the
+    Customers sheet holds at most the ``max_customer_rows`` setting (default 100,000) and,
+    when it is truncated, every customer's scores are written beside the workbook as
+    ``<workbook>-scores.parquet`` (the Model sheet and the Customers sheet say where).
+
+    Parameters
+    ----------
+    inputs : xlclv.report.inputs.WorkbookInputs
+    settings : Settings
+    workbook : path-like, optional
+        The workbook's full path (xlwings' ``book.fullname``): where relative data sources
+        are found and the scores file is written. Without it, relative paths are taken from
+        the current folder and a truncated report writes no scores file.
+    progress : callable, optional
+        Called with each stage's name.
+    """
+    from xlclv.report import build_report
+
+    values = getattr(inputs, "settings", None) or {}
+    rows = max_customer_rows_setting(values)
+    rows = MAX_CUSTOMER_ROWS if rows is None else rows
+    book = Path(workbook) if workbook and Path(workbook).parent.is_dir() else None
+    scores = default_scores_path(book) if book is not None else None
+    source = data_source_setting(values)
+    if source is None:
+        report = build_report(inputs, settings, progress=progress)
+        limit_customers(report, rows, scores_if_truncated=scores)
+        return report
+    where = Path(source).expanduser()
+    if not where.is_absolute() and book is not None:
+        source = str(book.parent / where)
+    table = None
+    for key, value in values.items():
+        if str(key).strip().lower().replace(" ", "_").replace("-", "_") == "data_table":
+            table = str(value).strip() or None if value is not None else None
+    big = build_report_big(
+        source,
+        settings,
+        table=table,
+        scores_if_truncated=scores,
+        max_customer_rows=rows,
+        progress=progress,
+    )
+    if len(getattr(inputs, "transactions", ())):
+        big.report.model_fit.loc[len(big.report.model_fit)] = (
+            "Note",
+            f"The transactions were read from the data_source setting ({source}); the rows on "
+            f"sheet '{inputs.transactions_sheet}' were not used.",
+        )
+    return big.report
