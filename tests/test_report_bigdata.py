@@ -51,6 +51,8 @@ def files(tmp_path_factory) -> dict[str, Path]:
     """The same transactions as CSV (text, with unreadable cells) and as Parquet (typed)."""
     folder = tmp_path_factory.mktemp("bigdata")
     tx = _sample()
+    # an id-like column: more values than a segment may have, left out with a note
+    tx["order_ref"] = [f"R{i:05d}" for i in range(len(tx))]
     text = tx.assign(date=tx["date"].dt.strftime("%Y-%m-%d"), amount=tx["amount"].map(repr))
     text.loc[7, "amount"] = "12,50"  # unreadable amount
     text.loc[9, "date"] = "31/01/2024"  # unreadable date
@@ -131,6 +133,7 @@ def test_same_report_as_the_workbook_path(files, kind):
     _frames_equal(r.holdout, mem.holdout, rtol=1e-7)
     assert r.holdout_text == mem.holdout_text
     _same_fit_rows(r.model_fit, mem.model_fit)
+    assert any("Column 'order_ref' has" in str(v) for v in r.model_fit["Value"])
     # data issues: the same rows, texts and row numbers
     pd.testing.assert_frame_equal(r.issues, mem.issues)
     n_issues = {"csv": 4, "parquet": 3}[kind]

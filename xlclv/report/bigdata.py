@@ -567,8 +567,7 @@ def build_report_big(
         step(STAGES[0])  # clean
         plan = _plan(con, source, table, end_sql)
         sheet = plan.name
-        dims, notes = _choose_dims(plan, settings, con)
-        profile = _profile(con, plan, [])
+        dims, notes, profile = _choose_dims(plan, settings, con)
         counts = _issue_counts(profile, plan)
         if profile["purchase_rows"] == 0:
             raise InputError(_nothing_usable(profile, counts, sheet))
@@ -683,16 +682,19 @@ class _Rows:
         return self.n
 
 
-def _choose_dims(plan: _Plan, settings: Settings, con: Any) -> tuple[list[tuple[int, str]], list]:
-    """The segment columns (index in plan.extras, name) and notes, as the workbook path."""
+def _choose_dims(
+    plan: _Plan, settings: Settings, con: Any
+) -> tuple[list[tuple[int, str]], list[str], dict[str, Any]]:
+    """The segment columns (index in plan.extras, name), notes, as the workbook path, and the
+    profile of the source (one scan, which also counts each candidate's distinct values)."""
     from xlclv.report.inputs import normalise_header
 
     frame = pd.DataFrame(columns=["customer_id", "date", "amount", *plan.extras])
     names = _dimensions(frame, settings.segment_by, plan.name, normalise_header)
     dims = [(plan.extras.index(c), c) for c in names]
     notes: list[str] = []
+    counts = _profile(con, plan, [i for i, _ in dims] if settings.segment_by is None else [])
     if settings.segment_by is None and dims:
-        counts = _profile(con, plan, [i for i, _ in dims])
         kept = []
         for i, c in dims:
             k = int(counts[f"n_s{i}"])
@@ -705,7 +707,7 @@ def _choose_dims(plan: _Plan, settings: Settings, con: Any) -> tuple[list[tuple[
             else:
                 kept.append((i, c))
         dims = kept
-    return dims, notes
+    return dims, notes, counts
 
 
 def _nothing_usable(profile: dict[str, Any], counts: pd.DataFrame, sheet: str) -> str:
