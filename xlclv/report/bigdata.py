@@ -476,7 +476,18 @@ def _customer_table_sql(plan: _Plan, dims: list[int], unit: str, end: str, cal: 
 
 
 def _build_customers(con: Any, plan: _Plan, dims: list[int], unit: str, end: str, cal: str | None):
+    ordered = bool(dims) and plan.src.ordered_numbering
+    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    if ordered:
+        # CSV files and tables are numbered by row_number() OVER (): only one thread that
+        # keeps the order numbers the rows in file order, which the segments' tie-break needs
+        # (Parquet files carry their own row numbers and keep every thread).
+        con.execute("SET threads = 1")
+        con.execute("SET preserve_insertion_order = true")
     con.execute("CREATE TEMP TABLE xl_groups AS " + _customer_table_sql(plan, dims, unit, end, cal))
+    if ordered:
+        con.execute(f"SET threads = {int(threads)}")
+        con.execute("SET preserve_insertion_order = false")
     segs = "".join(f", xl_s{i}" for i in dims)
     con.execute(
         f"""CREATE TEMP TABLE xl_cust AS
