@@ -420,15 +420,10 @@ def _issue_rows(con: Any, plan: _Plan, end: pd.Timestamp | None) -> pd.DataFrame
 # -- the per-customer table ---------------------------------------------------------------------
 
 
-def _customer_table_sql(plan: _Plan, dims: list[int], unit: str, end: str, cal: str | None) -> str:
-    """One row per customer who has a used row, in customer-id order, with a position xl_i."""
+def _customer_table_sql(plan: _Plan, unit: str, end: str, cal: str | None) -> str:
+    """Per customer with a used row (xl_g = 0): the RFM summary, orders, revenue, the holdout's
+    calibration counts; per (first purchase day, month since) (xl_g = 1): net revenue."""
     per = repr(DAYS_PER_UNIT[unit])
-    day_segs = "".join(f", arg_min(xl_s{i}, xl_o) FILTER (WHERE xl_a > 0) AS xl_s{i}" for i in dims)
-    cust_segs = "".join(
-        f", arg_min(xl_s{i}, xl_d) FILTER (WHERE nbuy > 0) AS xl_s{i}" for i in dims
-    )
-    order = "xl_row" if dims else "0"
-    rel = plan.typed_numbered if dims else plan.typed
     cal_cols = (
         f""", COUNT(*) FILTER (WHERE nbuy > 0 AND xl_d <= {cal}) AS n_cal,
           MAX(xl_d) FILTER (WHERE nbuy > 0 AND xl_d <= {cal}) AS last_cal"""
@@ -437,13 +432,12 @@ def _customer_table_sql(plan: _Plan, dims: list[int], unit: str, end: str, cal: 
     )
     return f"""
     WITH xl_used AS (
-      SELECT xl_c, xl_d, xl_a, {order} AS xl_o {"".join(f", xl_s{i}" for i in dims)}
-      FROM ({rel}) WHERE xl_p = 0
+      SELECT xl_c, xl_d, xl_a FROM ({plan.typed}) WHERE xl_p = 0
     ),
     xl_day AS (
       SELECT xl_c, xl_d, COUNT(*) AS nrows, COUNT_IF(xl_a > 0) AS nbuy,
         SUM(xl_a) FILTER (WHERE xl_a > 0) AS buy, SUM(xl_a) AS net,
-        COALESCE(SUM(xl_a) FILTER (WHERE xl_a < 0), 0) AS ret {day_segs}
+        COALESCE(SUM(xl_a) FILTER (WHERE xl_a < 0), 0) AS ret
       FROM xl_used GROUP BY xl_c, xl_d
     ),
     xl_firsts AS (
@@ -462,7 +456,7 @@ def _customer_table_sql(plan: _Plan, dims: list[int], unit: str, end: str, cal: 
         SUM(buy) FILTER (WHERE nbuy > 0 AND xl_d > xl_first) AS repeat_spend,
         SUM(buy) FILTER (WHERE nbuy > 0) AS gross,
         SUM(ret) AS ret, SUM(nbuy) AS orders, SUM(net) AS revenue, SUM(nrows) AS nrows
-        {cust_segs} {cal_cols},
+        {cal_cols},
         GROUPING(xl_c) AS xl_g
       FROM xl_marked
       GROUP BY GROUPING SETS ((xl_c, xl_first), (xl_first, xl_month))
@@ -475,19 +469,32 @@ def _customer_table_sql(plan: _Plan, dims: list[int], unit: str, end: str, cal: 
     FROM xl_all"""
 
 
+def _segments_sql(plan: _Plan, dims: list[int]) -> str:
+    """Each customer's segment values on their first purchase: the purchase row (amount above
+    0) with the earliest day, then the first in input order (file, then row)."""
+    key = "{'d': xl_d, 'f': xl_file, 'r': xl_row}"
+    firsts = ", ".join(f"arg_min(xl_s{i}, {key}) FILTER (WHERE xl_a > 0) AS xl_s{i}" for i in dims)
+    return f"SELECT xl_c, {firsts} FROM ({plan.typed_numbered}) WHERE xl_p = 0 GROUP BY xl_c"
+
+
 def _build_customers(con: Any, plan: _Plan, dims: list[int], unit: str, end: str, cal: str | None):
-    ordered = bool(dims) and plan.src.ordered_numbering
-    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
-    if ordered:
-        # CSV files and tables are numbered by row_number() OVER (): only one thread that
-        # keeps the order numbers the rows in file order, which the segments' tie-break needs
-        # (Parquet files carry their own row numbers and keep every thread).
-        con.execute("SET threads = 1")
-        con.execute("SET preserve_insertion_order = true")
-    con.execute("CREATE TEMP TABLE xl_groups AS " + _customer_table_sql(plan, dims, unit, end, cal))
-    if ordered:
-        con.execute(f"SET threads = {int(threads)}")
-        con.execute("SET preserve_insertion_order = false")
+    con.execute("CREATE TEMP TABLE xl_groups AS " + _customer_table_sql(plan, unit, end, cal))
+    join = ""
+    if dims:
+        # a second, lean aggregation: the segment texts stay out of the per-day window
+        ordered = plan.src.ordered_numbering
+        threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+        if ordered:
+            # CSV files and tables are numbered by row_number() OVER (): only one thread that
+            # keeps the order numbers the rows in file order, which the tie-break needs
+            # (Parquet files carry their own row numbers and keep every thread).
+            con.execute("SET threads = 1")
+            con.execute("SET preserve_insertion_order = true")
+        con.execute("CREATE TEMP TABLE xl_segs AS " + _segments_sql(plan, dims))
+        if ordered:
+            con.execute(f"SET threads = {int(threads)}")
+            con.execute("SET preserve_insertion_order = false")
+        join = "LEFT JOIN xl_segs USING (xl_c)"
     segs = "".join(f", xl_s{i}" for i in dims)
     con.execute(
         f"""CREATE TEMP TABLE xl_cust AS
@@ -496,7 +503,7 @@ def _build_customers(con: Any, plan: _Plan, dims: list[int], unit: str, end: str
           n_days AS frequency, recency, "T", monetary_value, CAST(orders AS BIGINT) AS orders,
           revenue, gross, ret, CAST(nrows AS BIGINT) AS nrows,
           n_cal, last_cal {segs}
-        FROM xl_groups WHERE xl_g = 0 AND xl_first IS NOT NULL"""
+        FROM xl_groups {join} WHERE xl_g = 0 AND xl_first IS NOT NULL"""
     )
     only_returns, rows_only_returns = con.execute(
         "SELECT COUNT(*), COALESCE(SUM(nrows), 0) FROM xl_groups "
@@ -507,6 +514,8 @@ def _build_customers(con: Any, plan: _Plan, dims: list[int], unit: str, end: str
         "WHERE xl_g = 1 AND xl_first IS NOT NULL"
     ).df()
     con.execute("DROP TABLE xl_groups")
+    if dims:
+        con.execute("DROP TABLE xl_segs")
     return int(only_returns), int(rows_only_returns), curves
 
 
