@@ -981,7 +981,6 @@ def _groups(
             "P(alive)": values.p_alive,
         }
     )
-    light.insert(0, "Customer ID", np.arange(n))  # only its count is used by segment_table
     segments = {}
     for d in dims:
         codes, texts = seg_codes[d]
@@ -1102,7 +1101,8 @@ def write_scores(
             "predicted": values.predicted,
             "revenue": revenue,
             "tier": tiers,
-        }
+        },
+        copy=False,
     )
     con.register("xl_scores", scores)
     segs = "".join(f", c.xl_s{i} AS {_q(name)}" for i, name in _dim_columns(con, dims))
