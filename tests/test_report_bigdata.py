@@ -383,3 +383,17 @@ def test_the_settings_sheet_can_name_a_data_source(files, tmp_path):
     r = bd.report_for_workbook(pasted, Settings(), workbook=tmp_path / "b.xlsx")
     assert len(r.customers) == 10 and (tmp_path / "b-scores.parquet").exists()
     assert bd.data_source_setting({"data_source": "  "}) is None
+
+
+def test_a_log_summarised_in_several_passes_gives_the_same_report(files, monkeypatch):
+    """Big logs are split by a hash of the customer id into passes; nothing may change."""
+    one = bd.build_report_big(files["parquet"]).report
+    monkeypatch.setattr(bd, "ROWS_PER_PASS", 300)
+    assert len(bd._passes(1000)) == 4
+    parts = bd.build_report_big(files["parquet"]).report
+    _frames_equal(parts.customers, one.customers)
+    _frames_equal(parts.segments["region"], one.segments["region"])
+    _frames_equal(parts.cohorts, one.cohorts)
+    _frames_equal(parts.cohort_curves, one.cohort_curves)
+    pd.testing.assert_frame_equal(parts.model_params, one.model_params)
+    pd.testing.assert_frame_equal(parts.issues, one.issues)
