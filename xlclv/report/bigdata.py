@@ -469,12 +469,15 @@ def _customer_table_sql(
       FROM xl_marked
       GROUP BY GROUPING SETS ((xl_c, xl_first), (xl_first, xl_month))
     )
-    SELECT * REPLACE (
-        CAST(n_days - 1 AS DOUBLE) AS n_days),
+    SELECT xl_c, xl_first, CAST(xl_month AS INTEGER) AS xl_month,
+      CAST(xl_g AS TINYINT) AS xl_g,
+      CAST(n_days - 1 AS DOUBLE) AS n_days,
       CAST(date_diff('day', xl_first, last_day) AS DOUBLE) / {per} AS recency,
       CAST(date_diff('day', xl_first, DATE {_lit(end)}) AS DOUBLE) / {per} AS "T",
-      COALESCE(repeat_spend / CAST(NULLIF(n_days - 1, 0) AS DOUBLE), 0.0) AS monetary_value
-    FROM xl_all"""
+      COALESCE(repeat_spend / CAST(NULLIF(n_days - 1, 0) AS DOUBLE), 0.0) AS monetary_value,
+      gross, ret, CAST(orders AS BIGINT) AS orders, revenue, CAST(nrows AS BIGINT) AS nrows,
+      CAST(n_cal AS INTEGER) AS n_cal, last_cal
+    FROM xl_all"""  # narrow: this table holds every customer in DuckDB's memory
 
 
 def _segments_sql(plan: _Plan, dims: list[int], part: str = "TRUE") -> str:
