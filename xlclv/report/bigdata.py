@@ -392,6 +392,7 @@ def _bad_text(value: str | None, what: str) -> str:
 
 def _issue_rows(con: Any, plan: _Plan, end: pd.Timestamp | None) -> pd.DataFrame:
     """The first MAX_ISSUE_ROWS problem rows in source order, as the Data issues sheet lists."""
+    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
     if plan.src.ordered_numbering:  # number rows in file order: one thread, order kept
         con.execute("SET threads = 1")
         con.execute("SET preserve_insertion_order = true")
@@ -401,6 +402,9 @@ def _issue_rows(con: Any, plan: _Plan, end: pd.Timestamp | None) -> pd.DataFrame
         FROM ({plan.typed_numbered}) WHERE xl_p > 0 OR xl_a = 0
         ORDER BY xl_file, xl_row LIMIT {MAX_ISSUE_ROWS}"""
     ).fetchall()
+    if plan.src.ordered_numbering:
+        con.execute(f"SET threads = {int(threads)}")
+        con.execute("SET preserve_insertion_order = false")
     out = []
     cid, date, amount = (plan.names[k] for k in ("customer_id", "date", "amount"))
     for file, row, code, day, amt, iso in found:
