@@ -12,13 +12,18 @@ transactions in Python:
   are kept but are not purchases. Every such row is counted by kind (on the Model sheet) and
   the first :data:`MAX_ISSUE_ROWS` are listed on Data issues, with the workbook path's texts.
 - **summarise** (SQL): one streaming aggregation per customer and day, then per customer:
-  the RFM summary, orders, net revenue (returns netted), the first purchase day, each segment
-  column's value on the first purchase (earliest day, then input order: the workbook path's
-  rule), the calibration counts of the holdout check and the cohort revenue curves.
+  the RFM summary, orders, net revenue (returns netted), the first purchase day, the
+  calibration counts of the holdout check and the cohort revenue curves; and, in a second
+  lean aggregation, each segment column's value on the first purchase (earliest day, then
+  input order: the workbook path's rule). Logs above :data:`ROWS_PER_PASS` rows are split
+  into passes by a hash of the customer id, so each pass fits in DuckDB's memory.
 - **fit**: the models are fitted on the distinct (frequency, recency, T) rows with their counts
   as weights (the same likelihood as over all customers), Gamma-Gamma on the distinct
   (frequency, monetary_value) pairs of the repeat buyers.
-- **value**: scores in chunks of a million customers (:func:`xlclv.engines.iter_score_chunks`).
+- **value**: the purchase model once per distinct (frequency, recency, T) row, spread to the
+  customers by index, with the same operations per customer as
+  :func:`xlclv.valuation.customer_lifetime_value`; the spend model in chunks of
+  :data:`CHUNK` customers.
 - **segment**: segment, cohort, concentration and P(alive) tables over *all* customers.
 - **assemble**: the workbook path's own :func:`~xlclv.report.pipeline.assemble`.
 
@@ -31,6 +36,10 @@ says so on the sheet and on the Model sheet, and every customer's scores go to a
 Which path the CLI takes (:func:`use_big_path`): this one for Parquet files, folders, globs and
 DuckDB tables, and for CSV files of :data:`BIG_CSV_BYTES` or more; the in-memory path for
 workbooks and smaller CSV files.
+
+The engine's source reader and typing rules are shared (``xlclv.engines.duckdb_engine``'s
+``_connect``, ``_open_source`` and ``_typed``), so the report and ``rfm_summary_duckdb`` read
+files alike.
 
 Known differences from the workbook path, none of which changes a number on data both read:
 ``Row`` of a Data issue counts data rows as the workbook path does (first data row = 2, a CSV's
