@@ -1,5 +1,6 @@
-"""xlclv.xlam: built from xlwings' Excel-made ribbon add-in, VBA untouched, ribbon and config XML
-changed, checked with olevba, an XML parser and LibreOffice."""
+"""xlclv.xlam: built from xlwings' Excel-made ribbon add-in; its VBA project gains the UDF wrapper
+module (every other stream kept), ribbon and config XML changed; checked with olevba, olefile,
+an XML parser and LibreOffice."""
 
 from __future__ import annotations
 
@@ -89,19 +90,73 @@ def test_named_xlclv_xlam_and_refuses_other_names(built, tmp_path):
 
 
 def test_every_part_but_ribbon_and_config_is_the_source_byte_for_byte(built):
-    changed = {addin.CUSTOM_UI_PART, "xl/workbook.xml", "xl/worksheets/sheet1.xml"}
+    changed = {
+        addin.CUSTOM_UI_PART,
+        "xl/workbook.xml",
+        "xl/worksheets/sheet1.xml",
+        "xl/vbaProject.bin",
+    }
     changed.add("xl/sharedStrings.xml")
     with zipfile.ZipFile(addin.source_addin()) as src, zipfile.ZipFile(built) as out:
         assert out.namelist() == src.namelist()
         for name in src.namelist():
             if name not in changed:
                 assert out.read(name) == src.read(name), name
-        assert out.read("xl/vbaProject.bin") == src.read("xl/vbaProject.bin")
+        assert out.read("xl/vbaProject.bin") != src.read("xl/vbaProject.bin")
         # workbook.xml: only the config sheet's name loses its leading underscore
         assert out.read("xl/workbook.xml") == src.read("xl/workbook.xml").replace(
             b'name="_myaddin.conf"', b'name="myaddin.conf"'
         )
         assert out.read(addin.CUSTOM_UI_PART) == addin.ribbon_xml()
+
+
+def _streams(vba_bin: bytes) -> dict[str, bytes]:
+    """Every stream of a compound file, read with olefile (independent of our writer)."""
+    import io
+
+    import olefile
+
+    ole = olefile.OleFileIO(io.BytesIO(vba_bin))
+    try:
+        return {"/".join(e): ole.openstream("/".join(e)).read() for e in ole.listdir()}
+    finally:
+        ole.close()
+
+
+def test_vba_project_keeps_every_stream_and_adds_the_udf_module(built):
+    with zipfile.ZipFile(addin.source_addin()) as src, zipfile.ZipFile(built) as out:
+        before = _streams(src.read("xl/vbaProject.bin"))
+        after = _streams(out.read("xl/vbaProject.bin"))
+    edited = {"VBA/dir", "PROJECT", "PROJECTwm"}
+    assert set(after) == set(before) | {"VBA/xlwings_udfs"}
+    for name in set(before) - edited:
+        assert after[name] == before[name], name
+    # PROJECT: exactly one line more in the module list, and one in [Workspace]
+    old_lines = before["PROJECT"].split(b"\r\n")
+    new_lines = after["PROJECT"].split(b"\r\n")
+    assert sorted(set(new_lines) - set(old_lines)) == [
+        b"Module=xlwings_udfs",
+        b"xlwings_udfs=0, 0, 0, 0, C",
+    ]
+    assert new_lines.index(b"Module=xlwings_udfs") < new_lines.index(b'Name="MyAddin"')
+    assert after["PROJECTwm"].endswith(
+        b"xlwings_udfs" + b"\x00" + "xlwings_udfs".encode("utf-16-le") + b"\x00\x00\x00\x00"
+    )
+
+
+def test_olevba_finds_a_wrapper_for_every_function_identical_to_golden(built):
+    """The module Import Functions would write into an add-in, as olevba decodes it."""
+    modules = vba_modules(built)
+    code = modules["xlwings_udfs"].replace("\r\n", "\n")
+    for name in xlclv.udfs.__all__:
+        assert re.search(rf"^Function {name}\(", code, re.M), name
+        assert f'XLPy.CallUDF("xlclv.udfs", "{name}", ' in code
+    golden = (Path(__file__).parent / "golden" / "xlwings_udfs_xlam.bas").read_text("utf-8")
+    header, _, body = code.partition("\n")
+    assert header == 'Attribute VB_Name = "xlwings_udfs"'
+    assert body.strip("\n") == golden.replace("\r\n", "\n").strip("\n")
+    # the wrappers call XLPy, which the add-in's own xlwings module defines
+    assert re.search(r"^Function XLPy\(", modules["xlwings"].replace("\r\n", "\n"), re.M)
 
 
 def test_build_is_reproducible(built, tmp_path):
@@ -186,7 +241,11 @@ def test_opens_in_libreoffice_without_loss(built, tmp_path):
                 assert got == (value if value != "" else None), (r, c)
     # LibreOffice also reads the VBA back: its macro-enabled export still has RunMain
     xlsm = soffice_convert(built, tmp_path, "xlsm", "Calc MS Excel 2007 VBA XML", profile)
-    assert "Sub RunMain(control As IRibbonControl)" in vba_modules(xlsm)["RibbonMyAddin"]
+    exported = vba_modules(xlsm)
+    assert "Sub RunMain(control As IRibbonControl)" in exported["RibbonMyAddin"]
+    # ... and the function wrappers: LibreOffice parsed the module we wrote
+    assert "Function CLV_MODEL(" in exported["xlwings_udfs"]
+    assert 'XLPy.CallUDF("xlclv.udfs", "CLV_MODEL"' in exported["xlwings_udfs"]
 
 
 def test_function_wizard_help_for_every_udf_fits_macrooptions():

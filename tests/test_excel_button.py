@@ -19,6 +19,20 @@ from xlclv.report.writer import OUTPUT_SHEETS
 # ----------------------------------------------------------------------------- the fake
 
 
+class ErrorCell:
+    """An Excel error cell (#N/A, #DIV/0! ...) in the fake. Like xlwings, reading gives
+    ``None`` unless the range is read with ``err_to_str=True`` (then the error's text)."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ErrorCell) and other.code == self.code
+
+    def __repr__(self) -> str:
+        return f"ErrorCell({self.code!r})"
+
+
 def _as_xlwings(v: Any) -> Any:
     """Cell values as xlwings returns them: numbers as float, dates as datetime, blanks None."""
     if isinstance(v, bool) or v is None:
@@ -39,16 +53,51 @@ class FakeRange:
     def __init__(self, rows: list[list[Any]]) -> None:
         self.rows = rows
         self.ndim = None
+        self.err_to_str = False
 
-    def options(self, *, ndim: int) -> FakeRange:
+    def options(self, *, ndim: int, err_to_str: bool = False) -> FakeRange:
         assert ndim == 2
         self.ndim = ndim
+        self.err_to_str = err_to_str
         return self
 
     @property
     def value(self) -> list[list[Any]]:
         assert self.ndim == 2, "read with options(ndim=2) so one row still gives a 2-D list"
-        return [list(r) for r in self.rows]
+
+        def cell(v: Any) -> Any:
+            if isinstance(v, ErrorCell):  # xlwings: None unless err_to_str=True
+                return v.code if self.err_to_str else None
+            return v
+
+        return [[cell(v) for v in r] for r in self.rows]
+
+
+class FakeName:
+    """A sheet-level defined name: Excel reports it as ``Sheet!name`` (quoted if needed)."""
+
+    def __init__(self, sheet: FakeSheet, name: str, refers_to: str) -> None:
+        self.sheet, self.local, self.refers_to = sheet, name, refers_to
+
+    @property
+    def name(self) -> str:
+        sheet = self.sheet.name
+        prefix = f"'{sheet}'" if not sheet.replace("_", "").isalnum() else sheet
+        return f"{prefix}!{self.local}"
+
+
+class FakeNames:
+    def __init__(self, sheet: FakeSheet) -> None:
+        self.sheet = sheet
+        self.items: list[FakeName] = []
+
+    def add(self, name: str, refers_to: str) -> FakeName:
+        self.items = [n for n in self.items if n.local.lower() != name.lower()]
+        self.items.append(FakeName(self.sheet, name, refers_to))
+        return self.items[-1]
+
+    def __iter__(self):
+        return iter(list(self.items))
 
 
 class FakeUsedRange:
@@ -65,6 +114,7 @@ class FakeSheet:
     ):
         self.book, self.name, self.rows = book, name, rows
         self.chart_sheets = set(chart_sheets)
+        self.names = FakeNames(self)
 
     @property
     def used_range(self) -> FakeUsedRange:
@@ -80,6 +130,7 @@ class FakeSheet:
         return FakeRange(rows)
 
     def delete(self) -> None:
+        self.book.app.log.append(("delete sheet", self.name))
         self.book.sheets.items.remove(self)
 
     def copy(self, before: FakeSheet | None = None, after: FakeSheet | None = None) -> FakeSheet:
@@ -91,8 +142,12 @@ class FakeSheet:
             link = f"C:\\Temp\\{self.book.name}"
             if link not in target.links:
                 target.links.append(link)
-        assert self.name not in target.sheets.names(), "Excel would rename it 'Dashboard (2)'"
-        new = FakeSheet(target, self.name, [list(r) for r in self.rows], self.chart_sheets)
+        name, k = self.name, 2
+        while name.lower() in (n.lower() for n in target.sheets.names()):
+            name, k = f"{self.name} ({k})", k + 1  # what Excel does with a taken name
+        new = FakeSheet(target, name, [list(r) for r in self.rows], self.chart_sheets)
+        for n in self.names:  # sheet-level names travel with the sheet
+            new.names.add(n.local, n.refers_to)
         at = target.sheets.items.index(anchor) + (1 if after is not None else 0)
         target.sheets.items.insert(at, new)
         return new
@@ -175,13 +230,13 @@ class FakeApp:
 
 
 def read_cells(path: Path) -> dict[str, list[list[Any]]]:
-    """Every sheet's cells from A1, as xlwings would give them."""
+    """Every sheet's cells from A1, as the fake holds them (error cells as :class:`ErrorCell`)."""
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         return {
             ws.title: [
-                [_as_xlwings(v) for v in r]
-                for r in ws.iter_rows(min_row=1, min_col=1, values_only=True)
+                [ErrorCell(c.value) if c.data_type == "e" else _as_xlwings(c.value) for c in r]
+                for r in ws.iter_rows(min_row=1, min_col=1)
             ]
             or [[None]]
             for ws in wb.worksheets
@@ -225,6 +280,8 @@ def book(template_cells) -> FakeBook:
     app = FakeApp()
     b = book_from_cells(app, "Q3 customers (copy).xlsm", template_cells)
     b.add("xlwings.conf", [["UDF Modules", "xlclv.udfs"]])
+    for name in OUTPUT_SHEETS:  # the template's output sheets carry xlclv's marker
+        b.sheets[name].names.add(button.OUTPUT_MARKER, "=TRUE")
     app.books.active = b
     return b
 
@@ -403,6 +460,10 @@ def test_fake_matches_the_xlwings_api():
     assert callable(xw.Sheet.range)
     for method in ("delete", "activate"):
         assert callable(getattr(xw.Sheet, method))
+    assert isinstance(xw.Sheet.names, property) and xw.Sheet.name.fset is not None
+    assert list(inspect.signature(xw.main.Names.add).parameters)[1:] == ["name", "refers_to"]
+    assert isinstance(xw.main.Name.name, property)
+    assert "err_to_str" in inspect.getsource(xw.main.Range.options)
     for method in ("activate", "close"):
         assert callable(getattr(xw.Book, method))
     assert callable(xw.main.Books.open)
@@ -417,3 +478,112 @@ def test_reads_only_the_input_sheets(book):
         "date",
         "amount",
     ]
+
+
+# ----------------------------------------------------------------------------- never a user's sheet
+
+USER_ROWS = [
+    ["Customer", "Owner", "Credit limit"],
+    ["ACME", "Ann", 5000.0],
+    ["Globex", "Bob", None],
+]
+
+
+def _user_customers(book: FakeBook) -> FakeSheet:
+    """Replace the template's Customers with the user's own master sheet of that name."""
+    at = book.sheets.names().index("Customers")
+    book.sheets["Customers"].delete()
+    mine = FakeSheet(book, "Customers", [list(r) for r in USER_ROWS])
+    book.sheets.items.insert(at, mine)
+    return mine
+
+
+def test_a_users_customers_sheet_is_kept_and_the_report_goes_beside_it(book, tmp_path):
+    mine = _user_customers(book)
+    book.app.log.clear()
+
+    report = button.run(book, home=tmp_path)
+
+    assert report is not None
+    assert ("delete sheet", "Customers") not in book.app.log
+    assert book.sheets["Customers"] is mine and mine.name == "Customers"
+    assert mine.rows == USER_ROWS and list(mine.names) == []  # byte for byte, unmarked
+    ours = book.sheets["Customers (xlclv)"]
+    assert ours.rows[0][0] == "Customer ID"
+    assert [n.name for n in ours.names] == ["'Customers (xlclv)'!xlclv_output"]
+    # the other outputs replaced the marked template sheets under their own names
+    for name in OUTPUT_SHEETS:
+        if name != "Customers":
+            assert button._is_marked(book.sheets[name]), name
+    [alert] = book.app.alerts
+    assert alert["mode"] == "info"
+    assert "'Customers (xlclv)'" in alert["prompt"] and "'Customers' is kept" in alert["prompt"]
+
+    # a second run replaces its own "Customers (xlclv)" and still keeps the user's sheet
+    names = book.sheets.names()
+    button.run(book, home=tmp_path)
+    assert book.sheets.names() == names
+    assert book.sheets["Customers"] is mine and mine.rows == USER_ROWS
+    assert book.sheets["Customers (xlclv)"] is not ours
+
+
+def test_unmarked_sheets_with_output_names_are_never_deleted(book, tmp_path):
+    """A workbook whose output-named sheets carry no marker (made by hand, or by an older
+    template): nothing is deleted, every output goes beside."""
+    for name in OUTPUT_SHEETS:
+        book.sheets[name].names.items.clear()
+    before = snapshot(book, book.sheets.names())
+    book.app.log.clear()
+    button.run(book, home=tmp_path)
+    assert not [e for e in book.app.log if e[0] == "delete sheet"]
+    assert snapshot(book, before) == before
+    for name in OUTPUT_SHEETS:
+        assert button._is_marked(book.sheets[f"{name} (xlclv)"])
+
+
+def test_a_renamed_report_sheet_is_kept(book, tmp_path):
+    """The marker moves with a sheet the user renamed; only output *names* are replaced."""
+    button.run(book, home=tmp_path)
+    kept = book.sheets["Customers"]
+    kept.name = "Customers Q3"
+    button.run(book, home=tmp_path)
+    assert book.sheets["Customers Q3"] is kept
+    assert book.sheets["Customers"] is not kept
+
+
+def test_targets_pick_the_first_free_name():
+    existing = [("Customers", False), ("Customers (xlclv)", False), ("Model", True)]
+    assert button._targets(existing, ("Customers", "Model", "Cohorts")) == {
+        "Customers": "Customers (xlclv 2)",
+        "Model": "Model",
+        "Cohorts": "Cohorts",
+    }
+    assert button._targets([("customers", False)], ("Customers",)) == {
+        "Customers": "Customers (xlclv)"
+    }
+
+
+def test_error_cells_are_read_as_their_text_not_as_blanks(book):
+    tx = book.sheets["Transactions"]
+    tx.rows[1][2] = ErrorCell("#N/A")
+    assert FakeRange([[ErrorCell("#N/A")]]).options(ndim=2).value == [[None]]  # like xlwings
+    cells = button._read_sheets(book)
+    assert cells["Transactions"][1][2] == "#N/A"
+
+
+def test_error_cell_in_amount_is_reported(book, tmp_path):
+    tx = book.sheets["Transactions"]
+    tx.rows[1][2] = ErrorCell("#N/A")
+    assert button.run(book, home=tmp_path) is not None
+    # listed among the data issues with the cell's text (read as a blank, it would be missed
+    # or reported as a blank amount)
+    issues = book.sheets["Data issues"].rows
+    assert ["Transactions", 2.0, "amount", "#N/A"] in [r[:4] for r in issues]
+
+
+def test_temporary_report_goes_inside_excels_container_on_macos(tmp_path):
+    assert button.temp_parent(tmp_path, "linux") is None
+    assert button.temp_parent(tmp_path, "darwin") is None  # no container: system temp folder
+    container = tmp_path / "Library" / "Containers" / "com.microsoft.Excel"
+    container.mkdir(parents=True)
+    assert button.temp_parent(tmp_path, "darwin") == container / "Data" / "tmp" / "xlclv"

@@ -27,7 +27,10 @@ def test_bad_value_message_reaches_the_cell():
     with pytest.raises(InputError, match="churn_rate must be greater than 0"):
         xl.call("LIFETIME", 1.5)
     with pytest.raises(InputError, match=r"Excel error #N/A"):
-        xl.call("LIFETIME", ((0.5,), (xl.NA,)))
+        xl.call("LIFETIME", xl.NA)
+    # in a range, only the bad cell shows the error
+    got = xl.call("LIFETIME", ((0.5,), (xl.NA,)))
+    assert got[0] == [2.0] and "Excel error #N/A" in got[1][0]
 
 
 def test_vba_calls_xlpy_for_the_module():

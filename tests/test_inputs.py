@@ -43,10 +43,10 @@ def test_missing_columns_name_what_is_missing_and_what_was_found():
         r"found: Kunde, Datum, Betrag",
     ):
         clean_transactions(df)
-    df = raw([["a", "2024-01-01", 1.0]], ["customer_id", "date", "total"])
+    df = raw([["a", "2024-01-01", 1.0]], ["customer_id", "date", "Summe"])
     with pytest.raises(
         WorkbookError,
-        match=r"Sheet 'Sales' has no column 'amount'; found: customer_id, date, total",
+        match=r"Sheet 'Sales' has no column 'amount'; found: customer_id, date, Summe",
     ):
         clean_transactions(df, sheet="Sales")
 
@@ -100,7 +100,7 @@ def test_every_issue_kind_with_its_excel_row():
             [None, d, 10.0],  # row 3: blank id
             ["b", "yesterday", 10.0],  # row 4: text date
             ["c", d, "#N/A"],  # row 5: Excel error as amount
-            ["d", d, "12,50"],  # row 6: decimal comma
+            ["d", d, "12,5,0"],  # row 6: not a number
             ["e", dt.datetime(2024, 12, 1), 5.0],  # row 7: after observation_end
             ["f", d, 0.0],  # row 8: zero amount
             [None, None, None],  # row 9: fully blank, ignored
@@ -126,16 +126,16 @@ def test_every_issue_kind_with_its_excel_row():
         "amount",
     ]
     problems = issues["Problem"].tolist()
-    assert problems[0] == "customer_id is blank: row not used"
+    assert problems[0].startswith("customer_id is blank: row not used (the row above has id a")
     assert "'yesterday' is not a date" in problems[1]
     assert "Excel error #N/A" in problems[2]
-    assert "'12,50' is not a number" in problems[3]
+    assert "'12,5,0' is not a number" in problems[3]
     assert problems[4] == "date after observation_end (2024-06-30): row not used"
     assert "not counted as a purchase" in problems[5]
     assert "Excel error #N/A" in problems[6]
     assert "Excel error #VALUE!" in problems[7]
     assert problems[8] == "amount is blank: row not used"
-    assert issues["Value"].tolist()[:5] == ["", "yesterday", "#N/A", "12,50", "2024-12-01"]
+    assert issues["Value"].tolist()[:5] == ["", "yesterday", "#N/A", "12,5,0", "2024-12-01"]
     # rejected rows are gone; the zero amount is kept (not a purchase, see rfm_summary)
     assert clean["customer_id"].tolist() == ["a", "f", "i"]
 

@@ -76,6 +76,81 @@ def strip_cached_values(src: Path, dst: Path) -> None:
             zout.writestr(item, data)
 
 
+def _rewrite(src: Path, dst: Path, edit) -> Path:
+    """Copy a workbook, passing each part's text through ``edit(name, text)``."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.endswith(".xml"):
+                data = edit(item.filename, data.decode("utf-8")).encode("utf-8")
+            zout.writestr(item, data)
+    return dst
+
+
+def _sheet_part(path: Path, title: str) -> str:
+    """The zip part of a sheet, from the workbook's sheet order (XlsxWriter numbers them so)."""
+    titles = openpyxl.load_workbook(path, read_only=True).sheetnames
+    return f"xl/worksheets/sheet{titles.index(title) + 1}.xml"
+
+
+def sbg_fit_result() -> tuple[float, float]:
+    """alpha, beta cached in the shipped saas workbook (xlclv's fit of its cohort)."""
+    ws = openpyxl.load_workbook(WORKBOOKS / "saas_metrics.xlsx", data_only=True)["Retention"]
+    return ws["I5"].value, ws["I6"].value
+
+
+def saas_with_fixed_sbg(src: Path, dst: Path) -> Path:
+    """The saas workbook with Retention!I5:I6 (=SBG_FIT links) replaced by the fitted numbers:
+    what the native sBG formulas see when the add-in has evaluated =SBG_FIT."""
+    part = _sheet_part(src, "Retention")
+    alpha, beta = sbg_fit_result()
+
+    def edit(name: str, text: str) -> str:
+        if name != part:
+            return text
+        for coord, value in (("I5", alpha), ("I6", beta)):
+            text, n = re.subn(
+                rf'(<c r="{coord}"[^>]*>)<f>[^<]*</f>(<v>[^<]*</v>)?</c>',
+                rf"\g<1><v>{value!r}</v></c>",
+                text,
+            )
+            assert n == 1, coord
+        return text
+
+    return _rewrite(src, dst, edit)
+
+
+#: Answers appended below the NPS table, as Excel does when a user types or pastes under a
+#: table: the rows join the table (its ref grows). (customer_id, Excel date serial, score,
+#: segment); 45731 = 2025-03-15.
+APPENDED = [("NEW1", 45731, 10, "Enterprise"), ("NEW2", 45731, 0, "Self-serve")]
+
+
+def nps_with_appended_answers(src: Path, dst: Path) -> Path:
+    part = _sheet_part(src, "Responses")
+    last = openpyxl.load_workbook(src, read_only=True)["Responses"].max_row
+    new_last = last + len(APPENDED)
+
+    def edit(name: str, text: str) -> str:
+        if name.startswith("xl/tables/"):
+            assert f'ref="A1:D{last}"' in text
+            return text.replace(f'ref="A1:D{last}"', f'ref="A1:D{new_last}"')
+        if name != part:
+            return text
+        date_style = re.search(rf'<c r="B{last}" s="(\d+)"', text).group(1)  # a date format
+        rows = []
+        for k, (cid, day, score, seg) in enumerate(APPENDED, start=last + 1):
+            rows.append(
+                f'<row r="{k}"><c r="A{k}" t="inlineStr"><is><t>{cid}</t></is></c>'
+                f'<c r="B{k}" s="{date_style}"><v>{day}</v></c><c r="C{k}"><v>{score}</v></c>'
+                f'<c r="D{k}" t="inlineStr"><is><t>{seg}</t></is></c></row>'
+            )
+        text = text.replace(f"A1:D{last}", f"A1:D{new_last}")  # <dimension>
+        return text.replace("</sheetData>", "".join(rows) + "</sheetData>")
+
+    return _rewrite(src, dst, edit)
+
+
 @pytest.fixture(scope="module")
 def office(tmp_path_factory):
     exe = require_soffice()
@@ -88,8 +163,12 @@ def office(tmp_path_factory):
         shutil.copy(WORKBOOKS / name, src / name)
         strip_cached_values(WORKBOOKS / name, stripped / name)
     report = write_report(small_report(), stripped / "report.xlsx")
+    extra = [
+        saas_with_fixed_sbg(stripped / "saas_metrics.xlsx", stripped / "saas_native.xlsx"),
+        nps_with_appended_answers(stripped / "nps_survey.xlsx", stripped / "nps_grown.xlsx"),
+    ]
     recalc = LibreOffice(exe, root / "always", recalc=ALWAYS).convert(
-        [*(stripped / n for n in TEMPLATES), report], "xlsx", root / "out-always"
+        [*(stripped / n for n in TEMPLATES), report, *extra], "xlsx", root / "out-always"
     )
     cached = LibreOffice(exe, root / "never", recalc=NEVER).convert(
         [src / n for n in TEMPLATES], "xlsx", root / "out-never"
@@ -113,11 +192,39 @@ def _book(path: Path, data_only: bool = True):
     )
 
 
-@pytest.mark.parametrize("name", TEMPLATES)
+@pytest.mark.parametrize("name", [*TEMPLATES, "saas_native.xlsx"])
 def test_no_error_cells_except_xlclv_functions(office, name):
     errors = {(s, c) for s, c, _ in error_cells(office["recalc"][name])}
-    allowed = set(udf_cells(WORKBOOKS / name))
+    shipped = WORKBOOKS / ("saas_metrics.xlsx" if name == "saas_native.xlsx" else name)
+    allowed = set(udf_cells(shipped))
+    if name == "saas_metrics.xlsx":
+        allowed |= sbg_dependents()
     assert errors <= allowed, sorted(errors - allowed)
+
+
+def sbg_dependents() -> set[tuple[str, str]]:
+    """Cells that need the =SBG_FIT result: alpha and beta, the sBG survival column and the
+    sBG lifetimes (labels with "sBG" in column H)."""
+    ws = openpyxl.load_workbook(WORKBOOKS / "saas_metrics.xlsx")["Retention"]
+    cells = {("Retention", "I5"), ("Retention", "I6")}
+    cells |= {("Retention", f"D{r}") for r in range(6, 66)}
+    for r in range(7, 30):
+        label = ws.cell(r, 8).value
+        if isinstance(label, str) and "sBG" in label:
+            cells.add(("Retention", f"I{r}"))
+    return cells
+
+
+def test_saas_without_the_add_in_the_sbg_cells_say_what_is_missing(office):
+    """No xlclv add-in (here: LibreOffice): =SBG_FIT fails, so do the cells linked to it, and
+    row 3 says why; the constant-churn column still works."""
+    ws = _values(office["recalc"]["saas_metrics.xlsx"], "Retention")
+    assert isinstance(ws["I5"].value, str) and ws["I5"].value.startswith(("#", "Err"))
+    assert "add-in" in ws["A3"].value and "SBG_FIT" in ws["A3"].value
+    labels = {ws.cell(r, 8).value: ws.cell(r, 9).value for r in range(5, 30)}
+    assert ws["E6"].value == pytest.approx(1 - labels["Constant churn c (geometric mean)"])
+    native = _values(office["recalc"]["saas_native.xlsx"], "Retention")
+    assert native["A3"].value in (None, "")
 
 
 def test_formulas_are_classic_functions_only():
@@ -173,8 +280,10 @@ def test_saas_native_formulas_match_python(office):
 
 
 def test_saas_sbg_projection_matches_the_model(office):
-    ws = _values(office["recalc"]["saas_metrics.xlsx"], "Retention")
+    """The native sBG recursion, once =SBG_FIT has delivered alpha and beta."""
+    ws = _values(office["recalc"]["saas_native.xlsx"], "Retention")
     alpha, beta = ws["I5"].value, ws["I6"].value
+    assert (alpha, beta) == pytest.approx(sbg_fit_result(), rel=1e-15)
     model = ShiftedBetaGeometricModel().set_params(alpha=alpha, beta=beta)
     surv = np.asarray(model.survival(60), dtype=float)
     months = [ws.cell(r, 1).value for r in range(5, 66)]
@@ -237,10 +346,16 @@ def test_saas_udf_cells_carry_the_right_cached_values(office):
             assert never[sheet][coord].value == pytest.approx(book[sheet][coord].value)
 
 
-def test_nps_native_formulas_match_python(office):
-    path = office["recalc"]["nps_survey.xlsx"]
+@pytest.mark.parametrize("name", ["nps_survey.xlsx", "nps_grown.xlsx"])
+def test_nps_native_formulas_match_python(office, name):
+    """Also with answers appended below the table (nps_grown): the structured references
+    (tblResponses[score]) count them."""
+    path = office["recalc"][name]
     resp = _values(path, "Responses")
     rows = [[c.value for c in row] for row in resp.iter_rows(min_row=2)]
+    assert len(rows) == 720 + (len(APPENDED) if name == "nps_grown.xlsx" else 0)
+    if name == "nps_grown.xlsx":
+        assert [r[0] for r in rows[-2:]] == [a[0] for a in APPENDED]
     scores = np.array([r[2] for r in rows], dtype=float)
     segments = np.array([r[3] for r in rows])
     months = np.array([(r[1].year, r[1].month) for r in rows])

@@ -33,6 +33,8 @@ def test_clean_codes_customers_and_sets_aside_returns_only_customers():
     data = p.clean(inputs(), Settings())
     assert data.only_returns == 1  # R
     assert "R" not in set(data.tx["customer_id"])
+    [r] = data.issues[data.issues["Value"] == "R"].to_dict("records")
+    assert r["Row"] == 7 and "no purchase" in r["Problem"] and "return rate" in r["Problem"]
     assert data.end == pd.Timestamp("2024-03-01")  # the last date, observation_end unset
     assert data.dims == ["region"]
     assert len(data.codes) == len(data.tx) == 7
@@ -72,10 +74,11 @@ def test_value_return_rate_by_hand():
 
     fits = p.Fits(BetaGeoModel().set_params(r=1, alpha=2, a=1, b=3), MeanSpend(40.0), "x", [])
     values = p.value(base, fits, data, settings)
-    # gross purchases 25+50+100+30+40+60 = 305; returns 20 (R's 15 left with R)
+    # gross purchases 25+50+100+30+40+60 = 305; returns 20 + R's 15 (issue 10: a customer
+    # with only returns does not take the returns out of the return rate)
     assert values.gross == pytest.approx(305.0)
-    assert values.returned == pytest.approx(20.0)
-    assert values.return_rate == pytest.approx(20 / 305)
+    assert values.returned == pytest.approx(35.0)
+    assert values.return_rate == pytest.approx(35 / 305)
     assert np.all(values.spend == 40.0)
     assert values.p_alive.shape == values.predicted.shape == (3,)
 
@@ -93,3 +96,34 @@ def test_build_report_is_the_stages_in_order():
     report = p.build_report(inputs(), Settings(), progress=seen.append)
     assert seen == list(p.STAGES)
     assert report.summary["customers"] == 3
+
+
+def test_clean_takes_the_reading_settings_without_a_reader():
+    """The Excel button hands cells, not a file: the Settings cells date_order, columns and
+    decimal_separator must still reach the cleaning."""
+    rows = [
+        ("A", "03/04/2024", "1.234,50", "N"),
+        ("A", "05/04/2024", "10,00", "N"),
+        ("B", "04/03/2024", "7,25", "S"),
+    ]
+    frame = pd.DataFrame(rows, columns=["Client", "Order Day", "Total", "region"], dtype=object)
+    settings = Settings(
+        columns={"customer_id": "Client", "date": "Order Day", "amount": "Total"},
+        date_order="DMY",
+        decimal_separator=",",
+    )
+    data = p.clean(WorkbookInputs(transactions=frame), settings)
+    got = data.tx.sort_values(["customer_id", "date"])
+    assert got["date"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2024-04-03",
+        "2024-04-05",
+        "2024-03-04",
+    ]
+    assert got["amount"].tolist() == [1234.5, 10.0, 7.25]
+
+
+def test_a_missing_column_message_lists_only_the_users_columns():
+    frame = pd.DataFrame([("A", "2024-01-01", 5)], columns=["Client", "Day", "Total"], dtype=object)
+    with pytest.raises(Exception, match=r"found: Client, Day, Total\. Rename") as info:
+        p.clean(WorkbookInputs(transactions=frame), Settings())
+    assert "__xlclv" not in str(info.value)

@@ -3,11 +3,13 @@
 import xlclv
 
 PUBLIC = [
+    "BetaGeoBetaBinomModel",
     "BetaGeoModel",
     "ConvergenceWarning",
     "FitError",
     "GammaGammaModel",
     "InputError",
+    "ModifiedBetaGeoModel",
     "NotFittedError",
     "ParetoNBDModel",
     "Report",
@@ -22,8 +24,10 @@ PUBLIC = [
     "cac_payback",
     "cdnow_inputs",
     "clean_transactions",
+    "clv_group_interval",
     "churn_rate",
     "clv_historical",
+    "clv_interval",
     "clv_predictive",
     "clv_simple",
     "customer_lifetime_value",

@@ -47,7 +47,8 @@ def tx(rows=ROWS, columns=("customer_id", "date", "amount", "region", "channel")
 
 def build(rows=ROWS, settings=None, **kw):
     return build_report(
-        WorkbookInputs(transactions=tx(rows), **kw), settings or Settings(gross_margin=0.5)
+        WorkbookInputs(transactions=tx(rows), **kw),
+        settings or Settings(gross_margin=0.5, model="BGNBD"),
     )
 
 
@@ -293,7 +294,7 @@ def test_settings_from_values_reads_sheet_cells_and_overrides():
         observation_end=dt.date(2024, 12, 31),
         segment_by=["region", "channel"],
         currency="EUR",
-        model="BGNBD",
+        model="AUTO",  # blank = the default
     )
     assert Settings.from_values({}) == Settings()
 
@@ -316,7 +317,7 @@ def test_settings_from_values_reads_sheet_cells_and_overrides():
         ({"time_unit": "Y"}, r"Setting 'time_unit' must be D \(days\), W \(weeks\) or M"),
         ({"observation_end": "last week"}, r"Setting 'observation_end' must be a date"),
         ({"currency": "US Dollar"}, r"Setting 'currency' must be a currency code"),
-        ({"model": "RFM"}, r"Setting 'model' must be BGNBD \(BG/NBD\) or PNBD"),
+        ({"model": "RFM"}, r"Setting 'model' must be AUTO .* or one of BGNBD \(BG/NBD\), PNBD"),
         ({"segment_by": 3.0}, r"Setting 'segment_by' must be column names separated by commas"),
     ],
 )
@@ -354,7 +355,10 @@ def test_columns_with_too_many_values_are_not_segments_unless_named():
     rows = [(c if k < 9 else f"{c}{k}", d, a, reg, o) for k, (c, d, a, reg, o) in enumerate(rows)]
     report = build(rows)
     assert list(report.segments) == ["region"]  # 54 different order ids > 50
-    assert any("Column 'channel' has 54 different values" in n for n in report.summary["notes"])
+    assert any("'channel' (54 different values, too many" in n for n in report.summary["notes"])
+    assert report.summary["segments_skipped"] == [
+        ("channel", "54 different values, too many for a segment (at most 50)")
+    ]
     forced = build(rows, settings=Settings(segment_by=["channel"]))
     assert list(forced.segments) == ["channel"]
 

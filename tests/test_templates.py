@@ -8,13 +8,17 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pytest
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.formula import ArrayFormula
 
 from tests.conftest import ROOT
 from tests.xlsx_drift import drift
 from xlclv import WorkbookError
 from xlclv.excel.templates import SETTINGS_ROWS, TEMPLATES, build_all, build_clv_report
+from xlclv.models import ShiftedBetaGeometricModel
 
 WORKBOOKS = ROOT / "workbooks"
 
@@ -128,8 +132,96 @@ def test_saas_formulas_reference_the_inputs():
     assert re.fullmatch(r"=D5\*\(sbg_beta\+A6-1\)/\(sbg_alpha\+sbg_beta\+A6-1\)", ret["D6"].value)
 
 
-def test_nps_formulas_are_countifs():
-    ws = openpyxl.load_workbook(WORKBOOKS / "nps_survey.xlsx")["NPS"]
+def test_saas_sbg_cells_link_to_the_sbg_fit_result():
+    """alpha and beta (Retention!I5:I6, names sbg_alpha / sbg_beta) are the =SBG_FIT spill's
+    values, so the user's own cohort in column B changes the projection."""
+    wb = openpyxl.load_workbook(WORKBOOKS / "saas_metrics.xlsx")
+    ret = wb["Retention"]
+    assert wb.defined_names["sbg_alpha"].attr_text == "Retention!$I$5"
+    assert wb.defined_names["sbg_beta"].attr_text == "Retention!$I$6"
+    fits = [
+        (cell.coordinate, cell.value)
+        for row in ret.iter_rows()
+        for cell in row
+        if isinstance(cell.value, ArrayFormula) and "SBG_FIT" in cell.value.text
+    ]
+    assert len(fits) == 1
+    coord, formula = fits[0]
+    assert formula.text == "=SBG_FIT(B5:B17)"  # the cohort's 13 observed months
+    top, left = ret[coord].row, ret[coord].column
+    assert formula.ref == f"{coord}:{get_column_letter(left + 1)}{top + 3}"
+    value_col = get_column_letter(left + 1)
+    assert ret.cell(top + 1, left).value == "alpha" and ret.cell(top + 2, left).value == "beta"
+    assert ret["I5"].value == f"={value_col}{top + 1}"
+    assert ret["I6"].value == f"={value_col}{top + 2}"
+    # cached values: alpha and beta of a fit of the cohort in the file, done here independently
+    cached = openpyxl.load_workbook(WORKBOOKS / "saas_metrics.xlsx", data_only=True)["Retention"]
+    active = np.array([cached.cell(r, 2).value for r in range(5, 18)], dtype=float)
+    refit = ShiftedBetaGeometricModel().fit(active).params_
+    assert cached["I5"].value == pytest.approx(refit["alpha"], rel=1e-4)
+    assert cached["I6"].value == pytest.approx(refit["beta"], rel=1e-4)
+    assert cached.cell(top + 1, left + 1).value == pytest.approx(cached["I5"].value, rel=1e-12)
+    # without the add-in the sBG cells are errors, and a native formula says why
+    assert "ISERROR(sbg_alpha)" in ret["A3"].value and "add-in" in ret["A3"].value
+    assert cached["A3"].value in (None, "")
+
+
+def test_nps_formulas_read_the_responses_table_by_column_name():
+    """COUNTIFS over structured references (tblResponses[score]) grow with the table; fixed
+    ranges (Responses!$C$2:$C$721) ignored answers pasted below them."""
+    wb = openpyxl.load_workbook(WORKBOOKS / "nps_survey.xlsx")
+    ws = wb["NPS"]
+    table = wb["Responses"].tables["tblResponses"]
+    assert table.ref == f"A1:D{wb['Responses'].max_row}" == "A1:D721"
+    names = [c.name for c in table.tableColumns]
+    assert names == ["customer_id", "date", "score", "segment"]
     formulas = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
-    assert any(f.startswith("=COUNTIFS(Responses!$C$2:$C$721") for f in formulas)
+    countifs = [f for f in formulas if "COUNTIFS(" in f]
+    assert len(countifs) == 3 * (1 + 3 + 12)
+    for f in countifs:
+        assert f.startswith("=COUNTIFS(tblResponses[score],"), f
+        assert "Responses!" not in f and "$721" not in f, f
+    by_seg = [f for f in countifs if "tblResponses[segment]" in f]
+    by_month = [f for f in countifs if "tblResponses[date]" in f]
+    assert (len(by_seg), len(by_month)) == (9, 36)
     assert any("NORMSINV" in f for f in formulas)
+    assert any(f == "=NPS(tblResponses[score])" for f in formulas)
+
+
+def test_nps_chart_series_exclude_the_header_row():
+    """The chart's categories and values are the 12 month rows, not the "Month" header."""
+    with zipfile.ZipFile(WORKBOOKS / "nps_survey.xlsx") as z:
+        chart = z.read("xl/charts/chart1.xml").decode("utf-8")
+    ws = openpyxl.load_workbook(WORKBOOKS / "nps_survey.xlsx")["NPS"]
+    months = [r for r in range(1, ws.max_row + 1) if hasattr(ws.cell(r, 1).value, "year")]
+    assert len(months) == 12 and months == list(range(months[0], months[0] + 12))
+    assert ws.cell(months[0] - 1, 1).value == "Month"
+    refs = re.findall(r"<c:f>([^<]+)</c:f>", chart)
+    assert refs, chart[:200]
+    first, last = months[0], months[-1]
+    for ref in refs:
+        assert re.fullmatch(rf"NPS!\$[A-Z]\${first}:\$[A-Z]\${last}", ref), ref
+
+
+@pytest.mark.parametrize("name", ["clv_report.xlsx", "clv_report.xlsm"])
+def test_template_output_sheets_carry_the_button_marker_and_inputs_do_not(name):
+    """The Excel button replaces only sheets marked as its own: the template's placeholder
+    report sheets are, the user's input sheets are not."""
+    from xlclv.excel.button import OUTPUT_MARKER
+    from xlclv.report.writer import OUTPUT_SHEETS
+
+    wb = openpyxl.load_workbook(WORKBOOKS / name)
+    marked = {ws.title for ws in wb.worksheets if OUTPUT_MARKER in ws.defined_names}
+    assert marked == set(OUTPUT_SHEETS)
+    for title in marked:
+        assert wb[title].defined_names[OUTPUT_MARKER].attr_text == "TRUE"
+
+
+def test_settings_notes_stand_clear_of_the_right_aligned_values():
+    """ "30.0%Share of revenue ..." ran together in LibreOffice: the notes are indented."""
+    ws = openpyxl.load_workbook(WORKBOOKS / "clv_report.xlsx")["Settings"]
+    assert ws["A2"].value == "gross_margin" and ws["B2"].number_format == "0.0%"
+    for r in range(2, ws.max_row + 1):
+        if ws.cell(r, 3).value:
+            assert ws.cell(r, 3).alignment.indent >= 1, r
+            assert ws.cell(r, 3).alignment.horizontal == "left", r

@@ -47,15 +47,25 @@ SIGNATURES = {
     "PNBD_FIT": "PNBD_FIT(frequency, recency, T)",
     "PNBD_PALIVE": "PNBD_PALIVE(frequency, recency, T, params)",
     "PNBD_EXPECTED": "PNBD_EXPECTED(horizon, frequency, recency, T, params)",
+    "BGNBD_PNOPURCHASE": "BGNBD_PNOPURCHASE(horizon, frequency, recency, T, params)",
+    "PNBD_PNOPURCHASE": "PNBD_PNOPURCHASE(horizon, frequency, recency, T, params)",
+    "MBGNBD_FIT": "MBGNBD_FIT(frequency, recency, T)",
+    "MBGNBD_PALIVE": "MBGNBD_PALIVE(frequency, recency, T, params)",
+    "MBGNBD_EXPECTED": "MBGNBD_EXPECTED(horizon, frequency, recency, T, params)",
+    "MBGNBD_PNOPURCHASE": "MBGNBD_PNOPURCHASE(horizon, frequency, recency, T, params)",
+    "BGBB_FIT": "BGBB_FIT(frequency, recency, n_periods, [weights])",
+    "BGBB_PALIVE": "BGBB_PALIVE(frequency, recency, n_periods, params)",
+    "BGBB_EXPECTED": "BGBB_EXPECTED(n_future, frequency, recency, n_periods, params)",
     "GG_FIT": "GG_FIT(frequency, monetary_value)",
     "GG_SPEND": "GG_SPEND(frequency, monetary_value, params)",
     "CLV_MODEL": (
         "CLV_MODEL(customer_ids, dates, amounts, [gross_margin=1], [horizon_months=12], "
-        '[annual_discount_rate=0.1], [model="BGNBD"], [time_unit="W"])'
+        '[annual_discount_rate=0.1], [model="BGNBD"], [time_unit="W"], [interval])'
     ),
     "SBG_FIT": "SBG_FIT(active_by_period)",
     "SBG_SURVIVAL": "SBG_SURVIVAL(alpha, beta, periods)",
     "SBG_LIFETIME": "SBG_LIFETIME(alpha, beta, [discount_rate=0])",
+    "SBG_DERL": "SBG_DERL(alpha, beta, periods_survived, [discount_rate=0])",
 }
 
 GOLDEN = ROOT / "tests" / "golden"

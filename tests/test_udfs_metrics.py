@@ -132,6 +132,41 @@ def test_clv_historical_customers_as_a_number():
 
 
 # -- bad input: the message Excel shows in the cell ---------------------------------------
+def test_errors_reach_the_cell_as_short_text_through_xlwings_dispatch():
+    """xlwings.udfs.call_udf and CallUDF's reduction: the cell gets "xlclv: ..." text."""
+    assert xl.dispatch("LIFETIME", 0.0) == (
+        "xlclv: churn_rate must be greater than 0 and at most 1, got 0"
+    )
+    assert xl.dispatch("LIFETIME", 0.5) == pytest.approx(2.0)
+    # a blank cell stays blank: call_udf hands Excel "" for None/NaN
+    assert xl.dispatch("LIFETIME", col(0.5, None)) == [[pytest.approx(2.0)], [""]]
+    # per cell in a range, text in a number cell included
+    got = xl.dispatch("LIFETIME", col(0.5, "x", xl.NA, 2.0))
+    assert got[0] == [pytest.approx(2.0)]
+    assert got[1] == ["xlclv: churn_rate must be a number, got the text 'x' (cell 2 of the range)"]
+    assert got[2] == [
+        "xlclv: churn_rate contains the Excel error #N/A (cell 3 of the range): fix that cell first"
+    ]
+    assert got[3] == ["xlclv: churn_rate must be greater than 0 and at most 1, got 2"]
+
+
+def test_an_unexpected_error_shows_no_traceback_and_no_path(monkeypatch, tmp_path):
+    from xlclv import metrics
+
+    def broken(*args):
+        raise ZeroDivisionError(f"boom in {tmp_path}/secret.py")
+
+    monkeypatch.setattr(metrics, "lifetime", broken)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("USERPROFILE", str(tmp_path))
+    text = xl.dispatch("LIFETIME", 0.5)
+    xl.check_error_text(text)
+    assert text.startswith("xlclv: unexpected error (ZeroDivisionError)")
+    assert str(tmp_path) not in text
+    log = tmp_path / ".xlclv" / "logs" / "functions.log"
+    assert "ZeroDivisionError: boom" in log.read_text()
+
+
 def test_text_in_a_number_argument():
     with pytest.raises(InputError, match="avg_order_value must be a number, got the text 'eighty'"):
         xl.call("CLV_SIMPLE", "eighty", 1.0, 5.0)
@@ -161,10 +196,15 @@ def test_date_cell_where_a_number_belongs():
 
 
 def test_out_of_range_values():
+    # a range fails per cell: the good cell keeps its value (1 / 0.1 = 10)
+    assert xl.call("LIFETIME", col(0.1, 1.5)) == [
+        [pytest.approx(10.0)],
+        ["xlclv: churn_rate must be greater than 0 and at most 1, got 1.5"],
+    ]
     with pytest.raises(
         InputError, match="churn_rate must be greater than 0 and at most 1, got 1.5"
     ):
-        xl.call("LIFETIME", col(0.1, 1.5))
+        xl.call("LIFETIME", 1.5)
     with pytest.raises(InputError, match="customers must be greater than 0, got 0"):
         xl.call("ARPU", 100.0, 0.0)
     with pytest.raises(

@@ -185,17 +185,15 @@ def _tx_ranges(tx, dates="datetime"):
 def test_clv_rfm_reproduces_the_published_cdnow_summary(cdnow_tx, cdnow, dates):
     """The CDNOW calibration summary: weeks, observation end 1997-09-30 (published file).
 
-    Amounts of 0 are not purchases here (they are in the published file), so the check
-    covers the customers without a zero-amount transaction: almost all of them.
+    Amounts of 0 are purchases, as in the published file: all 2,357 customers match.
     """
     ids, d, amounts = _tx_ranges(cdnow_tx, dates)
     end = dt.datetime(1997, 9, 30) if dates == "datetime" else 35703.0  # serial of 1997-09-30
     rows = xl.call("CLV_RFM", ids, d, amounts, end, "W")
     assert rows[0] == ["customer_id", "frequency", "recency (W)", "T (W)", "monetary_value"]
     got = table(rows).set_index("customer_id")
-    zero = set(cdnow_tx.loc[cdnow_tx["amount"] <= 0, "customer_id"])
-    expected = cdnow[~cdnow.index.isin(zero)].copy()
-    assert len(expected) > 2300
+    expected = cdnow.copy()
+    assert len(expected) == len(got) == 2357
     expected.index = expected.index.astype(int)
     got = got.loc[expected.index]
     np.testing.assert_allclose(got["frequency"], expected["frequency"])
@@ -212,7 +210,11 @@ def test_clv_rfm_agrees_with_the_core_and_ignores_trailing_blanks(cdnow_tx):
     pad = ((None,),) * 5
     rows = xl.call("CLV_RFM", ids + pad, d + pad, amounts + pad, xl.MISSING, "m")
     assert rows[0][2:4] == ["recency (M)", "T (M)"]
-    core = rfm_summary(tx.assign(customer_id=tx["customer_id"].astype(int)), time_unit="M")
+    core = rfm_summary(
+        tx.assign(customer_id=tx["customer_id"].astype(int)),
+        time_unit="M",
+        include_zero_amounts=True,
+    )
     got = table(rows).set_index("customer_id")
     assert list(got.index) == list(core.index)
     np.testing.assert_allclose(got.to_numpy(), core.to_numpy())
@@ -322,17 +324,23 @@ def test_predictions_keep_blank_rows_blank():
 
 def test_prediction_bad_inputs():
     params = _published_range(BGNBD_CDNOW)
-    with pytest.raises(
-        InputError,
-        match="recency is blank in cell 2 of the ranges while the other arguments are not",
-    ):
-        xl.call("BGNBD_PALIVE", col([2.0, 1.0]), col([30.0, None]), col([38.0, 38.0]), params)
+    # per cell: the first customer still gets its P(alive)
+    got = xl.call("BGNBD_PALIVE", col([2.0, 1.0]), col([30.0, None]), col([38.0, 38.0]), params)
+    assert 0 < got[0][0] < 1
+    assert got[1] == [
+        "xlclv: recency is blank in cell 2 of the ranges while the other arguments are not"
+    ]
+    with pytest.raises(InputError, match="recency is blank while the other arguments are not"):
+        xl.call("BGNBD_PALIVE", 2.0, None, 38.0, params)
     with pytest.raises(
         InputError, match=r"the ranges have different shapes \(frequency is 2×1, recency is 3×1"
     ):
         xl.call("BGNBD_PALIVE", col([2.0, 1.0]), col([30.0, 1.0, 2.0]), col([38.0, 38.0]), params)
+    got = xl.call("BGNBD_PALIVE", col(["two", 1.0]), col([30.0, 1.0]), col([38.0, 38.0]), params)
+    assert got[0] == ["xlclv: frequency must be a number, got the text 'two' (cell 1 of the range)"]
+    assert 0 < got[1][0] <= 1
     with pytest.raises(InputError, match="frequency must be a number, got the text 'two'"):
-        xl.call("BGNBD_PALIVE", col(["two", 1.0]), col([30.0, 1.0]), col([38.0, 38.0]), params)
+        xl.call("BGNBD_PALIVE", "two", 30.0, 38.0, params)
     with pytest.raises(InputError, match="horizon must be 0 or more, got -1"):
         xl.call("BGNBD_EXPECTED", -1.0, col([2.0]), col([30.0]), col([38.0]), params)
     with pytest.raises(InputError, match="params has the unknown parameter 'a'"):
@@ -457,7 +465,8 @@ def test_clv_model_agrees_with_the_core_pipeline(cdnow_cal_tx, model):
     got = table(rows).set_index("customer_id")
 
     tx = cdnow_cal_tx.assign(customer_id=cdnow_cal_tx["customer_id"].astype(int))
-    s = rfm_summary(tx, time_unit="W")
+    s = rfm_summary(tx, time_unit="W", include_zero_amounts=True)  # $0 purchases count
+    assert len(s) == 2357  # the published CDNOW sample
     f, r, t, m = (s[c].to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))
     purchase = (BetaGeoModel if model == "BGNBD" else ParetoNBDModel)().fit(f, r, t)
     spend = GammaGammaModel().fit(f, m)
@@ -488,7 +497,7 @@ def test_clv_model_is_linear_in_margin_and_defaults_apply(cdnow_cal_tx):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ((1.0, 12.0, 0.1, "MBG"), r'model must be "BGNBD" \(BG/NBD\) or "PNBD" \(Pareto/NBD\), got \'MBG\''),
+        ((1.0, 12.0, 0.1, "MBG"), r'model must be "BGNBD" \(BG/NBD\), "MBGNBD" \(MBG/NBD\) or "PNBD" \(Pareto/NBD\), got \'MBG\''),
         ((1.0, 12.0, 0.1, "BGNBD", "days"), r"time_unit must be one of D \(days\), W \(weeks\) or M"),
         ((30.0,), r"gross_margin must be a share between 0 and 1 \(e.g. 0.3 for 30 %\), got 30"),
         ((1.0, 0.0), "horizon_months must be greater than 0, got 0"),
@@ -567,3 +576,75 @@ def test_sbg_bad_inputs():
         match=r"active_by_period must be a number, got the text 'n/a' \(cell 2 of the range\)",
     ):
         xl.call("SBG_FIT", col([1000.0, "n/a", 500.0]))
+
+
+def test_large_customer_ids_come_back_as_float_not_64_bit_integers():
+    """32-bit VBA cannot hold a 64-bit integer: ids of 2**31 and more go back as doubles
+    (what Excel stores anyway); beyond 2**53 as text, where a double would round them."""
+    big = 2**31 + 5
+    huge = 2**53 + 2  # a float Excel could hold, but not every integer near it
+    ids = col([float(big), float(big), 3.0, float(huge)])
+    dates = col([dt.datetime(2024, 1, d) for d in (1, 29, 5, 9)])
+    amounts = col([10.0, 20.0, 5.0, 7.0])
+    got = xl.call("CLV_RFM", ids, dates, amounts)
+    out_ids = [row[0] for row in got[1:]]
+    assert all(type(v) in (float, str) for v in out_ids), out_ids
+    assert float(big) in out_ids and 3.0 in out_ids
+    assert str(huge) in out_ids
+
+
+# -- caching ------------------------------------------------------------------------------
+@pytest.fixture
+def fit_calls(monkeypatch):
+    """Counts of real fits by model class, with an empty cache."""
+    from collections import Counter
+
+    from xlclv.excel import cache
+    from xlclv.models import BetaGeoModel, GammaGammaModel, ParetoNBDModel
+
+    cache.clear()
+    calls: Counter = Counter()
+    for cls in (BetaGeoModel, GammaGammaModel, ParetoNBDModel):
+
+        def counting(self, *args, _orig=cls.fit, _name=cls.__name__, **kwargs):
+            calls[_name] += 1
+            return _orig(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "fit", counting)
+    yield calls
+    cache.clear()
+
+
+def test_clv_model_fits_once_for_unchanged_data_and_for_margin_horizon_discount(
+    cdnow_cal_tx, fit_calls
+):
+    ids, d, amounts = _tx_ranges(cdnow_cal_tx)
+    first = xl.call("CLV_MODEL", ids, d, amounts, 0.3, 24.0, 0.1)
+    assert fit_calls == {"BetaGeoModel": 1, "GammaGammaModel": 1}
+    assert xl.call("CLV_MODEL", ids, d, amounts, 0.3, 24.0, 0.1) == first
+    # only the margin: CLV is proportional to it (no refit)
+    doubled = xl.call("CLV_MODEL", ids, d, amounts, 0.6, 24.0, 0.1)
+    np.testing.assert_allclose(table(doubled)["clv"], 2 * table(first)["clv"], rtol=1e-12)
+    xl.call("CLV_MODEL", ids, d, amounts, 0.3, 36.0, 0.05)  # horizon and discount
+    assert fit_calls == {"BetaGeoModel": 1, "GammaGammaModel": 1}
+    # amounts changed: frequency, recency and T are the same, so only the spend model refits
+    changed = tuple((a * 1.1,) for (a,) in amounts)  # signs kept: the same purchases
+    xl.call("CLV_MODEL", ids, d, changed, 0.3, 24.0, 0.1)
+    assert fit_calls == {"BetaGeoModel": 1, "GammaGammaModel": 2}
+    # the other purchase model is a different fit
+    xl.call("CLV_MODEL", ids, d, amounts, 0.3, 24.0, 0.1, "PNBD")
+    assert fit_calls == {"BetaGeoModel": 1, "GammaGammaModel": 2, "ParetoNBDModel": 1}
+
+
+def test_fit_functions_share_the_cache(cdnow_ranges, fit_calls):
+    r = cdnow_ranges
+    a = xl.call("BGNBD_FIT", r["frequency"], r["recency"], r["T"])
+    b = xl.call("BGNBD_FIT", r["frequency"], r["recency"], r["T"])
+    assert a == b and fit_calls == {"BetaGeoModel": 1}
+
+
+def test_fitting_functions_are_not_called_in_the_function_wizard():
+    fns = xl.excel_functions()
+    fitting = {"BGNBD_FIT", "MBGNBD_FIT", "PNBD_FIT", "BGBB_FIT", "GG_FIT", "SBG_FIT", "CLV_MODEL"}
+    for name, f in fns.items():
+        assert f.__xlfunc__["call_in_wizard"] is (name not in fitting), name

@@ -296,6 +296,8 @@ def sheet_charts(path: Path) -> dict[str, list[dict]]:
                     root = ET.fromstring(z.read(chart_part))
                     head = root.find("c:chart/c:title", _NS)
                     title = "".join(t.text or "" for t in head.iterfind(".//a:t", _NS))
+                    # a title read from a cell: its cached text
+                    title += "".join(v.text or "" for v in head.iterfind(".//c:strCache//c:v", _NS))
                     series = []
                     for ser in root.iterfind(".//c:ser", _NS):
 
@@ -549,3 +551,155 @@ def test_no_all_clear_sentence_when_there_are_issues(tmp_path):
     assert len(report.issues) > 0
     wb = openpyxl.load_workbook(write_report(report, tmp_path / "i.xlsx"))
     assert wb["Data issues"]["G1"].value is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Layout: segment Total lines, the Model sheet's readable numbers, notes that are not cut
+
+
+def _segments_with_nps_and_marketing():
+    """small_report, with its channel table made by the pipeline's segment_table with NPS
+    answers and marketing rows (one channel without marketing, one without answers)."""
+    from xlclv.report.segments import segment_table
+
+    report = small_report()
+    nps = pd.DataFrame(
+        {
+            "customer_id": ["C006", "C006", "007", "C008", "+1+2", "nobody"],
+            "score": [10, 3, 9, 9, 0, 10],
+        }
+    )
+    marketing = pd.DataFrame(
+        {"segment": ["Search", "Social"], "spend": [400.0, 250.0], "new_customers": [4, 2]}
+    )
+    customers = report.customers.assign(**{"Historical CLV": report.customers["Revenue"] * 0.3})
+    report.segments = {
+        "region": segment_table(customers, "region"),
+        "channel": segment_table(customers, "channel", nps=nps, marketing=marketing),
+    }
+    return report, nps, marketing
+
+
+def _total_row(ws, table):
+    ref = ws.tables[table].ref
+    first, last = (int(x) for x in re.findall(r"\d+", ref))
+    headers = [c.value for c in ws[first]]
+    row = last + 1
+    return {h: ws.cell(row, j + 1).value for j, h in enumerate(headers) if h}, row
+
+
+def test_segment_total_lines_are_right(tmp_path):
+    """Totals computed here from the customer table itself: sums of counts, revenue and CLV;
+    averages over customers (not sums of averages); NPS over all matched answers."""
+    report, nps, marketing = _segments_with_nps_and_marketing()
+    path = write_report(report, tmp_path / "seg.xlsx")
+    cached = openpyxl.load_workbook(path, data_only=True)["Segments"]
+    cust = report.customers
+    for table in ("tblSeg_region", "tblSeg_channel"):
+        total, row = _total_row(cached, table)
+        assert cached.cell(row, 1).value == "Total"
+        assert total["Customers"] == len(cust)
+        assert total["Revenue"] == pytest.approx(cust["Revenue"].sum(), rel=1e-12)
+        assert total["Historical CLV"] == pytest.approx(0.3 * cust["Revenue"].sum(), rel=1e-12)
+        assert total["Predicted CLV"] == pytest.approx(cust["Predicted CLV"].sum(), rel=1e-12)
+        assert total["Avg predicted CLV"] == pytest.approx(cust["Predicted CLV"].mean())
+        assert total["Share of predicted CLV"] == pytest.approx(1.0)
+        assert total["Avg P(alive)"] == pytest.approx(cust["P(alive)"].mean())
+    total, _ = _total_row(cached, "tblSeg_channel")
+    # answers of known customers: C006 (10, 3), 007 (9), C008 (9), +1+2 (0); "nobody" is out:
+    # promoters 3, detractors 2 of 5 -> NPS 20 (Social 0 of 4 answers, Search 100 of 1: the
+    # plain average of the segments' NPS would be 50)
+    assert total["NPS"] == pytest.approx(20.0)
+    assert total["NPS responses"] == 5
+    assert total["Marketing spend"] == pytest.approx(650.0)
+    assert total["New customers"] == 6
+    assert total["CAC"] == pytest.approx(650.0 / 6)
+    assert total["LTV:CAC"] == pytest.approx(cust["Predicted CLV"].mean() / (650.0 / 6))
+
+
+def test_segment_total_lines_are_bold_values_in_the_column_formats(tmp_path):
+    report, _, _ = _segments_with_nps_and_marketing()
+    path = write_report(report, tmp_path / "seg.xlsx")
+    ws = openpyxl.load_workbook(path)["Segments"]
+    total, row = _total_row(ws, "tblSeg_channel")
+    first = int(re.findall(r"\d+", ws.tables["tblSeg_channel"].ref)[0]) + 1
+    headers = [c.value for c in ws[first - 1]]
+    assert ws.cell(row, 1).font.b
+    for j, h in enumerate(headers[1:], start=2):
+        cell = ws.cell(row, j)
+        assert not (isinstance(cell.value, str) and cell.value.startswith("=")), h
+        assert cell.number_format == ws.cell(first, j).number_format, h
+    # NPS reads as a score: one decimal, in the table and its total
+    assert ws.cell(first, headers.index("NPS") + 1).number_format == "0.0"
+
+
+def test_model_fit_numbers_read_as_money_rates_and_counts(tmp_path):
+    report = small_report()
+    report.model_fit = pd.DataFrame(
+        {
+            "Item": [
+                "Customers",
+                "Purchase model log-likelihood",
+                "Spend model log-likelihood",
+                "Gross sales",
+                "Returns",
+                "Return rate",
+                "Horizon (months)",
+                "Converged",
+                "Message",
+            ],
+            "Value": [3000, -25883.03, -8097.11, 362814.54, 11350.35, 0.0313, 12.0, True, "ok"],
+        }
+    )
+    path = write_report(report, tmp_path / "fit.xlsx")
+    ws = openpyxl.load_workbook(path)["Model"]
+    ref = ws.tables["tblModelFit"].ref
+    first = int(re.findall(r"\d+", ref)[0]) + 1
+    got = {ws.cell(r, 1).value: ws.cell(r, 2) for r in range(first, first + 9)}
+    assert got["Customers"].value == 3000 and got["Customers"].number_format == "#,##0"
+    assert got["Horizon (months)"].value == 12 and got["Horizon (months)"].number_format == "#,##0"
+    assert got["Return rate"].value == pytest.approx(0.0313)
+    assert got["Return rate"].number_format == "0.0%"
+    for item in ("Gross sales", "Returns"):
+        assert "$" in got[item].number_format and "0.00" in got[item].number_format, item
+    for item in ("Purchase model log-likelihood", "Spend model log-likelihood"):
+        assert got[item].number_format == "#,##0.00", item  # a log-likelihood is no amount
+    assert got["Message"].value == "ok"
+    assert ws.cell(first, 2).alignment.horizontal == "left"
+    settings = {ws.cell(r, 1).value: ws.cell(r, 3).value for r in range(1, ws.max_row + 1)}
+    assert settings["Horizon (months)"] == "12"  # not "12.0"
+
+
+def test_no_issues_note_is_not_wrapped_into_a_narrow_cell(tmp_path):
+    path = write_report(small_report(issues=False), tmp_path / "r.xlsx")
+    ws = openpyxl.load_workbook(path)["Data issues"]
+    assert ws["G1"].value == "No data issues: every input row was used."
+    assert not ws["G1"].alignment.wrap_text
+    assert all(ws.cell(1, c).value is None for c in range(8, 20))  # room to run on
+
+
+def test_customer_text_after_an_amount_is_indented(written):
+    """Right-aligned Predicted CLV then left-aligned Tier ran together ("$11.09Rest")."""
+    ws = openpyxl.load_workbook(written)["Customers"]
+    headers = [c.value for c in ws[1]]
+    tier = headers.index("Tier") + 1
+    assert headers[tier - 2] == "Predicted CLV"
+    assert ws.cell(2, tier).alignment.indent >= 1
+    assert ws.cell(1, tier).value == "Tier" and ws.cell(1, tier).alignment.indent >= 1
+    assert ws.tables["tblCustomers"].tableColumns[tier - 1].name == "Tier"
+    assert ws.cell(2, 2).alignment.indent == 0  # region follows the id (text): no indent
+
+
+def test_notes_without_a_table_are_not_wrapped_into_column_a(tmp_path):
+    """ "No segment columns in the data." in a wrapped 16-character cell showed "No segment"."""
+    path = write_report(small_report(segments=False), tmp_path / "r.xlsx")
+    ws = openpyxl.load_workbook(path)["Segments"]
+    assert ws["A4"].value == "No segment columns in the data."
+    assert not ws["A4"].alignment.wrap_text
+
+
+def test_issue_column_names_are_indented_from_the_row_numbers(written):
+    ws = openpyxl.load_workbook(written)["Data issues"]
+    assert [c.value for c in ws[1]][1:3] == ["Row", "Column"]
+    assert ws["C1"].alignment.indent >= 1 and ws["C2"].alignment.indent >= 1
+    assert ws["B2"].value == 5

@@ -40,10 +40,14 @@ _EXPORTS: dict[str, str] = {
     "load_donations": ".datasets",
     # models and valuation
     "BetaGeoModel": ".models",
+    "ModifiedBetaGeoModel": ".models",
+    "BetaGeoBetaBinomModel": ".models",
     "ParetoNBDModel": ".models",
     "GammaGammaModel": ".models",
     "ShiftedBetaGeometricModel": ".models",
     "customer_lifetime_value": ".valuation",
+    "clv_interval": ".intervals",
+    "clv_group_interval": ".intervals",
     "ConvergenceWarning": "._errors",
     # the report
     "Settings": ".report",

@@ -48,9 +48,12 @@ def functions_markdown() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from xlclv import __version__
+
     parser = argparse.ArgumentParser(
         prog="xlclv", description="Customer lifetime value in Excel and on the command line."
     )
+    parser.add_argument("--version", action="version", version=f"xlclv {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("functions", help="list every Excel function with its signature and help")
     p.add_argument("-v", "--verbose", action="store_true", help="also print every argument's help")

@@ -2,7 +2,7 @@
 
 ``xlclv sql --dialect {duckdb,spark,snowflake,bigquery,postgres} --table T
 [--customer-id COL] [--date COL] [--amount COL] [--time-unit W] [--observation-end DATE]
-[--include-zero-amounts]`` prints the query of :func:`xlclv.engines.sql.rfm_sql` to stdout,
+[--calibration-end DATE] [--include-zero-amounts]`` prints the query of :func:`xlclv.engines.sql.rfm_sql` to stdout,
 ready to run in the warehouse (or to save as a view).
 """
 
@@ -27,6 +27,7 @@ def _cmd_sql(args: argparse.Namespace, console: Any) -> int:
             time_unit=args.time_unit,
             observation_end=args.observation_end,
             include_zero_amounts=args.include_zero_amounts,
+            calibration_end=args.calibration_end,
         )
     )
     return 0
@@ -62,6 +63,12 @@ def register(subparsers: Any) -> None:
         default=None,
         metavar="DATE",
         help="last day observed (yyyy-mm-dd), inclusive; default: the last date in the table",
+    )
+    p.add_argument(
+        "--calibration-end",
+        default=None,
+        metavar="DATE",
+        help="split here (yyyy-mm-dd, inclusive) and print the calibration/holdout query",
     )
     p.add_argument(
         "--include-zero-amounts",

@@ -110,7 +110,8 @@ def customer_lifetime_value(
     ----------
     purchase_model
         A fitted purchase model with ``expected_purchases(t, frequency, recency, T)``
-        (:class:`~xlclv.models.BetaGeoModel` or :class:`~xlclv.models.ParetoNBDModel`),
+        (:class:`~xlclv.models.BetaGeoModel`, :class:`~xlclv.models.ModifiedBetaGeoModel` or
+        :class:`~xlclv.models.ParetoNBDModel`),
         fitted on data in ``time_unit``.
     spend_model
         A fitted spend model with ``expected_spend(frequency, monetary_value)``

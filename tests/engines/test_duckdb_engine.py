@@ -239,8 +239,18 @@ def test_unusable_column_types_and_sources(tmp_path):
         rfm_summary_duckdb(numbers)
     aware = HAND.assign(date=HAND["date"].dt.tz_localize("Europe/Paris"))
     aware.to_parquet(tmp_path / "aware.parquet")
-    with pytest.raises(InputError, match="time zone"):
+    with pytest.raises(InputError, match="time zone .* pass time_zone="):
         rfm_summary_duckdb(tmp_path / "aware.parquet")
+    # Dated in the zone they were written in, the days are the wall-clock days again.
+    in_paris = rfm_summary_duckdb(tmp_path / "aware.parquet", time_zone="Europe/Paris")
+    assert_rfm_equal(in_paris, rfm_summary(aware))
+    # 1 Jan 2024 09:00 in Paris is 08:00 UTC, same day; 00:00 on 8 Jan is 23:00 on 7 Jan UTC.
+    in_utc = rfm_summary_duckdb(
+        tmp_path / "aware.parquet", time_zone="UTC", time_unit="D", observation_end="2024-01-29"
+    )
+    assert in_utc.loc["b", "T"] == 22.0  # first purchase 7 Jan in UTC, 8 Jan in Paris
+    with pytest.raises(InputError, match="not a time zone name"):
+        rfm_summary_duckdb(tmp_path / "aware.parquet", time_zone="Mars/Olympus")
     # A DataFrame with aware timestamps is dated by its wall clock, as rfm_summary does.
     assert_rfm_equal(rfm_summary_duckdb(aware), rfm_summary(aware))
     with pytest.raises(InputError, match="amounts must be numbers"):
@@ -311,7 +321,7 @@ def test_score_chunks_is_the_same_in_any_chunk_size():
     # Hand check of one customer with no repeat purchase: P(alive) = 1 for the BG/NBD, and the
     # Gamma-Gamma expected spend is the population mean p v / (q - 1).
     one = whole[rfm["frequency"] == 0].iloc[0]
-    assert one["p_alive"] == 1.0
+    assert one["p_alive"] == pytest.approx(1.0, abs=1e-15)
     assert one["expected_spend"] == pytest.approx(6.25 * 15.44 / 2.74, rel=1e-12)
     # Discounted at 10 % a year over one year, CLV lies between the undiscounted value
     # (expected purchases x spend x margin) and that value / 1.1.
@@ -324,3 +334,94 @@ def test_score_chunks_is_the_same_in_any_chunk_size():
         score_chunks(rfm, bg, gg, chunk_size=0, **kw)
     with pytest.raises(InputError, match="no column 'monetary_value'"):
         score_chunks(rfm.drop(columns="monetary_value"), bg, gg, **kw)
+
+
+def _assert_holdout_equal(ours: pd.DataFrame, ref: pd.DataFrame) -> None:
+    """Exact for counts and durations; means to 1e-12 relative (summation order)."""
+    assert list(ours.index.astype(str)) == list(ref.index.astype(str))
+    assert list(ours.columns) == list(ref.columns)
+    for col in ref.columns:
+        if col.startswith("monetary"):
+            np.testing.assert_allclose(ours[col], ref[col], rtol=1e-12, atol=0, err_msg=col)
+        else:
+            np.testing.assert_array_equal(ours[col], ref[col], err_msg=col)
+
+
+@pytest.mark.parametrize("unit", ["D", "W"])
+@pytest.mark.parametrize("end", [None, "2024-04-10"])
+def test_calibration_split_matches_rfm_summary(unit, end):
+    tx = random_transactions(seed=31, n=800, customers=90)
+    kw = {"time_unit": unit, "observation_end": end, "calibration_end": "2024-02-15"}
+    _assert_holdout_equal(rfm_summary_duckdb(tx, **kw), rfm_summary(tx, **kw))
+
+
+def test_calibration_split_on_cdnow_by_hand_counts():
+    from xlclv.datasets import CDNOW_END
+
+    tx = load_cdnow_transactions()
+    kw = {
+        "calibration_end": CDNOW_CALIBRATION_END,
+        "observation_end": CDNOW_END,
+        "include_zero_amounts": True,
+    }
+    ours = rfm_summary_duckdb(tx, **kw)
+    _assert_holdout_equal(ours, rfm_summary(tx, **kw))
+    # CDNOW: all 2,357 customers joined in the first 12 weeks; the holdout is 39 weeks
+    # (1 Oct 1997 to 30 Jun 1998 is 273 days).
+    assert len(ours) == 2357
+    assert (ours["duration_holdout"] == 273 / 7).all()
+
+
+def test_calibration_end_errors():
+    with pytest.raises(InputError, match=r"calibration_end \(2024-01-29\) must be before"):
+        rfm_summary_duckdb(HAND, observation_end="2024-01-29", calibration_end="2024-01-29")
+    with pytest.raises(InputError, match=r"calibration_end \(2023-06-01\) is before the first"):
+        rfm_summary_duckdb(HAND, calibration_end="2023-06-01")
+
+
+def test_no_usable_row_says_so():
+    holes = pd.DataFrame(
+        {"customer_id": [None, None], "date": ["2024-01-01"] * 2, "amount": [1, 2]}
+    )
+    with pytest.raises(
+        InputError, match=r"no usable row: all 2 rows .*\(2 with a missing customer id\)"
+    ):
+        scan_transactions_duckdb(holes)
+
+
+def test_streams_under_a_small_memory_limit_and_says_when_it_is_too_small(tmp_path):
+    rng = np.random.default_rng(5)
+    n = 400_000
+    tx = pd.DataFrame(
+        {
+            "customer_id": rng.integers(0, 150_000, n),
+            "date": np.datetime64("2023-01-01", "D") + rng.integers(0, 700, n),
+            "amount": rng.gamma(2.0, 20.0, n).round(2) + 0.01,
+        }
+    )
+    tx.to_parquet(tmp_path / "tx.parquet")
+    ours = rfm_summary_duckdb(tmp_path / "tx.parquet", memory_limit="32MB", threads=1)
+    assert_rfm_equal(ours, rfm_summary(tx))
+    with pytest.raises(
+        InputError, match=r"more memory than memory_limit='4MB'.*raise memory_limit"
+    ):
+        rfm_summary_duckdb(tmp_path / "tx.parquet", memory_limit="4MB", threads=1)
+
+
+def test_iter_score_chunks_scores_batches_as_they_come():
+    from xlclv.engines import iter_score_chunks, score_frame
+
+    rfm = rfm_summary(load_cdnow_transactions(), include_zero_amounts=True)
+    bg = BetaGeoModel().set_params(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259)
+    kw = {"gross_margin": 1, "horizon_months": 6, "annual_discount_rate": 0, "time_unit": "W"}
+    batches = (rfm.iloc[i : i + 500] for i in range(0, len(rfm), 500))
+    parts = list(iter_score_chunks(batches, bg, **kw))
+    assert [len(p) for p in parts] == [500, 500, 500, 500, 357]
+    whole = score_frame(rfm, bg, **kw)
+    np.testing.assert_allclose(pd.concat(parts).to_numpy(), whole.to_numpy(), rtol=1e-12)
+    # Expected purchases over 6 months of 365.25/12 days, in weeks: E[X(t)] at t = 26.09.
+    t = 6 * 365.25 / 12 / 7
+    row = rfm.iloc[0]
+    assert whole["expected_purchases"].iloc[0] == pytest.approx(
+        float(bg.expected_purchases(t, row["frequency"], row["recency"], row["T"])), rel=1e-12
+    )

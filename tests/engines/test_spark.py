@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 
 def _local(sdf, customer_id="customer_id") -> pd.DataFrame:
-    return sdf.toPandas().set_index(customer_id)
+    return sdf.toPandas().set_index(customer_id).sort_index()
 
 
 @pytest.mark.parametrize(("unit", "end"), [("D", None), ("W", "2024-03-01"), ("M", None)])
@@ -144,3 +144,28 @@ def test_dates_keep_their_day_in_the_session_time_zone(spark):
     )
     got = _local(xs.rfm_summary(spark.createDataFrame(tx), time_unit="D"))
     assert got.loc["a"].tolist() == [1.0, 30.0, 30.0, 2.0]
+
+
+def test_calibration_split_matches_rfm_summary(spark):
+    tx = random_transactions(seed=35, n=600, customers=70)
+    sdf = spark.createDataFrame(tx)
+    kw = {"time_unit": "W", "calibration_end": "2024-02-20"}
+    got = _local(xs.rfm_summary(sdf, **kw))
+    ref = rfm_summary(tx, **kw)
+    assert list(got.index) == list(ref.index) and list(got.columns) == list(ref.columns)
+    for col in ref.columns:
+        np.testing.assert_allclose(got[col], ref[col], rtol=1e-12, atol=0, err_msg=col)
+    last = tx["date"].max().date().isoformat()
+    with pytest.raises(InputError, match=r"calibration_end .* must be before observation_end"):
+        xs.rfm_summary(sdf, calibration_end=last)
+
+
+def test_column_names_with_braces_and_spaces(spark):
+    tx = random_transactions(seed=36, n=80).rename(
+        columns={"customer_id": "client {id}", "date": "order date", "amount": "net`amount"}
+    )
+    got = xs.rfm_summary(
+        spark.createDataFrame(tx), customer_id="client {id}", date="order date", amount="net`amount"
+    )
+    ref = rfm_summary(tx, customer_id="client {id}", date="order date", amount="net`amount")
+    assert_rfm_equal(_local(got, "client {id}"), ref)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pytest
 import sqlglot
 from sqlglot import exp
@@ -72,7 +73,7 @@ def test_every_dialect_parses_and_has_the_columns(dialect):
     tables = {t.name for t in tree.find_all(exp.Table)}
     assert "tx" in tables
     assert "2024-06-30" in sql
-    assert "xl_day" in sql and "PARTITION BY" in sql
+    assert "xl_day" in sql and "xl_first_day" in sql
 
 
 def test_dialect_specific_spelling():
@@ -145,3 +146,46 @@ def test_cli_bad_dialect_is_a_usage_error(capsys):
         main(["sql", "--dialect", "oracle", "--table", "t"])
     assert err.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_order_by_can_be_left_out():
+    tx = random_transactions(seed=4)
+    sql = rfm_sql("tx", order_by=False)
+    assert "ORDER BY" not in sql
+    got = _run_duckdb(sql, tx=tx).set_index("customer_id").sort_index()
+    assert_rfm_equal(got, rfm_summary(tx))
+
+
+@pytest.mark.parametrize("dialect", SQL_DIALECTS)
+def test_calibration_query_parses_everywhere(dialect):
+    sql = rfm_sql("t", dialect=dialect, calibration_end="2024-03-01", observation_end="2024-06-30")
+    assert _output_columns(sql, dialect) == [
+        "customer_id",
+        "frequency_cal",
+        "recency_cal",
+        "T_cal",
+        "monetary_value_cal",
+        "frequency_holdout",
+        "monetary_value_holdout",
+        "duration_holdout",
+    ]
+
+
+@pytest.mark.parametrize("end", [None, "2024-04-15"])
+def test_calibration_query_runs_in_duckdb(end):
+    tx = random_transactions(seed=33, n=700, customers=80)
+    sql = rfm_sql("tx", time_unit="W", calibration_end="2024-02-20", observation_end=end)
+    got = _run_duckdb(sql, tx=tx).set_index("customer_id")
+    ref = rfm_summary(tx, time_unit="W", calibration_end="2024-02-20", observation_end=end)
+    assert list(got.index) == list(ref.index)
+    for col in ref.columns:
+        np.testing.assert_allclose(got[col], ref[col], rtol=1e-12, atol=0, err_msg=col)
+    with pytest.raises(InputError, match="must be before observation_end"):
+        rfm_sql("tx", calibration_end="2024-05-01", observation_end="2024-05-01")
+
+
+def test_cli_calibration_end(capsys):
+    assert (
+        main(["sql", "--dialect", "spark", "--table", "t", "--calibration-end", "2024-03-01"]) == 0
+    )
+    assert "frequency_holdout" in capsys.readouterr().out

@@ -11,6 +11,46 @@ failed:
     ARPU = Err.Description
 End Function
 
+Function BGBB_EXPECTED(n_future, frequency, recency, n_periods, params)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        BGBB_EXPECTED = XLPy.CallUDF("xlclv.udfs", "BGBB_EXPECTED", Array(n_future, frequency, recency, n_periods, params), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        BGBB_EXPECTED = XLPy.CallUDF("xlclv.udfs", "BGBB_EXPECTED", Array(n_future, frequency, recency, n_periods, params))
+        Exit Function
+    #End If
+failed:
+    BGBB_EXPECTED = Err.Description
+End Function
+
+Function BGBB_FIT(frequency, recency, n_periods, Optional weights)
+    If (Not Application.CommandBars("Standard").Controls(1).Enabled) Then Exit Function
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        BGBB_FIT = XLPy.CallUDF("xlclv.udfs", "BGBB_FIT", Array(frequency, recency, n_periods, weights), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        BGBB_FIT = XLPy.CallUDF("xlclv.udfs", "BGBB_FIT", Array(frequency, recency, n_periods, weights))
+        Exit Function
+    #End If
+failed:
+    BGBB_FIT = Err.Description
+End Function
+
+Function BGBB_PALIVE(frequency, recency, n_periods, params)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        BGBB_PALIVE = XLPy.CallUDF("xlclv.udfs", "BGBB_PALIVE", Array(frequency, recency, n_periods, params), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        BGBB_PALIVE = XLPy.CallUDF("xlclv.udfs", "BGBB_PALIVE", Array(frequency, recency, n_periods, params))
+        Exit Function
+    #End If
+failed:
+    BGBB_PALIVE = Err.Description
+End Function
+
 Function BGNBD_EXPECTED(horizon, frequency, recency, T, params)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
@@ -25,6 +65,7 @@ failed:
 End Function
 
 Function BGNBD_FIT(frequency, recency, T)
+    If (Not Application.CommandBars("Standard").Controls(1).Enabled) Then Exit Function
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
         BGNBD_FIT = XLPy.CallUDF("xlclv.udfs", "BGNBD_FIT", Array(frequency, recency, T), ThisWorkbook, Application.Caller)
@@ -48,6 +89,19 @@ Function BGNBD_PALIVE(frequency, recency, T, params)
     #End If
 failed:
     BGNBD_PALIVE = Err.Description
+End Function
+
+Function BGNBD_PNOPURCHASE(horizon, frequency, recency, T, params)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        BGNBD_PNOPURCHASE = XLPy.CallUDF("xlclv.udfs", "BGNBD_PNOPURCHASE", Array(horizon, frequency, recency, T, params), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        BGNBD_PNOPURCHASE = XLPy.CallUDF("xlclv.udfs", "BGNBD_PNOPURCHASE", Array(horizon, frequency, recency, T, params))
+        Exit Function
+    #End If
+failed:
+    BGNBD_PNOPURCHASE = Err.Description
 End Function
 
 Function CAC_PAYBACK(cac, monthly_revenue_per_customer, Optional gross_margin)
@@ -89,13 +143,14 @@ failed:
     CLV_HISTORICAL = Err.Description
 End Function
 
-Function CLV_MODEL(customer_ids, dates, amounts, Optional gross_margin, Optional horizon_months, Optional annual_discount_rate, Optional model, Optional time_unit)
+Function CLV_MODEL(customer_ids, dates, amounts, Optional gross_margin, Optional horizon_months, Optional annual_discount_rate, Optional model, Optional time_unit, Optional interval)
+    If (Not Application.CommandBars("Standard").Controls(1).Enabled) Then Exit Function
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        CLV_MODEL = XLPy.CallUDF("xlclv.udfs", "CLV_MODEL", Array(customer_ids, dates, amounts, gross_margin, horizon_months, annual_discount_rate, model, time_unit), ThisWorkbook, Application.Caller)
+        CLV_MODEL = XLPy.CallUDF("xlclv.udfs", "CLV_MODEL", Array(customer_ids, dates, amounts, gross_margin, horizon_months, annual_discount_rate, model, time_unit, interval), ThisWorkbook, Application.Caller)
         Exit Function
     #Else
-        CLV_MODEL = XLPy.CallUDF("xlclv.udfs", "CLV_MODEL", Array(customer_ids, dates, amounts, gross_margin, horizon_months, annual_discount_rate, model, time_unit))
+        CLV_MODEL = XLPy.CallUDF("xlclv.udfs", "CLV_MODEL", Array(customer_ids, dates, amounts, gross_margin, horizon_months, annual_discount_rate, model, time_unit, interval))
         Exit Function
     #End If
 failed:
@@ -142,6 +197,7 @@ failed:
 End Function
 
 Function GG_FIT(frequency, monetary_value)
+    If (Not Application.CommandBars("Standard").Controls(1).Enabled) Then Exit Function
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
         GG_FIT = XLPy.CallUDF("xlclv.udfs", "GG_FIT", Array(frequency, monetary_value), ThisWorkbook, Application.Caller)
@@ -206,6 +262,59 @@ failed:
     LTV_CAC = Err.Description
 End Function
 
+Function MBGNBD_EXPECTED(horizon, frequency, recency, T, params)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        MBGNBD_EXPECTED = XLPy.CallUDF("xlclv.udfs", "MBGNBD_EXPECTED", Array(horizon, frequency, recency, T, params), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        MBGNBD_EXPECTED = XLPy.CallUDF("xlclv.udfs", "MBGNBD_EXPECTED", Array(horizon, frequency, recency, T, params))
+        Exit Function
+    #End If
+failed:
+    MBGNBD_EXPECTED = Err.Description
+End Function
+
+Function MBGNBD_FIT(frequency, recency, T)
+    If (Not Application.CommandBars("Standard").Controls(1).Enabled) Then Exit Function
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        MBGNBD_FIT = XLPy.CallUDF("xlclv.udfs", "MBGNBD_FIT", Array(frequency, recency, T), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        MBGNBD_FIT = XLPy.CallUDF("xlclv.udfs", "MBGNBD_FIT", Array(frequency, recency, T))
+        Exit Function
+    #End If
+failed:
+    MBGNBD_FIT = Err.Description
+End Function
+
+Function MBGNBD_PALIVE(frequency, recency, T, params)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        MBGNBD_PALIVE = XLPy.CallUDF("xlclv.udfs", "MBGNBD_PALIVE", Array(frequency, recency, T, params), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        MBGNBD_PALIVE = XLPy.CallUDF("xlclv.udfs", "MBGNBD_PALIVE", Array(frequency, recency, T, params))
+        Exit Function
+    #End If
+failed:
+    MBGNBD_PALIVE = Err.Description
+End Function
+
+Function MBGNBD_PNOPURCHASE(horizon, frequency, recency, T, params)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        MBGNBD_PNOPURCHASE = XLPy.CallUDF("xlclv.udfs", "MBGNBD_PNOPURCHASE", Array(horizon, frequency, recency, T, params), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        MBGNBD_PNOPURCHASE = XLPy.CallUDF("xlclv.udfs", "MBGNBD_PNOPURCHASE", Array(horizon, frequency, recency, T, params))
+        Exit Function
+    #End If
+failed:
+    MBGNBD_PNOPURCHASE = Err.Description
+End Function
+
 Function NPS(scores)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
@@ -259,6 +368,7 @@ failed:
 End Function
 
 Function PNBD_FIT(frequency, recency, T)
+    If (Not Application.CommandBars("Standard").Controls(1).Enabled) Then Exit Function
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
         PNBD_FIT = XLPy.CallUDF("xlclv.udfs", "PNBD_FIT", Array(frequency, recency, T), ThisWorkbook, Application.Caller)
@@ -284,6 +394,19 @@ failed:
     PNBD_PALIVE = Err.Description
 End Function
 
+Function PNBD_PNOPURCHASE(horizon, frequency, recency, T, params)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        PNBD_PNOPURCHASE = XLPy.CallUDF("xlclv.udfs", "PNBD_PNOPURCHASE", Array(horizon, frequency, recency, T, params), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        PNBD_PNOPURCHASE = XLPy.CallUDF("xlclv.udfs", "PNBD_PNOPURCHASE", Array(horizon, frequency, recency, T, params))
+        Exit Function
+    #End If
+failed:
+    PNBD_PNOPURCHASE = Err.Description
+End Function
+
 Function RETENTION_RATE(customers_at_start, customers_at_end, new_customers)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
@@ -297,7 +420,21 @@ failed:
     RETENTION_RATE = Err.Description
 End Function
 
+Function SBG_DERL(alpha, beta, periods_survived, Optional discount_rate)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        SBG_DERL = XLPy.CallUDF("xlclv.udfs", "SBG_DERL", Array(alpha, beta, periods_survived, discount_rate), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        SBG_DERL = XLPy.CallUDF("xlclv.udfs", "SBG_DERL", Array(alpha, beta, periods_survived, discount_rate))
+        Exit Function
+    #End If
+failed:
+    SBG_DERL = Err.Description
+End Function
+
 Function SBG_FIT(active_by_period)
+    If (Not Application.CommandBars("Standard").Controls(1).Enabled) Then Exit Function
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
         SBG_FIT = XLPy.CallUDF("xlclv.udfs", "SBG_FIT", Array(active_by_period), ThisWorkbook, Application.Caller)

@@ -21,9 +21,8 @@ The cleaning rules match the in-memory path (:func:`xlclv.inputs.clean_transacti
 
 Dates are DATE or TIMESTAMP columns (the day is used) or text in ISO form (``2024-01-31``,
 optionally followed by a time without a time zone). Text in any other form is counted as an
-unreadable date rather than guessed; time-zone-aware timestamps in files are refused (convert
-them to local dates first), since their calendar day depends on a time zone the file may not
-record.
+unreadable date rather than guessed; time-zone-aware timestamps in files are refused unless
+``time_zone`` names the zone whose calendar days count, since their day depends on it.
 """
 
 from __future__ import annotations
@@ -119,7 +118,7 @@ class TransactionScan:
 
 @dataclass
 class CompressedRFM:
-    """Distinct RFM rows with their counts: what the models need, in a few thousand rows.
+    """Distinct RFM rows with their counts: what the models need, in fewer rows.
 
     Fit with the counts as weights; the likelihood is the same as over all customers::
 
@@ -190,6 +189,11 @@ def _connect(memory_limit: str, threads: int | None) -> Iterator[Any]:
         if threads is not None:
             con.execute(f"SET threads = {int(threads)}")
         yield con
+    except duckdb.OutOfMemoryException as exc:
+        raise InputError(
+            f"DuckDB needed more memory than memory_limit={memory_limit!r} allows "
+            f"({str(exc).splitlines()[0]}); raise memory_limit (e.g. '4GB') or pass threads=1"
+        ) from None
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)
@@ -333,14 +337,32 @@ def _describe(con: Any, src: _Source, names: dict[str, str]) -> dict[str, str]:
     return types
 
 
-def _date_expr(column: str, dtype: str) -> str:
+def _zone(con: Any, time_zone: str | None) -> str | None:
+    """The time zone name, checked by DuckDB (ICU); None stays None."""
+    if time_zone is None:
+        return None
+    if not isinstance(time_zone, str) or not time_zone.strip():
+        raise InputError(f"time_zone must be a zone name such as 'UTC', got {time_zone!r}")
+    try:
+        con.execute(f"SELECT timezone({_literal(time_zone)}, TIMESTAMPTZ '2000-01-01 00:00+00')")
+    except Exception:
+        raise InputError(
+            f"time_zone {time_zone!r} is not a time zone name; use e.g. 'UTC' or 'Europe/Paris'"
+        ) from None
+    return time_zone
+
+
+def _date_expr(column: str, dtype: str, time_zone: str | None = None) -> str:
     q, t = _ident(column), dtype.upper()
     if t == "DATE":
         return q
     if t in ("TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE"):
+        if time_zone is not None:
+            return f"CAST(timezone({_literal(time_zone)}, {q}) AS DATE)"
         raise InputError(
-            f"column '{column}' holds timestamps with a time zone; their calendar day depends "
-            "on the time zone, so convert them to local dates (or naive timestamps) first",
+            f"column '{column}' holds timestamps with a time zone (as Spark and many exports "
+            "write them); their calendar day depends on the zone: pass time_zone='UTC' or "
+            "your business's zone (e.g. 'Europe/Paris'), or convert them to local dates first",
             column=column,
         )
     if t.startswith("TIMESTAMP"):
@@ -367,11 +389,20 @@ def _amount_expr(column: str, dtype: str) -> str:
     )
 
 
-def _typed(
-    relation: str, names: dict[str, str], types: dict[str, str], end: str, extra: str = ""
+def _typed_columns(
+    relation: str, names: dict[str, str], exprs: dict[str, str], extra: str = ""
 ) -> str:
-    """SELECT the three columns typed, with the problem code ``xl_p`` of each row (0 = ok)."""
+    """SELECT the three columns raw (xl_c, xl_d_raw, xl_a_raw) and typed (xl_d, xl_a)."""
     cid, day, amt = names["customer_id"], names["date"], names["amount"]
+    return f"""SELECT {_ident(cid)} AS xl_c, {_ident(day)} AS xl_d_raw, {_ident(amt)} AS xl_a_raw,
+      {exprs["date"]} AS xl_d, {exprs["amount"]} AS xl_a{extra}
+    FROM {relation}"""
+
+
+def _typed(
+    relation: str, names: dict[str, str], exprs: dict[str, str], end: str, extra: str = ""
+) -> str:
+    """The typed columns with the problem code ``xl_p`` of each row (0 = usable)."""
     return f"""SELECT *, CASE
     WHEN xl_c IS NULL THEN 1
     WHEN xl_d_raw IS NULL THEN 2
@@ -380,11 +411,7 @@ def _typed(
     WHEN xl_a IS NULL OR NOT isfinite(xl_a) THEN 5
     WHEN xl_d > {end} THEN 6
     ELSE 0 END AS xl_p
-  FROM (
-    SELECT {_ident(cid)} AS xl_c, {_ident(day)} AS xl_d_raw, {_ident(amt)} AS xl_a_raw,
-      {_date_expr(day, types[day])} AS xl_d, {_amount_expr(amt, types[amt])} AS xl_a{extra}
-    FROM {relation}
-  )"""
+  FROM ({_typed_columns(relation, names, exprs, extra)})"""
 
 
 def _profile(con: Any, typed: str, bought: str) -> dict[str, Any]:
@@ -433,10 +460,10 @@ def _problem_text(code: int, value: str, end: str) -> str:
 
 
 def _issue_rows(
-    con: Any, src: _Source, names: dict[str, str], types: dict[str, str], end: str, end_iso: str
+    con: Any, src: _Source, names: dict[str, str], exprs: dict[str, str], end: str, end_iso: str
 ) -> pd.DataFrame:
     """The first MAX_ISSUE_ROWS rows not used, in source order (a second, rare pass)."""
-    typed = _typed(f"({src.numbered})", names, types, end, extra=", xl_row, xl_file")
+    typed = _typed(f"({src.numbered})", names, exprs, end, extra=", xl_row, xl_file")
     if src.ordered_numbering:  # number the rows in file order: one thread, order kept
         con.execute("SET threads = 1")
         con.execute("SET preserve_insertion_order = true")
@@ -469,6 +496,8 @@ def _scan(
     threads: int | None,
     table: str | None,
     mode: str,
+    calibration_end: object = None,
+    time_zone: str | None = None,
 ) -> TransactionScan | CompressedRFM:
     """Profile, clean and summarise ``source``; ``mode`` is "strict", "lenient" or "compressed"."""
     from ..transactions import _before_first_purchase, _day, _iso
@@ -480,28 +509,37 @@ def _scan(
             raise InputError(f"{arg} must be a column name (text), got {col!r}")
     end_day = None if observation_end is None else _day(observation_end, "observation_end")
     end_sql = "NULL" if end_day is None else f"DATE {_literal(_iso(end_day))}"
+    cal_day = None if calibration_end is None else _day(calibration_end, "calibration_end")
     bought = "xl_a >= 0" if include_zero_amounts else "xl_a > 0"
     with _connect(memory_limit, threads) as con:
         src = _open_source(con, source, date, table)
         types = _describe(con, src, names)
-        typed = _typed(src.relation, names, types, end_sql)
+        exprs = {
+            "date": _date_expr(date, types[date], _zone(con, time_zone)),
+            "amount": _amount_expr(amount, types[amount]),
+        }
+        typed = _typed(src.relation, names, exprs, end_sql)
         profile = _profile(con, typed, bought)
         if profile["rows"] == 0:
             raise InputError(f"{src.name} is empty: there are no purchases to summarise")
         issues = _issue_table(profile, names)
         bad = int(issues.loc[issues["Problem"] != _KINDS[6][0], "Rows"].sum())
-        end_iso = _iso(end_day) if end_day is not None else str(profile["last_date"])
-        if mode == "strict" and bad:
-            first = _issue_rows(con, src, names, types, end_sql, end_iso).iloc[0]
-            kinds = "; ".join(
-                f"{r.Rows:,} with a {r.Problem}"
-                if r.Problem.startswith("missing")
-                else f"{r.Rows:,} with an {r.Problem}"
-                for r in issues.itertuples()
-                if r.Problem != _KINDS[6][0]
-            )
+        if profile["rows_used"] + profile["k6"] == 0:
             raise InputError(
-                f"{src.name} has {bad:,} row(s) that cannot be used ({kinds}); the first is "
+                f"{src.name} has no usable row: all {profile['rows']:,} rows have a missing or "
+                f"unreadable value ({_kind_list(issues)})"
+            )
+        end_iso = _iso(end_day) if end_day is not None else str(profile["last_date"])
+        if cal_day is not None and _iso(cal_day) >= end_iso:
+            raise InputError(
+                f"calibration_end ({_iso(cal_day)}) must be before observation_end "
+                f"({end_iso}); the holdout period between them is empty"
+            )
+        if mode == "strict" and bad:
+            first = _issue_rows(con, src, names, exprs, end_sql, end_iso).iloc[0]
+            raise InputError(
+                f"{src.name} has {bad:,} row(s) that cannot be used ({_kind_list(issues)}); "
+                "the first is "
                 f"row {first.Row} of {first.Sheet} (column {first.Column!r}"
                 + (f", value {first.Value!r}" if first.Value else "")
                 + "). Fix them, or use scan_transactions_duckdb(), which leaves them out and "
@@ -522,7 +560,8 @@ def _scan(
             f"""CREATE TEMP VIEW xl_clean AS
             SELECT xl_c AS {_ident(customer_id)}, xl_d AS {_ident(date)},
               xl_a AS {_ident(amount)}
-            FROM ({typed}) WHERE xl_p IN (0, 6)"""
+            FROM ({_typed_columns(src.relation, names, exprs)})
+            WHERE xl_c IS NOT NULL AND xl_d IS NOT NULL AND isfinite(xl_a)"""
         )
         query = rfm_query(
             "xl_clean",
@@ -532,16 +571,32 @@ def _scan(
             time_unit=unit,
             observation_end=end_iso,
             include_zero_amounts=include_zero_amounts,
+            calibration_end=None if cal_day is None else _iso(cal_day),
+            order_by=False,  # pandas sorts the result faster than DuckDB's global sort
         )
         if mode == "compressed":
             result = _compressed(con, query, totals, issues)
         else:
             rfm = _frame(con.sql(query), customer_id)
+            if rfm.empty:  # only with calibration_end: nobody bought by then
+                first_any = (pd.Timestamp(profile["first_purchase_any"]) - pd.Timestamp(0)).days
+                raise InputError(
+                    _before_first_purchase("calibration_end", cal_day, pd.Series([first_any]))
+                )
             totals["customers"] = len(rfm)
             result = TransactionScan(rfm, issues, _empty_issue_rows(), totals)
             if len(issues):
-                result.issue_rows = _issue_rows(con, src, names, types, end_sql, end_iso)
+                result.issue_rows = _issue_rows(con, src, names, exprs, end_sql, end_iso)
         return result
+
+
+def _kind_list(issues: pd.DataFrame) -> str:
+    """'2 with a missing date; 1 with an unreadable amount' (rows after the end left out)."""
+    return "; ".join(
+        f"{r.Rows:,} with {'a' if r.Problem.startswith('missing') else 'an'} {r.Problem}"
+        for r in issues.itertuples()
+        if r.Problem != _KINDS[6][0]
+    )
 
 
 def _totals(profile: dict[str, Any], end_iso: str, unit: str) -> dict[str, Any]:
@@ -577,7 +632,7 @@ def _frame(relation: Any, customer_id: str) -> pd.DataFrame:
     if text_id:
         ids = ids.astype(str)  # pandas' default text dtype, as read_parquet / read_csv give
     frame.index = pd.Index(ids, name=customer_id)
-    return frame.astype(float)
+    return frame.astype(float).sort_index()
 
 
 def _compressed(
@@ -600,8 +655,9 @@ def _compressed(
 
 _PARAMETERS = """    source : str, pathlib.Path or pandas.DataFrame
         A Parquet file, a folder of Parquet files (read recursively), a glob such as
-        ``"sales/*.parquet"``, a CSV file (read as text and typed in SQL; ISO dates), a DuckDB
-        database file (.duckdb, with ``table``) or a DataFrame.
+        ``"sales/*.parquet"``, a CSV file (read as text and typed in SQL; ISO dates; customer
+        ids stay text, so leading zeros are kept and ids sort as text), a DuckDB database
+        file (.duckdb, with ``table``) or a DataFrame.
     customer_id, date, amount : str
         Names of the customer id, purchase date and amount columns (exact, case-sensitive).
     time_unit : {"D", "W", "M"}
@@ -618,6 +674,12 @@ _PARAMETERS = """    source : str, pathlib.Path or pandas.DataFrame
         DuckDB's worker threads (default: one per CPU).
     table : str, optional
         The table (``schema.table`` allowed) when ``source`` is a DuckDB database.
+    time_zone : str, optional
+        For a file or table whose dates are timestamps *with* a time zone (Spark and many
+        exports write them so): the zone whose calendar days count, e.g. ``"UTC"`` or
+        ``"Europe/Paris"``. Without it such a column is refused, since its days depend on
+        the zone. (A DataFrame's time-zone-aware timestamps are dated by their own wall
+        clock, as :func:`~xlclv.transactions.rfm_summary` does.)
 """
 
 
@@ -633,29 +695,37 @@ def scan_transactions_duckdb(
     memory_limit: str = "2GB",
     threads: int | None = None,
     table: str | None = None,
+    time_zone: str | None = None,
+    calibration_end: object = None,
 ) -> TransactionScan:
     """Clean and summarise a transactions source in DuckDB, listing the rows not used.
 
-        Like :func:`rfm_summary_duckdb`, but rows with a missing customer id, a missing or
-        unreadable date or amount are left out, counted by kind and listed (the first
-        10,000) instead of raising, as the report does with a workbook.
+    Like :func:`rfm_summary_duckdb`, but rows with a missing customer id, a missing or
+    unreadable date or amount are left out, counted by kind and listed (the first
+    10,000) instead of raising, as the report does with a workbook.
 
-        Parameters
-        ----------
+    Parameters
+    ----------
     {parameters}
-        Returns
-        -------
-        TransactionScan
-            ``rfm`` (the summary), ``issues`` (counts by kind), ``issue_rows`` (the first
-            :data:`MAX_ISSUE_ROWS` rows not used) and ``totals`` (rows, gross sales, returns,
-            revenue, customers, observation_end ...).
+    calibration_end : date-like, optional
+        Split at this day (inclusive in the calibration period) and return the calibration
+        summary and holdout outcome per customer instead, exactly as
+        :func:`~xlclv.transactions.rfm_summary` does with ``calibration_end`` (columns
+        ``frequency_cal`` ... ``duration_holdout``).
 
-        Raises
-        ------
-        InputError
-            The source cannot be read or lacks a column (named, with the columns found), a column
-            has a type that cannot hold dates or amounts, or no purchase is left by
-            observation_end.
+    Returns
+    -------
+    TransactionScan
+        ``rfm`` (the summary), ``issues`` (counts by kind), ``issue_rows`` (the first
+        :data:`MAX_ISSUE_ROWS` rows not used) and ``totals`` (rows, gross sales, returns,
+        revenue, customers, observation_end ...).
+
+    Raises
+    ------
+    InputError
+        The source cannot be read or lacks a column (named, with the columns found), a column
+        has a type that cannot hold dates or amounts, or no purchase is left by
+        observation_end.
     """
     return _scan(
         source,
@@ -668,7 +738,9 @@ def scan_transactions_duckdb(
         memory_limit=memory_limit,
         threads=threads,
         table=table,
+        time_zone=time_zone,
         mode="lenient",
+        calibration_end=calibration_end,
     )
 
 
@@ -684,46 +756,55 @@ def rfm_summary_duckdb(
     memory_limit: str = "2GB",
     threads: int | None = None,
     table: str | None = None,
+    time_zone: str | None = None,
+    calibration_end: object = None,
 ) -> pd.DataFrame:
     """The RFM summary of a file or table of any size, computed by DuckDB.
 
-        The same table as :func:`xlclv.transactions.rfm_summary` (purchases are amounts above 0,
-        collapsed per calendar day; frequency = purchase days - 1; recency and T in
-        ``time_unit``; monetary_value = mean of the repeat purchase days; rows after
-        ``observation_end`` excluded), streamed through DuckDB under ``memory_limit`` instead of
-        loaded into pandas.
+    The same table as :func:`xlclv.transactions.rfm_summary` (purchases are amounts above 0,
+    collapsed per calendar day; frequency = purchase days - 1; recency and T in
+    ``time_unit``; monetary_value = mean of the repeat purchase days; rows after
+    ``observation_end`` excluded), streamed through DuckDB under ``memory_limit`` instead of
+    loaded into pandas.
 
-        Parameters
-        ----------
+    Parameters
+    ----------
     {parameters}
-        Returns
-        -------
-        pandas.DataFrame
-            Indexed by customer id (named after ``customer_id``), sorted; float columns
-            ``frequency``, ``recency``, ``T``, ``monetary_value``. frequency, recency and T are
-            the same numbers as ``rfm_summary``'s; monetary_value may differ in the last bits
-            (sums are added in another order; well within 1e-12 relative).
+    calibration_end : date-like, optional
+        Split at this day (inclusive in the calibration period) and return the calibration
+        summary and holdout outcome per customer instead, exactly as
+        :func:`~xlclv.transactions.rfm_summary` does with ``calibration_end`` (columns
+        ``frequency_cal`` ... ``duration_holdout``).
 
-        Raises
-        ------
-        InputError
-            As ``rfm_summary``: a missing column (named, with the columns found), a missing or
-            unreadable value (counted by kind, with the first offending row), or no purchase by
-            ``observation_end``. :func:`scan_transactions_duckdb` leaves bad rows out instead.
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by customer id (named after ``customer_id``), sorted; float columns
+        ``frequency``, ``recency``, ``T``, ``monetary_value``. frequency, recency and T are
+        the same numbers as ``rfm_summary``'s; monetary_value may differ in the last bits
+        (sums are added in another order; well within 1e-12 relative). With
+        ``calibration_end``, the calibration/holdout columns of ``rfm_summary``.
 
-        Examples
-        --------
-        >>> import pandas as pd
-        >>> tx = pd.DataFrame({{"customer_id": ["a", "a", "a", "b"],
-        ...                    "date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-15",
-        ...                                            "2024-01-08"]),
-        ...                    "amount": [10.0, 5.0, 20.0, 7.0]}})
-        >>> rfm_summary_duckdb(tx, time_unit="D", observation_end="2024-01-29")
-        ... # doctest: +NORMALIZE_WHITESPACE
-                     frequency  recency     T  monetary_value
-        customer_id
-        a                  1.0     14.0  28.0            20.0
-        b                  0.0      0.0  21.0             0.0
+    Raises
+    ------
+    InputError
+        As ``rfm_summary``: a missing column (named, with the columns found), a missing or
+        unreadable value (counted by kind, with the first offending row), or no purchase by
+        ``observation_end``. :func:`scan_transactions_duckdb` leaves bad rows out instead.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "a", "b"],
+    ...                    "date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-15",
+    ...                                            "2024-01-08"]),
+    ...                    "amount": [10.0, 5.0, 20.0, 7.0]})
+    >>> rfm_summary_duckdb(tx, time_unit="D", observation_end="2024-01-29")
+    ... # doctest: +NORMALIZE_WHITESPACE
+                 frequency  recency     T  monetary_value
+    customer_id
+    a                  1.0     14.0  28.0            20.0
+    b                  0.0      0.0  21.0             0.0
     """
     return _scan(
         source,
@@ -736,7 +817,9 @@ def rfm_summary_duckdb(
         memory_limit=memory_limit,
         threads=threads,
         table=table,
+        time_zone=time_zone,
         mode="strict",
+        calibration_end=calibration_end,
     ).rfm
 
 
@@ -752,23 +835,27 @@ def compressed_rfm(
     memory_limit: str = "2GB",
     threads: int | None = None,
     table: str | None = None,
+    time_zone: str | None = None,
 ) -> CompressedRFM:
     """The distinct (frequency, recency, T) rows with their counts, for fitting the models.
 
-        Millions of customers share a few thousand RFM rows (recency and T are whole days), so
-        fitting on the distinct rows with their counts as weights gives the same likelihood at a
-        fraction of the cost, and the per-customer table never leaves DuckDB. Rows not used are
-        left out and counted, as in :func:`scan_transactions_duckdb`.
+    Customers with the same number of purchase days, first purchase day and last purchase
+    day share one row (recency and T are whole days): CDNOW's 2,357 customers make 1,016
+    rows, 1,000,000 synthetic customers over two years 518,197. Fitting on the distinct rows
+    with their counts as weights gives the same likelihood for less work, and the
+    per-customer table never leaves DuckDB. Rows not used are left out and counted, as in
+    :func:`scan_transactions_duckdb`.
 
-        Parameters
-        ----------
+    Parameters
+    ----------
     {parameters}
-        Returns
-        -------
-        CompressedRFM
-            ``rows`` (frequency, recency, T, count), ``spend`` (frequency, monetary_value, count
-            of the repeat buyers), ``totals`` (rows, gross sales, returns, revenue, customers ...)
-            and ``issues`` (rows not used, by kind).
+
+    Returns
+    -------
+    CompressedRFM
+        ``rows`` (frequency, recency, T, count), ``spend`` (frequency, monetary_value, count
+        of the repeat buyers), ``totals`` (rows, gross sales, returns, revenue, customers ...)
+        and ``issues`` (rows not used, by kind).
     """
     return _scan(
         source,
@@ -781,12 +868,11 @@ def compressed_rfm(
         memory_limit=memory_limit,
         threads=threads,
         table=table,
+        time_zone=time_zone,
         mode="compressed",
     )
 
 
 for _f in (scan_transactions_duckdb, rfm_summary_duckdb, compressed_rfm):
-    _f.__doc__ = (
-        _f.__doc__.replace("{parameters}\n", _PARAMETERS).replace("{{", "{").replace("}}", "}")
-    )
+    _f.__doc__ = _f.__doc__.replace("    {parameters}\n", _PARAMETERS)
 del _f

@@ -7,8 +7,9 @@ No distribution layer of our own: Spark runs the SQL and the pandas UDFs whereve
   SQL by the same query as every other engine (:func:`xlclv.engines.sql.rfm_sql`, dialect
   "spark"). The same numbers as :func:`xlclv.transactions.rfm_summary`.
 - :func:`fit` - fit any xlclv RFM model (BG/NBD, Pareto/NBD, Gamma-Gamma) on the distinct RFM
-  rows and their counts, collected to the driver (a few thousand rows for millions of
-  customers; the Gamma-Gamma spend rows are about one per repeat buyer).
+  rows and their counts, collected to the driver (at most one row per customer, often far
+  fewer: CDNOW's 2,357 customers make 1,016 rows; the Gamma-Gamma spend rows are about one per
+  repeat buyer, so plan driver memory for them).
 - :func:`score` - P(alive), expected purchases, expected spend and CLV per customer, computed
   on the workers with ``mapInPandas`` (vectorised per Arrow batch).
 
@@ -19,6 +20,8 @@ already there; install xlclv on the cluster so the workers can unpickle the fitt
 from __future__ import annotations
 
 from typing import Any
+
+import pandas as pd
 
 from .._errors import InputError
 from .._timeunits import check_time_unit
@@ -59,7 +62,7 @@ def _bt(name: str) -> str:
 
 def _problems(df: Any, customer_id: str, date: str, amount: str) -> dict[str, int]:
     """Counts of rows rfm_summary would refuse: missing or unreadable values (one pass)."""
-    c, d, a = _bt(customer_id), _bt(date), _bt(amount)
+    c, d, a = (_bt(n).replace("{", "{{").replace("}", "}}") for n in (customer_id, date, amount))
     amount_value = f"try_cast({a} AS DOUBLE)"
     query = f"""SELECT
       count_if({c} IS NULL) AS missing_customer_id,
@@ -67,10 +70,12 @@ def _problems(df: Any, customer_id: str, date: str, amount: str) -> dict[str, in
       count_if({d} IS NOT NULL AND try_cast({d} AS DATE) IS NULL) AS unreadable_date,
       count_if({a} IS NULL) AS missing_amount,
       count_if({a} IS NOT NULL AND ({amount_value} IS NULL OR isnan({amount_value})
-        OR abs({amount_value}) = double('infinity'))) AS unreadable_amount
+        OR abs({amount_value}) = double('infinity'))) AS unreadable_amount,
+      max(try_cast({d} AS DATE)) AS last_date
     FROM {{tx}}"""
-    row = df.sparkSession.sql(query, tx=df).collect()[0]
-    return {k: int(v) for k, v in row.asDict().items() if v}
+    row = df.sparkSession.sql(query, tx=df).collect()[0].asDict()
+    last = row.pop("last_date")
+    return {**{k: int(v) for k, v in row.items() if v}, "last_date": last}
 
 
 def rfm_summary(
@@ -83,6 +88,8 @@ def rfm_summary(
     observation_end: object = None,
     include_zero_amounts: bool = False,
     check: bool = True,
+    order_by: bool = False,
+    calibration_end: object = None,
 ) -> Any:
     """The RFM summary of a Spark DataFrame of transactions, in Spark SQL.
 
@@ -109,13 +116,21 @@ def rfm_summary(
         unreadable dates or amounts) and raise :class:`~xlclv.InputError` if there are any;
         this costs one extra pass over ``df``. With ``check=False`` such rows are left out
         silently (missing values) or fail the query (unreadable text under ANSI mode).
+    order_by : bool, default False
+        Sort the result by customer id (a global sort: a full shuffle on a cluster). Spark
+        DataFrames have no inherent order, so it is off by default.
+    calibration_end : date-like, optional
+        Split at this day and return the calibration/holdout columns of
+        :func:`xlclv.transactions.rfm_summary` (``frequency_cal`` ... ``duration_holdout``),
+        for the customers whose first purchase is on or before it.
 
     Returns
     -------
     pyspark.sql.DataFrame
         Columns: the customer id (same name and type), ``frequency``, ``recency``, ``T``,
         ``monetary_value`` (doubles); one row per customer with a purchase by
-        ``observation_end``, sorted by customer id. Lazy, like any Spark DataFrame.
+        ``observation_end`` (sorted by customer id only with ``order_by``). Lazy, like any
+        Spark DataFrame.
 
     Raises
     ------
@@ -135,9 +150,12 @@ def rfm_summary(
         time_unit=time_unit,
         observation_end=observation_end,
         include_zero_amounts=include_zero_amounts,
+        calibration_end=calibration_end,
+        order_by=order_by,
     )
     if check:
         problems = _problems(df, customer_id, date, amount)
+        last = problems.pop("last_date", None)
         if problems:
             kinds = "; ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in problems.items())
             raise InputError(
@@ -145,7 +163,16 @@ def rfm_summary(
                 "(e.g. df.dropna(subset=[...])), or pass check=False to leave rows with "
                 "missing values out"
             )
-    # Spark substitutes the DataFrame for {tx}; the query itself has no braces.
+        if calibration_end is not None and observation_end is None and last is not None:
+            cal = pd.Timestamp(calibration_end).date()
+            if cal >= last:
+                raise InputError(
+                    f"calibration_end ({cal}) must be before observation_end ({last}, the last "
+                    "date in df); the holdout period between them is empty"
+                )
+    # Spark formats the query like str.format and substitutes the DataFrame for {tx}: double
+    # any brace a column name brings, then put the placeholder in.
+    query = query.replace("{", "{{").replace("}", "}}")
     return df.sparkSession.sql(query.replace(f"`{_PLACEHOLDER}`", "{tx}"), tx=df)
 
 

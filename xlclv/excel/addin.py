@@ -10,8 +10,15 @@ xlwings ships ``quickstart_addin_ribbon.xlam`` (what ``xlwings quickstart NAME -
 so a copy named ``xlclv.xlam`` calls ``xlclv.main()`` (:func:`xlclv.excel.button.main`) on the
 active workbook, whatever that workbook is called.
 
-:func:`build_addin` keeps ``xl/vbaProject.bin`` (and every other part) byte for byte and
-changes only XML parts:
+:func:`build_addin` keeps every part byte for byte except these:
+
+- ``xl/vbaProject.bin`` gets one more standard module, ``xlwings_udfs``: the wrapper code that
+  xlwings' *Import Functions* would write for ``xlclv.udfs`` in an add-in
+  (:func:`xlclv.excel.metadata.vba` with a ``.xlam`` name, the golden
+  ``tests/golden/xlwings_udfs_xlam.bas``), written per [MS-OVBA]/[MS-CFB] by
+  :mod:`xlclv.excel.vba_project`. The add-in is loaded in every Excel session, so the
+  functions work in every open workbook without a VBA reference or Import Functions (the
+  "custom add-in" route of the xlwings docs). Every other stream of the project is kept;
 
 - ``customUI/customUI.xml`` becomes ``xlclv/excel/customUI.xml`` (an "xlclv" tab with a
   "Build CLV report" button);
@@ -38,20 +45,25 @@ from xlclv._errors import WorkbookError
 
 __all__ = [
     "ADDIN_NAME",
+    "UDF_MODULE",
     "CUSTOM_UI_PART",
     "DEFAULT_SETTINGS",
     "build_addin",
     "ribbon_xml",
     "source_addin",
+    "vba_project",
 ]
 
 #: The file name is what makes the ribbon button call ``xlclv.main()``.
 ADDIN_NAME = "xlclv.xlam"
 CUSTOM_UI_PART = "customUI/customUI.xml"
+#: The VBA module holding the function wrappers (the name Import Functions gives it).
+UDF_MODULE = "xlwings_udfs"
 #: Settings always written to the add-in's config sheet.
 DEFAULT_SETTINGS: dict[str, str] = {"UDF Modules": "xlclv.udfs"}
 
 _SOURCE_NAME = "quickstart_addin_ribbon.xlam"
+_VBA_PART = "xl/vbaProject.bin"
 _WORKBOOK_PART = "xl/workbook.xml"
 _STRINGS_PART = "xl/sharedStrings.xml"
 
@@ -72,6 +84,17 @@ def source_addin() -> Path:
 def ribbon_xml() -> bytes:
     """The ribbon definition kept as text in ``xlclv/excel/customUI.xml``."""
     return importlib.resources.files("xlclv").joinpath("excel/customUI.xml").read_bytes()
+
+
+def vba_project(source: str | os.PathLike[str] | None = None) -> bytes:
+    """The add-in's ``vbaProject.bin``: the source add-in's project plus the module
+    :data:`UDF_MODULE` with xlwings' wrappers of every function in ``xlclv.udfs``."""
+    from xlclv.excel import metadata, vba_project
+
+    src = Path(source) if source is not None else source_addin()
+    with zipfile.ZipFile(src) as z:
+        original = z.read(_VBA_PART)
+    return vba_project.add_module(original, UDF_MODULE, metadata.vba(ADDIN_NAME))
 
 
 def build_addin(
@@ -123,6 +146,7 @@ def build_addin(
         parts[sheet_part], parts[_STRINGS_PART], values
     )
     parts[CUSTOM_UI_PART] = ribbon_xml()
+    parts[_VBA_PART] = vba_project(src)
 
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")

@@ -6,8 +6,14 @@ Both buttons end here: the "Build CLV report" button of the ``xlclv.xlam`` ribbo
 :func:`run` reads the input sheets of the workbook (Transactions, Settings, and NPS / Marketing
 when present) into :class:`xlclv.report.inputs.WorkbookInputs`, builds the report with the core
 (:func:`xlclv.report.pipeline.build_report`), writes it with the headless writer to a temporary file and
-copies the output sheets (:data:`xlclv.report.writer.OUTPUT_SHEETS`) into the workbook, replacing the
-earlier ones. Input sheets are never touched. Progress goes to Excel's status bar. A problem
+copies the output sheets (:data:`xlclv.report.writer.OUTPUT_SHEETS`) into the workbook.
+
+Only sheets xlclv made are ever replaced: each copied sheet gets a sheet-level defined name
+:data:`OUTPUT_MARKER` (``'Customers'!xlclv_output`` = ``TRUE``; it moves with the sheet when it is
+renamed or copied). A later run deletes a sheet only if it carries that marker *and* has an
+output name. A sheet of the user's with an output name (a "Customers" master sheet, say) is
+left alone: the report's sheet goes beside it as ``Customers (xlclv)``, and a message says so.
+Input sheets are never touched. Progress goes to Excel's status bar. A problem
 with the inputs (:class:`xlclv.XlclvError`) is shown as a plain message box; anything else as a
 short message that names the log file with the details -- never a traceback.
 
@@ -18,19 +24,31 @@ confirmed in Excel (see docs/excel.md).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import sys
 import tempfile
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from xlclv._errors import WorkbookError, XlclvError
 
-__all__ = ["TITLE", "inputs_from_cells", "log_path", "main", "run"]
+__all__ = [
+    "OUTPUT_MARKER",
+    "TITLE",
+    "cells_from_used_ranges",
+    "inputs_from_cells",
+    "log_path",
+    "main",
+    "run",
+]
 
 TITLE = "xlclv"
+#: The sheet-level defined name that marks a sheet as xlclv's output (value ``=TRUE``).
+OUTPUT_MARKER = "xlclv_output"
 #: Input sheets, by their role; matched as xlclv.report.inputs matches them (ignoring case and spaces).
 SHEETS = {
     "transactions": "Transactions",
@@ -73,7 +91,9 @@ def run(book: Any, *, home: str | os.PathLike[str] | None = None) -> Any:
             progress=lambda phase: _status(app, phase),
         )
         _status(app, "writing the report sheets")
-        _write_output(book, report)
+        beside = _write_output(book, report)
+        if beside:
+            _alert(app, _beside_message(beside), mode="info")
         return report
     except XlclvError as exc:
         _alert(app, str(exc))
@@ -127,6 +147,32 @@ def inputs_from_cells(grids: Mapping[str, list[list[Any]] | None], *, source: st
     return inputs
 
 
+def cells_from_used_ranges(book: Any) -> dict[str, list[list[Any]] | None]:
+    """The input sheets' cells from A1, from each sheet's ``used_range`` (``value``, ``row``,
+    ``column``), for :func:`inputs_from_cells`: works with classic xlwings and with xlwings
+    Lite, whose used range is a values-only snapshot that need not start at A1 (Office.js gives
+    blanks as ``""``, dates as serial numbers, errors as text such as ``"#N/A"``)."""
+    from xlclv.report.inputs import normalise_header
+
+    wanted = {normalise_header(name) for name in SHEETS.values()}
+    out: dict[str, list[list[Any]] | None] = {}
+    for sheet in book.sheets:
+        out[sheet.name] = None
+        if normalise_header(sheet.name) not in wanted:
+            continue
+        used = sheet.used_range
+        value = used.value
+        rows = value if isinstance(value, list) and value and isinstance(value[0], list) else None
+        if rows is None:  # one cell or one row: xlwings gives a scalar or a flat list
+            rows = [value] if isinstance(value, list) else [[value]]
+        top, left = int(used.row), int(used.column)
+        width = left - 1 + max(len(r) for r in rows)
+        grid = [[None] * width for _ in range(top - 1)]
+        grid += [[None] * (left - 1) + list(r) for r in rows]
+        out[sheet.name] = grid
+    return out
+
+
 # ---------------------------------------------------------------- the xlwings part
 
 
@@ -150,27 +196,80 @@ def _read_sheets(book: Any) -> dict[str, list[list[Any]] | None]:
         out[sheet.name] = None
         if normalise_header(sheet.name) in wanted:
             last = sheet.used_range.last_cell
-            out[sheet.name] = sheet.range((1, 1), (last.row, last.column)).options(ndim=2).value
+            # err_to_str: an error cell arrives as "#N/A" (reported as such), not as a blank
+            cells = sheet.range((1, 1), (last.row, last.column))
+            out[sheet.name] = cells.options(ndim=2, err_to_str=True).value
     return out
 
 
-def _write_output(book: Any, report: Any) -> None:
-    """xlwings: write the report to a temporary workbook with the headless writer, then replace
-    the output sheets of ``book`` with copies of its sheets (charts and tables come along).
+def _is_marked(sheet: Any) -> bool:
+    """xlwings: does ``sheet`` carry the sheet-level name :data:`OUTPUT_MARKER`? (Excel gives
+    a sheet-level name as ``Customers!xlclv_output`` or ``'Data issues'!xlclv_output``.)"""
+    try:
+        names = list(sheet.names)
+    except Exception:  # a chart sheet or an engine without names: not ours
+        return False
+    return any(n.name.rsplit("!", 1)[-1].lower() == OUTPUT_MARKER for n in names)
+
+
+def _mark(sheet: Any) -> None:
+    """xlwings: give ``sheet`` the sheet-level name :data:`OUTPUT_MARKER`. If Excel refuses,
+    the sheet stays unmarked: a later run then writes beside it instead of replacing it --
+    one sheet too many, never one of the user's lost."""
+    try:
+        sheet.names.add(OUTPUT_MARKER, "=TRUE")
+    except Exception:  # pragma: no cover - depends on the Excel build
+        pass
+
+
+def _targets(existing: list[tuple[str, bool]], outputs: tuple[str, ...]) -> dict[str, str]:
+    """Output sheet name -> the sheet name to write it to.
+
+    ``existing``: (name, marked) of the workbook's sheets. An output goes to its own name
+    unless an unmarked sheet (the user's) has that name; then to ``NAME (xlclv)``, or
+    ``NAME (xlclv 2)``... -- the first name no unmarked sheet has.
+    """
+    unmarked = {name.lower() for name, marked in existing if not marked}
+    out = {}
+    for name in outputs:
+        candidates = [name, f"{name} (xlclv)", *(f"{name} (xlclv {k})" for k in range(2, 100))]
+        out[name] = next(c for c in candidates if c.lower() not in unmarked)
+    return out
+
+
+def _beside_message(beside: dict[str, str]) -> str:
+    pairs = "; ".join(
+        f"'{target}' (your sheet '{name}' is kept)" for name, target in beside.items()
+    )
+    return (
+        "The report is built. Some of your sheets have the names of report sheets, so xlclv "
+        f"left them as they are and wrote its sheets beside them: {pairs}. "
+        "Rename or delete your sheets if you want the report under its usual names."
+    )
+
+
+def _write_output(book: Any, report: Any) -> dict[str, str]:
+    """xlwings: write the report to a temporary workbook with the headless writer, then put
+    copies of its sheets into ``book`` (charts and tables come along).
+
+    Replaces only sheets that carry :data:`OUTPUT_MARKER`; see :func:`_targets`. Returns
+    {output name: sheet written} for the outputs written beside a user's sheet of that name.
 
     The Dashboard's charts read only the Dashboard's own cells (its chart data, right of the
     print area), so the copied sheets carry no links back to the temporary workbook."""
-    from xlclv.report.writer import OUTPUT_SHEETS, write_report
+    from xlclv.report.writer import OUTPUT_SHEETS
 
     app = book.app
-    with tempfile.TemporaryDirectory(prefix="xlclv-") as tmp:
-        path = write_report(report, Path(tmp) / "xlclv-report.xlsx")
+    existing = [(s.name, _is_marked(s)) for s in book.sheets]
+    targets = _targets(existing, OUTPUT_SHEETS)
+    replace = {t.lower() for t in targets.values()}
+    with _report_file(report) as path:
         screen = app.screen_updating
         app.screen_updating = False
         source = app.books.open(str(path))
         try:
             names = [s.name for s in book.sheets]
-            old = [n for n in names if n in OUTPUT_SHEETS]
+            old = [n for n, marked in existing if marked and n.lower() in replace]
             at = names.index(old[0]) if old else len(names)
             for name in old:
                 book.sheets[name].delete()
@@ -180,11 +279,44 @@ def _write_output(book: Any, report: Any) -> None:
                     previous = source.sheets[name].copy(before=book.sheets[0])
                 else:
                     previous = source.sheets[name].copy(after=previous)
+                if previous.name != targets[name]:  # Excel named it "Customers (2)"
+                    previous.name = targets[name]
+                _mark(previous)
         finally:
             source.close()
             app.screen_updating = screen
     book.activate()
-    book.sheets[OUTPUT_SHEETS[0]].activate()
+    book.sheets[targets[OUTPUT_SHEETS[0]]].activate()
+    return {name: target for name, target in targets.items() if target != name}
+
+
+@contextlib.contextmanager
+def _report_file(report: Any) -> Iterator[Path]:
+    """The report written to a temporary file, in a folder Excel may open without asking:
+    on macOS, sandboxed Excel asks for permission for every file outside its container, so
+    the file goes to ``~/Library/Containers/com.microsoft.Excel/Data/tmp`` (Excel's own
+    temporary folder) when that container exists."""
+    from xlclv.report.writer import write_report
+
+    folder = temp_parent()
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="xlclv-", dir=folder) as tmp:
+        yield write_report(report, Path(tmp) / "xlclv-report.xlsx")
+
+
+def temp_parent(
+    home: str | os.PathLike[str] | None = None, platform: str | None = None
+) -> Path | None:
+    """Where the temporary report file goes: inside Excel's sandbox container on macOS
+    (``~/Library/Containers/com.microsoft.Excel/Data/tmp``, when the container exists),
+    else ``None`` (the system's temporary folder)."""
+    if (platform or sys.platform) != "darwin":
+        return None
+    container = Path(home or Path.home()) / "Library" / "Containers" / "com.microsoft.Excel"
+    if not container.is_dir():
+        return None
+    return container / "Data" / "tmp" / "xlclv"
 
 
 def _status(app: Any, phase: str) -> None:
@@ -192,9 +324,9 @@ def _status(app: Any, phase: str) -> None:
     app.status_bar = f"xlclv: {phase}..."
 
 
-def _alert(app: Any, message: str) -> None:
+def _alert(app: Any, message: str, mode: str = "critical") -> None:
     """xlwings: a plain message box."""
-    app.alert(message, title=TITLE, mode="critical")
+    app.alert(message, title=TITLE, mode=mode)
 
 
 def _log_exception(home: str | os.PathLike[str] | None) -> Path:

@@ -8,40 +8,153 @@ metadata Excel would register.
 Values arrive as xlwings gives them to a UDF whose argument has ``ndim=2``: a scalar cell
 as ``[[v]]``, a range as a list of rows; blanks as ``None``; numbers as ``float``; date
 cells as ``datetime``; error cells as strings such as ``"#N/A"`` (``err_to_str=True``).
+
+Errors go back to the sheet as a short text, ``xlclv: <what is wrong and how to fix it>``
+(:func:`error_text`), never as an exception: classic xlwings would put the exception's text
+*and traceback* into the cell (with local paths and the user's name). Excel error values
+(``#VALUE!``) cannot be returned: xlwings' conversion has no error type, and a pywin32
+``VARIANT(VT_ERROR, ...)`` does not reach the cell either (xlwings issue #776). Elementwise
+functions fail per cell (:func:`per_element`): the other cells of a spilled range keep their
+values.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xlwings as xw
 
-from xlclv._errors import InputError
+from xlclv._errors import InputError, XlclvError
 
 CATEGORY = "xlclv"
 _IN_LITE = sys.platform == "emscripten"  # xlwings Lite runs in Pyodide
 # Options classic xlwings accepts but xlwings Lite does not (see docs/excel notes).
 _CLASSIC_ONLY = ("category", "call_in_wizard", "async_mode")
 
-#: Options every array argument uses: always 2-D (so a column stays a column) and
-#: Excel error cells as text (so ``#N/A`` is reported, not silently read as a blank).
-ARRAY = {"ndim": 2, "err_to_str": True}
+#: The converter that reads only the used part of a range argument (:func:`_used_part`).
+USED_CELLS = "xlclv_used"
+
+#: Options every array argument uses: always 2-D (so a column stays a column), Excel error
+#: cells as text (so ``#N/A`` is reported, not silently read as a blank) and, in classic
+#: xlwings, only the used part of the range (a whole column ``A:A`` is read up to the last
+#: used row of its sheet, not over all 1,048,576 rows).
+ARRAY: dict[str, Any] = {"ndim": 2, "err_to_str": True}
+if not _IN_LITE:
+    ARRAY["convert"] = USED_CELLS
 #: Options for a scalar argument.
 SCALAR = {"err_to_str": True}
 
 
+#: Prefix of every error a function returns to its cell.
+ERROR_PREFIX = "xlclv: "
+_MAX_ERROR = 255
+
+
+class ErrorText(str):
+    """The text an xlclv function returns for an error (``xlclv: ...``); ``.error`` keeps the
+    exception for tests. It is a plain ``str`` to xlwings, COM and xlwings Lite."""
+
+    error: BaseException | None = None
+
+
+def error_text(exc: BaseException) -> ErrorText:
+    """``xlclv: <message>`` for an :class:`xlclv.XlclvError`: one line, at most 255 characters,
+    no traceback. Anything else (a bug) is logged to ``~/.xlclv/logs/functions.log`` and the
+    cell says so without the details, which may hold paths and user names."""
+    if isinstance(exc, XlclvError):
+        message = " ".join(str(exc).split())
+    else:
+        _log_unexpected(exc)
+        message = (
+            f"unexpected error ({type(exc).__name__}); the details are in xlclv's log "
+            "(.xlclv/logs/functions.log in your home folder)"
+        )
+    text = ERROR_PREFIX + message
+    if len(text) > _MAX_ERROR:
+        text = text[: _MAX_ERROR - 3] + "..."
+    out = ErrorText(text)
+    out.error = exc
+    return out
+
+
+def _log_unexpected(exc: BaseException) -> None:
+    import traceback
+
+    try:
+        path = Path.home() / ".xlclv" / "logs" / "functions.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as f:
+            f.write(f"\n--- {dt.datetime.now().isoformat(timespec='seconds')}\n")
+            f.write("".join(traceback.format_exception(exc)))
+    except OSError:  # pragma: no cover - a read-only home: the cell still says what happened
+        pass
+
+
+def _guarded(f: Callable) -> Callable:
+    """``f`` returning :func:`error_text` instead of raising. ``functools.wraps`` carries the
+    ``__xlfunc__`` metadata the ``@arg`` decorators recorded on ``f``."""
+
+    @functools.wraps(f)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except Exception as exc:
+            return error_text(exc)
+
+    return call
+
+
+def _used_part(c: Any) -> None:
+    """Conversion stage: narrow a range argument to the used range of its sheet before its
+    values are read, so reading ``A:A`` costs time in proportion to the filled rows.
+    Values handed over without a range (a literal array, a VBA call) pass unchanged."""
+    rng = c.range
+    if rng is None:
+        return
+    rows, cols = rng.shape
+    used = rng.sheet.used_range
+    used_rows, used_cols = used.shape
+    last_row = min(rng.row + rows - 1, used.row + used_rows - 1)
+    last_col = min(rng.column + cols - 1, used.column + used_cols - 1)
+    if last_row < rng.row or last_col < rng.column:  # wholly outside the used range: blank
+        c.range, c.value = None, [[None]]
+    elif (last_row, last_col) != (rng.row + rows - 1, rng.column + cols - 1):
+        c.range = rng.sheet.range((rng.row, rng.column), (last_row, last_col))
+
+
+def _register_used_cells() -> None:
+    """Register :data:`USED_CELLS`: xlwings' value reader with :func:`_used_part` first."""
+    from xlwings.conversion import Accessor
+    from xlwings.conversion.standard import ValueAccessor
+
+    class UsedCellsAccessor(Accessor):
+        @staticmethod
+        def reader(options: Any) -> Any:
+            return ValueAccessor.reader(options).prepend_stage(_used_part)
+
+    UsedCellsAccessor.register(USED_CELLS)
+
+
+if not _IN_LITE:
+    _register_used_cells()
+
+
 def func(**kwargs: Any) -> Callable:
-    """``xw.func`` in the xlclv category, minus options xlwings Lite lacks."""
+    """``xw.func`` in the xlclv category, minus options xlwings Lite lacks; the function
+    returns its errors as :func:`error_text` (see the module docstring)."""
     kwargs.setdefault("category", CATEGORY)
     if _IN_LITE:
         for key in _CLASSIC_ONLY:
             kwargs.pop(key, None)
-    return xw.func(**kwargs)
+    decorate = xw.func(**kwargs)
+    return lambda f: decorate(_guarded(f))
 
 
 def arg(name: str, convert: Any = None, **kwargs: Any) -> Callable:
@@ -100,11 +213,15 @@ def as_grid(value: Any) -> list[list[Any]]:
     return [list(r) for r in value]
 
 
-def number_grid(value: Any, name: str, *, blanks: str = "nan") -> np.ndarray:
+def number_grid(
+    value: Any, name: str, *, blanks: str = "nan", bad: dict | None = None
+) -> np.ndarray:
     """A 2-D float array from an Excel value, for elementwise functions.
 
     ``blanks="nan"`` turns blank cells into NaN (the output cell stays blank);
-    ``blanks="error"`` rejects them.
+    ``blanks="error"`` rejects them. With ``bad`` (a dict) and a range of more than one cell,
+    a cell that is not a number becomes NaN and its error goes to ``bad[(i, j)]`` (the
+    output cell shows it) instead of failing the whole range.
     """
     grid = as_grid(value)
     out = np.empty((len(grid), len(grid[0]) if grid else 0), dtype=float)
@@ -118,6 +235,12 @@ def number_grid(value: Any, name: str, *, blanks: str = "nan") -> np.ndarray:
                         f"{name} is blank{'' if idx is None else f' (cell {idx + 1} of the range)'}"
                     )
                 out[i, j] = np.nan
+            elif bad is not None and idx is not None:
+                try:
+                    out[i, j] = _cell_number(v, name, idx)
+                except InputError as exc:
+                    bad.setdefault((i, j), exc)
+                    out[i, j] = np.nan
             else:
                 out[i, j] = _cell_number(v, name, idx)
     return out
@@ -150,14 +273,14 @@ def _shape_text(shape: tuple[int, int]) -> str:
 
 
 def number_args(
-    values: dict[str, Any], defaults: dict[str, float] | None = None
+    values: dict[str, Any], defaults: dict[str, float] | None = None, bad: dict | None = None
 ) -> list[np.ndarray]:
     """The arguments of an elementwise function as 2-D float arrays of one common shape.
 
     Each argument is a single cell or a range; every range must have the same shape (a
     single cell applies to every cell of the ranges). Blank cells become NaN (the output
     cell stays blank), except that a single blank cell for an argument listed in
-    ``defaults`` means its default.
+    ``defaults`` means its default. ``bad``: see :func:`number_grid`.
     """
     defaults = defaults or {}
     grids = {}
@@ -165,7 +288,7 @@ def number_args(
         g = as_grid(value)
         if name in defaults and len(g) == 1 and len(g[0]) == 1 and _is_blank(g[0][0]):
             g = [[defaults[name]]]
-        grids[name] = number_grid(g, name)
+        grids[name] = number_grid(g, name, bad=bad)
     ranges = {k: g.shape for k, g in grids.items() if g.size != 1}
     shapes = set(ranges.values())
     if len(shapes) > 1:
@@ -244,22 +367,79 @@ def filled_column(value: Any, name: str, what: str) -> list[Any]:
     return cells
 
 
-def to_excel(result: Any) -> Any:
-    """A core result as an Excel value: a size-1 result as a scalar, else a list of rows.
+def per_element(
+    core: Callable[..., Any],
+    arrays: list[np.ndarray],
+    bad: dict | None = None,
+) -> Any:
+    """``core`` applied to arrays of one shape, failing per cell, as an Excel value.
 
-    NaN and ``None`` become ``None`` (a blank cell). Text results stay text.
+    A position where any array is NaN (blank) stays blank. ``bad`` maps positions to the
+    error of an unreadable input cell; those cells show :func:`error_text`. ``core`` runs on
+    all other positions at once; if it raises an :class:`xlclv.XlclvError`, it runs again
+    cell by cell, so only the offending cells show an error.
     """
-    obj = np.asarray(result, dtype=object)
-    if any(isinstance(x, str) for x in obj.flat):
-        cells = [None if _is_missing(x) else x for x in obj.flat]
-        if obj.size == 1:
-            return cells[0]
-        ncols = obj.shape[-1] if obj.ndim == 2 else 1
-        return [cells[i : i + ncols] for i in range(0, len(cells), ncols)]
-    arr = np.asarray(result, dtype=float)
-    if arr.size == 1:
-        x = float(arr.reshape(()))
-        return None if math.isnan(x) else x
-    if arr.ndim == 1:
-        arr = arr.reshape(-1, 1)
-    return [[None if math.isnan(x) else float(x) for x in row] for row in arr.tolist()]
+    bad = dict(bad or {})
+    shape = arrays[0].shape
+    if arrays[0].size == 1 and bad:
+        raise next(iter(bad.values()))
+    ok = ~np.any([np.isnan(a) for a in arrays], axis=0)
+    for pos in bad:
+        ok[pos] = False
+    out = np.full(shape, None, dtype=object)
+    try:
+        if ok.any():  # every cell blank or unreadable: nothing to compute
+            out[ok] = np.asarray(core(*(a[ok] for a in arrays)), dtype=object)
+    except XlclvError:
+        if arrays[0].size == 1:
+            raise
+        for pos in zip(*np.nonzero(ok), strict=True):
+            try:
+                one = core(*(np.asarray([a[pos]]) for a in arrays))
+                out[pos] = np.asarray(one, dtype=object).ravel()[0]
+            except XlclvError as exc:
+                bad[pos] = exc
+    for pos, exc in bad.items():
+        out[pos] = error_text(exc)
+    cells = [[_excel_cell(x) for x in row] for row in out.tolist()]
+    if len(cells) == 1 and len(cells[0]) == 1:
+        return cells[0][0]
+    return cells
+
+
+def _excel_cell(x: Any) -> Any:
+    if isinstance(x, str):
+        return x
+    if x is None:
+        return None
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, bool):
+        return x
+    x = float(x)
+    return None if math.isnan(x) else x
+
+
+#: Largest integer a double holds exactly (Excel stores every number as a double).
+_EXACT_INT = 2**53
+
+
+def excel_id(v: Any) -> Any:
+    """A customer ID for a cell: integers as float (Excel numbers are doubles; a 64-bit integer
+    such as 2**31 or more would reach 32-bit VBA as a type it cannot hold), or as text
+    beyond 2**53 where a double would round them; text stays text."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int):
+        return float(v) if abs(v) <= _EXACT_INT else str(v)
+    return v
+
+
+def elementwise_udf(
+    core: Callable[..., Any], values: dict[str, Any], defaults: dict[str, float] | None = None
+) -> Any:
+    """An elementwise function: :func:`number_args` then :func:`per_element`."""
+    bad: dict = {}
+    return per_element(core, number_args(values, defaults, bad=bad), bad)

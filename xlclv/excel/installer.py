@@ -2,21 +2,27 @@
 
 ``xlclv install`` (idempotent; ``--dry-run`` prints every action and does nothing):
 
-1. writes the user's xlwings config (``~/.xlwings/xlwings.conf`` on Windows,
-   ``~/Library/Containers/com.microsoft.Excel/Data/xlwings.conf`` on macOS -- where xlwings
-   reads it): ``"UDF MODULES","xlclv.udfs"`` and the interpreter of the running Python
-   (``INTERPRETER_WIN`` / ``INTERPRETER_MAC``), keeping every other line;
-2. runs ``xlwings addin install`` (the xlwings add-in, same version as the installed package);
+1. on Windows, checks that xlwings' Excel DLL (``xlwings64-<version>.dll``) is where xlwings'
+   VBA loads it from (next to ``python.exe`` or in the environment's root) -- Windows on ARM
+   and some installs lack it, and without it every cell function fails;
+2. runs ``xlwings addin install`` (the xlwings add-in, same version as the installed package;
+   the sheet button of ``clv_report.xlsm`` runs through it);
 3. builds ``xlclv.xlam`` from that xlwings (:func:`xlclv.excel.addin.build_addin`) into Excel's
-   startup folder, the folder ``xlwings addin install`` uses (Excel's ``StartupPath``);
-4. builds the templates into ``~/Documents/xlclv`` (existing files are kept);
-5. records what it did in ``~/.xlclv/install.json`` (for ``--status`` and ``uninstall``),
-   then prints the one step left by hand: trusting access to the VBA project object model,
-   which Excel's "Import Functions" needs.
+   startup folder, the folder ``xlwings addin install`` uses (Excel's ``StartupPath``). It carries
+   the ribbon tab *and* the wrappers of every cell function, and its own config sheet names
+   the interpreter and ``UDF Modules``: the functions work in every workbook, and nothing
+   is written to the user-wide ``xlwings.conf`` (which would reconfigure every other xlwings
+   project on the machine);
+4. builds the templates into ``Documents/xlclv`` (Windows: the Documents folder Windows
+   reports, also when OneDrive moved it; existing files are kept); ``clv_report.xlsm`` gets the
+   interpreter in its own ``xlwings.conf`` sheet;
+5. records what it did in ``~/.xlclv/install.json`` (for ``--status`` and ``uninstall``).
 
-On a machine without Excel (Linux) it says so and does steps 1 (without an interpreter line),
-4 and 5 only. Every path comes from :class:`Paths`, which derives them from a home folder and
-environment, so the tests run against a temporary home.
+On a machine without Excel (Linux) it says so and does steps 4 and 5 only. Every path comes
+from :class:`Paths`, which derives them from a home folder and environment, so the tests run
+against a temporary home. Installs by earlier versions wrote the user-wide ``xlwings.conf``;
+``uninstall`` still restores what they changed, writing the file in the encoding xlwings'
+VBA reads it in (the Windows ANSI code page, :func:`conf_encoding`).
 """
 
 from __future__ import annotations
@@ -37,6 +43,14 @@ from xlclv._errors import XlclvError
 __all__ = ["MANUAL_STEP", "Action", "Paths", "install", "plan", "register", "status", "uninstall"]
 
 UDF_MODULES = "xlclv.udfs"
+#: Told before anything is done on macOS, so the prompts do not come as a surprise.
+MAC_PROMPTS = (
+    "On macOS, Excel is sandboxed: the first time you click 'Build CLV report', macOS asks "
+    "once to allow Excel to run the xlwings script (xlwings-<version>.applescript) and to "
+    "open files in the xlclv folders. Allow it; the report's temporary file goes inside "
+    "Excel's own container (~/Library/Containers/com.microsoft.Excel/Data), which needs no "
+    "prompt."
+)
 #: ``python -c ...``: xlwings' command line (``xlwings addin install``) with a chosen interpreter.
 _XLWINGS_CLI = ("-c", "from xlwings.cli import main; main()")
 #: Excel 2016+ for Mac's user startup folder, when Excel cannot be asked.
@@ -51,15 +65,16 @@ _MAC_STARTUP = (
 
 MANUAL_STEP = {
     "win32": (
-        "One step is left, once, for the xlclv functions (=CLV_PREDICTIVE(...)): in Excel, "
-        "File > Options > Trust Center > Trust Center Settings > Macro Settings, tick "
-        "'Trust access to the VBA project object model'. Then restart Excel, open a workbook "
-        "and click Import Functions on the xlwings tab."
+        "Restart Excel. The xlclv functions (=CLV_MODEL(...), =CLV_PREDICTIVE(...)) and the "
+        "xlclv ribbon tab are then in every workbook: they come with the xlclv add-in, no "
+        "Import Functions needed. If Excel asks, enable the add-in's macros."
     ),
     "darwin": (
         "Restart Excel (Cmd-Q, then start it again) to load the add-ins. The xlclv ribbon tab "
         "builds the report; the =CLV_...() cell functions need Excel for Windows "
-        "(xlwings' classic functions do not run on macOS; see xlwings Lite in docs/excel.md)."
+        "(xlwings' classic functions do not run on macOS; see xlwings Lite in docs/excel.md). "
+        "The first click asks once to allow Excel to run xlwings' script and to open files "
+        "in the xlclv folders: allow it."
     ),
     "linux": (
         "There is no Excel on Linux, so the Excel add-ins were skipped. Use `xlclv report` "
@@ -113,8 +128,25 @@ class Paths:
         return None
 
     @property
+    def documents_dir(self) -> Path:
+        """The user's Documents folder: ``XLCLV_DOCUMENTS`` (install.ps1 sets it to what
+        Windows reports, also when OneDrive moved it), else on Windows the registry's
+        ``User Shell Folders\\Personal``, else ``~/Documents``."""
+        if self.env.get("XLCLV_DOCUMENTS"):
+            return Path(self.env["XLCLV_DOCUMENTS"])
+        if self.platform == "win32" and sys.platform == "win32":  # pragma: no cover - Windows
+            found = _windows_documents()
+            if found is not None:
+                return found
+        return self.home / "Documents"
+
+    @property
     def templates_dir(self) -> Path:
-        return Path(self.env.get("XLCLV_TEMPLATES_DIR") or self.home / "Documents" / "xlclv")
+        return Path(self.env.get("XLCLV_TEMPLATES_DIR") or self.documents_dir / "xlclv")
+
+    @property
+    def on_onedrive(self) -> bool:
+        return "onedrive" in str(self.templates_dir).lower()
 
     @property
     def state_file(self) -> Path:
@@ -123,6 +155,69 @@ class Paths:
     @property
     def interpreter_key(self) -> str | None:
         return {"win32": "INTERPRETER_WIN", "darwin": "INTERPRETER_MAC"}.get(self.platform)
+
+    @property
+    def addin_interpreter_key(self) -> str:
+        """The interpreter key of a config sheet (as xlwings' templates spell it)."""
+        return "Interpreter_Win" if self.platform == "win32" else "Interpreter_Mac"
+
+
+def _windows_documents() -> Path | None:  # pragma: no cover - Windows only
+    """Documents as Windows has it (redirected to OneDrive on many machines)."""
+    try:
+        import winreg
+
+        key = r"Software\Microsoft\Windows\CurrentVersion\Explorer\User Shell Folders"
+        with winreg.OpenKey(winreg.HKEY_CURRENT_USER, key) as k:
+            value, _ = winreg.QueryValueEx(k, "Personal")
+        return Path(os.path.expandvars(value))
+    except OSError:
+        return None
+
+
+def conf_encoding(platform: str) -> str:
+    """The encoding xlwings' VBA reads ``xlwings.conf`` in: on Windows the ANSI code page
+    (``cp1252`` on Western systems; VBA's ``Open ... For Input`` reads bytes in it), so a
+    path like ``C:\\Users\\Jürgen`` must be written in it, not in UTF-8 (which VBA shows as
+    ``JÃ¼rgen``). On macOS, UTF-8."""
+    if platform != "win32":
+        return "utf-8"
+    if sys.platform == "win32":  # pragma: no cover - Windows
+        import locale
+
+        return locale.getencoding()
+    return "cp1252"
+
+
+def xlwings_dll_problem(python: str, platform_machine: str | None = None) -> str | None:
+    """Why xlwings' VBA would not find its DLL for ``python``, or ``None`` if it would.
+
+    xlwings' VBA (``XLPyLoadDLL``) loads ``xlwings64-<version>.dll`` (``xlwings32-`` in 32-bit
+    Excel) from the interpreter's folder or, for a virtual environment, the folder above it.
+    """
+    import platform
+
+    import xlwings
+
+    exe = Path(python)
+    names = [f"xlwings{bits}-{xlwings.__version__}.dll" for bits in (64, 32)]
+    folders = [exe.parent, exe.parent.parent]
+    if any((folder / name).is_file() for folder in folders for name in names):
+        return None
+    machine = (platform_machine or platform.machine()).upper()
+    where = " or ".join(str(f) for f in folders)
+    if machine in ("ARM64", "AARCH64"):
+        return (
+            f"xlwings' Excel DLL ({names[0]}) is not in {where}. This is Windows on ARM, for "
+            "which xlwings publishes no DLL, so the cell functions (=CLV_MODEL...) cannot run; "
+            "the ribbon button and the templates work. To use the functions, install the x64 "
+            "Python from python.org and run the installer again with XLCLV_PYTHON pointing to it."
+        )
+    return (
+        f"xlwings' Excel DLL ({names[0]}) is not in {where}, so the cell functions would fail. "
+        "Reinstall xlwings in xlclv's environment: "
+        f'"{python}" -m pip install --force-reinstall --no-deps xlwings=={xlwings.__version__}'
+    )
 
 
 @dataclass
@@ -143,30 +238,42 @@ def _run(cmd: Sequence[str]) -> subprocess.CompletedProcess:
 # --------------------------------------------------------------------- xlwings.conf
 
 
-def _read_conf(path: Path) -> list[str]:
-    return path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+def _read_conf(path: Path, encoding: str = "utf-8") -> list[str]:
+    if not path.is_file():
+        return []
+    return path.read_text(encoding=encoding, errors="replace").splitlines()
 
 
 def _conf_key(line: str) -> str:
     return line.split(",", 1)[0].strip().strip('"').upper()
 
 
-def _conf_values(path: Path) -> dict[str, str]:
+def _conf_values(path: Path, encoding: str = "utf-8") -> dict[str, str]:
     out = {}
-    for line in _read_conf(path):
+    for line in _read_conf(path, encoding):
         if "," in line:
             out[_conf_key(line)] = line.split(",", 1)[1].strip().strip('"')
     return out
 
 
-def _write_conf(path: Path, values: Mapping[str, str | None]) -> None:
+def _write_conf(path: Path, values: Mapping[str, str | None], encoding: str = "utf-8") -> None:
     """Set (or with ``None`` remove) keys, keeping every other line, as xlwings' own
-    ``update_user_config`` does (lines ``"KEY","value"``)."""
+    ``update_user_config`` does (lines ``"KEY","value"``), in ``encoding``
+    (:func:`conf_encoding`). A value the encoding cannot hold is refused, not garbled."""
     keys = {k.upper() for k in values}
-    lines = [ln for ln in _read_conf(path) if ln.strip() and _conf_key(ln) not in keys]
+    lines = [ln for ln in _read_conf(path, encoding) if ln.strip() and _conf_key(ln) not in keys]
     lines += [f'"{k}","{v}"' for k, v in values.items() if v is not None]
+    text = "".join(f"{ln}\n" for ln in lines)
+    try:
+        data = text.encode(encoding)
+    except UnicodeEncodeError as exc:
+        raise XlclvError(
+            f"{path} must be written in {encoding} (what xlwings reads), which cannot hold "
+            f"{exc.object[exc.start : exc.end]!r}: move xlclv's environment to a folder whose "
+            "name has only such characters (set XLCLV_VENV) and run the installer again"
+        ) from None
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f"{ln}\n" for ln in lines), encoding="utf-8")
+    path.write_bytes(data)
 
 
 # --------------------------------------------------------------------- state
@@ -205,12 +312,15 @@ def _excel_startup_dir(paths: Paths, python: str, runner: Runner) -> Path:
     return default
 
 
-def _templates(paths: Paths) -> dict[str, Callable[[Path], Any]]:
-    """Template file name -> writer, all built from code."""
+def _templates(paths: Paths, python: str | None = None) -> dict[str, Callable[[Path], Any]]:
+    """Template file name -> writer, all built from code. ``clv_report.xlsm`` gets the
+    interpreter in its own ``xlwings.conf`` sheet (read by xlwings' add-in before any user
+    config), on Windows and macOS."""
     from xlclv.excel import templates, xlsm
 
     out: dict[str, Callable[[Path], Any]] = dict(templates.TEMPLATES)
-    out[xlsm.XLSM_NAME] = xlsm.build_xlsm
+    settings = {paths.addin_interpreter_key: python} if python and paths.has_excel else {}
+    out[xlsm.XLSM_NAME] = lambda p: xlsm.build_xlsm(p, settings=settings)
     out["clv_report.py"] = lambda p: p.write_text(xlsm.PAIRED_MODULE, encoding="utf-8")
     return out
 
@@ -227,19 +337,15 @@ def plan(
     state.setdefault("config", {})
     actions: list[Action] = []
 
-    conf_values: dict[str, str] = {"UDF MODULES": UDF_MODULES}
-    if paths.interpreter_key:
-        conf_values[paths.interpreter_key] = python
+    if paths.platform == "win32":
 
-    def write_config() -> str:
-        before = _conf_values(paths.xlwings_conf)
-        for key in conf_values:  # remember what was there first, for uninstall
-            state["config"].setdefault(key, before.get(key))
-        _write_conf(paths.xlwings_conf, conf_values)
-        return f"{len(conf_values)} settings"
+        def check_dll() -> str:
+            problem = xlwings_dll_problem(python)
+            if problem:
+                raise XlclvError(problem)
+            return "found"
 
-    settings = ", ".join(f"{k} = {v}" for k, v in conf_values.items())
-    actions.append(Action(f"write xlwings config {paths.xlwings_conf} ({settings})", write_config))
+        actions.append(Action("check xlwings' Excel DLL next to the interpreter", check_dll))
 
     if paths.has_excel:
         startup = paths.startup_dir
@@ -256,9 +362,7 @@ def plan(
 
         actions.append(Action("install the xlwings add-in (xlwings addin install)", xlwings_addin))
 
-        addin_settings = {
-            "Interpreter_Win" if paths.platform == "win32" else "Interpreter_Mac": python
-        }
+        addin_settings = {paths.addin_interpreter_key: python}
 
         def xlclv_addin() -> str:
             folder = _excel_startup_dir(paths, python, runner)
@@ -270,13 +374,14 @@ def plan(
 
         actions.append(
             Action(
-                f"build {addin.ADDIN_NAME} (ribbon tab 'xlclv', interpreter {python}) into "
-                f"Excel's startup folder (asked from Excel as xlwings does; usually {startup})",
+                f"build {addin.ADDIN_NAME} (ribbon tab 'xlclv', the cell functions, interpreter "
+                f"{python} in its own config sheet) into Excel's startup folder (asked from "
+                f"Excel as xlwings does; usually {startup})",
                 xlclv_addin,
             )
         )
 
-    for name, build in _templates(paths).items():
+    for name, build in _templates(paths, python).items():
         target = paths.templates_dir / name
 
         def template(target: Path = target, build: Callable[[Path], Any] = build) -> str | None:
@@ -320,9 +425,14 @@ def install(
 ) -> int:
     """Carry out (or with ``dry_run`` only print) :func:`plan`; returns an exit code."""
     if not paths.has_excel:
+        echo("No Excel on this system (Linux): skipping the Excel add-ins; writing the templates.")
+    if paths.platform == "darwin":
+        echo(MAC_PROMPTS)
+    if paths.on_onedrive:
         echo(
-            "No Excel on this system (Linux): skipping the Excel add-ins; "
-            "writing the xlwings config and the templates only."
+            f"Your Documents folder is in OneDrive: the templates go to {paths.templates_dir}. "
+            "If OneDrive keeps files online-only, open them once while online (or mark the "
+            "folder 'Always keep on this device')."
         )
     actions = plan(paths, python=python, runner=runner, force=force)
     for action in actions:
@@ -348,18 +458,18 @@ def status(paths: Paths, *, echo: Callable[[str], None] = print) -> int:
 
     ok = True
     state = _load_state(paths)
-    conf = _conf_values(paths.xlwings_conf)
-    good = conf.get("UDF MODULES") == UDF_MODULES
-    ok &= good
-    echo(
-        f"xlwings config {paths.xlwings_conf}: UDF MODULES = {conf.get('UDF MODULES', '(not set)')}"
-    )
-    key = paths.interpreter_key
-    if key:
-        interpreter = conf.get(key)
+    interpreter = state.get("python")
+    if paths.has_excel:
         exists = bool(interpreter) and Path(interpreter).exists()
         ok &= exists
-        echo(f"  {key} = {interpreter or '(not set)'}" + ("" if exists else "  <- not found"))
+        echo(
+            f"interpreter of the add-in: {interpreter or '(not recorded)'}"
+            + ("" if exists else "  <- not found")
+        )
+        if paths.platform == "win32" and exists:
+            problem = xlwings_dll_problem(interpreter)
+            ok &= problem is None
+            echo(problem or "xlwings' Excel DLL: found")
     if paths.has_excel:
         startup = Path(state.get("startup_dir") or paths.startup_dir)
         for name in ("xlwings.xlam", addin.ADDIN_NAME):
@@ -368,7 +478,7 @@ def status(paths: Paths, *, echo: Callable[[str], None] = print) -> int:
             echo(f"{name}: {'installed' if present else 'NOT installed'} in {startup}")
         target = startup / addin.ADDIN_NAME
         if target.is_file():
-            same = _vba(target) == _vba(addin.source_addin())
+            same = _vba(target) == addin.vba_project()
             ok &= same
             echo(
                 f"  its VBA matches the installed xlwings {xlwings.__version__}"
@@ -426,14 +536,15 @@ def uninstall(
 
         actions.append(Action(f"remove {path}", remove))
 
-    config = state.get("config") or {"UDF MODULES": None}
-    if paths.xlwings_conf.is_file():
+    config = state.get("config")  # what an earlier version put in the user-wide config
+    if config and paths.xlwings_conf.is_file():
+        encoding = conf_encoding(paths.platform)
         actions.append(
             Action(
                 f"restore xlwings config {paths.xlwings_conf} ("
                 + ", ".join(f"{k} = {v or '(removed)'}" for k, v in config.items())
                 + ")",
-                lambda: _write_conf(paths.xlwings_conf, config),
+                lambda: _write_conf(paths.xlwings_conf, config, encoding),
             )
         )
     if paths.has_excel and state and not state.get("xlwings_addin_preexisting", True):

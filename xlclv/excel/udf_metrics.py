@@ -19,11 +19,10 @@ from xlclv.excel.conversion import (
     cell_id,
     check_error_cell,
     column,
+    elementwise_udf,
     func,
-    number_args,
     number_list,
     single_number,
-    to_excel,
 )
 
 __all__ = [
@@ -61,7 +60,8 @@ def CLV_SIMPLE(
     avg_order_value, orders_per_period, lifetime_periods, gross_margin=1, acquisition_cost=0
 ):
     """Simple CLV: order value x orders per period x lifetime x margin - acquisition cost. CLV_SIMPLE(80, 1, 5) = 400."""
-    args = number_args(
+    return elementwise_udf(
+        metrics.clv_simple,
         {
             "avg_order_value": avg_order_value,
             "orders_per_period": orders_per_period,
@@ -71,7 +71,6 @@ def CLV_SIMPLE(
         },
         {"gross_margin": 1.0, "acquisition_cost": 0.0},
     )
-    return to_excel(metrics.clv_simple(*args))
 
 
 def _count_customers(customers) -> float:
@@ -140,7 +139,8 @@ def CLV_PREDICTIVE(
     monthly_discount_rate=0,
 ):
     """Predictive CLV: monthly transactions x order value x margin x lifetime in months, discounted at the monthly rate if given."""
-    args = number_args(
+    return elementwise_udf(
+        metrics.clv_predictive,
         {
             "avg_monthly_transactions": avg_monthly_transactions,
             "avg_order_value": avg_order_value,
@@ -150,7 +150,6 @@ def CLV_PREDICTIVE(
         },
         {"monthly_discount_rate": 0.0},
     )
-    return to_excel(metrics.clv_predictive(*args))
 
 
 @func()
@@ -161,7 +160,7 @@ def CLV_PREDICTIVE(
 )
 def LIFETIME(churn_rate):
     """Expected customer lifetime in periods: 1 / churn rate. LIFETIME(0.01) = 100."""
-    return to_excel(metrics.lifetime(*number_args({"churn_rate": churn_rate})))
+    return elementwise_udf(metrics.lifetime, {"churn_rate": churn_rate})
 
 
 @func()
@@ -177,8 +176,9 @@ def LIFETIME(churn_rate):
 )
 def LIFETIME_DISCOUNTED(churn_rate, discount_rate):
     """Discounted expected lifetime in periods: (1 + discount rate) / (discount rate + churn rate)."""
-    args = number_args({"churn_rate": churn_rate, "discount_rate": discount_rate})
-    return to_excel(metrics.lifetime_discounted(*args))
+    return elementwise_udf(
+        metrics.lifetime_discounted, {"churn_rate": churn_rate, "discount_rate": discount_rate}
+    )
 
 
 @func()
@@ -186,8 +186,10 @@ def LIFETIME_DISCOUNTED(churn_rate, discount_rate):
 @arg("customers_lost", doc="Of those, how many were lost during the period.", **ARRAY)
 def CHURN_RATE(customers_at_start, customers_lost):
     """Churn rate of a period: customers lost / customers at the start."""
-    args = number_args({"customers_at_start": customers_at_start, "customers_lost": customers_lost})
-    return to_excel(metrics.churn_rate(*args))
+    return elementwise_udf(
+        metrics.churn_rate,
+        {"customers_at_start": customers_at_start, "customers_lost": customers_lost},
+    )
 
 
 @func()
@@ -196,14 +198,14 @@ def CHURN_RATE(customers_at_start, customers_lost):
 @arg("new_customers", doc="Customers acquired during the period.", **ARRAY)
 def RETENTION_RATE(customers_at_start, customers_at_end, new_customers):
     """Retention rate of a period: (customers at end - new customers) / customers at start."""
-    args = number_args(
+    return elementwise_udf(
+        metrics.retention_rate,
         {
             "customers_at_start": customers_at_start,
             "customers_at_end": customers_at_end,
             "new_customers": new_customers,
-        }
+        },
     )
-    return to_excel(metrics.retention_rate(*args))
 
 
 @func()
@@ -211,7 +213,7 @@ def RETENTION_RATE(customers_at_start, customers_at_end, new_customers):
 @arg("customers", doc="Number of customers in the period.", **ARRAY)
 def ARPU(revenue, customers):
     """Average revenue per user (customer): revenue / customers."""
-    return to_excel(metrics.arpu(*number_args({"revenue": revenue, "customers": customers})))
+    return elementwise_udf(metrics.arpu, {"revenue": revenue, "customers": customers})
 
 
 @func()
@@ -219,7 +221,7 @@ def ARPU(revenue, customers):
 @arg("cac", doc="Customer acquisition cost.", **ARRAY)
 def LTV_CAC(ltv, cac):
     """LTV:CAC ratio: lifetime value / acquisition cost. About 3 or more is the usual target."""
-    return to_excel(metrics.ltv_cac(*number_args({"ltv": ltv, "cac": cac})))
+    return elementwise_udf(metrics.ltv_cac, {"ltv": ltv, "cac": cac})
 
 
 @func()
@@ -228,7 +230,8 @@ def LTV_CAC(ltv, cac):
 @arg("gross_margin", doc=_MARGIN_DOC, **ARRAY)
 def CAC_PAYBACK(cac, monthly_revenue_per_customer, gross_margin=1):
     """Months to recover the acquisition cost: CAC / (monthly revenue per customer x margin)."""
-    args = number_args(
+    return elementwise_udf(
+        metrics.cac_payback,
         {
             "cac": cac,
             "monthly_revenue_per_customer": monthly_revenue_per_customer,
@@ -236,7 +239,6 @@ def CAC_PAYBACK(cac, monthly_revenue_per_customer, gross_margin=1):
         },
         {"gross_margin": 1.0},
     )
-    return to_excel(metrics.cac_payback(*args))
 
 
 _SCORES_DOC = (
@@ -255,7 +257,7 @@ def NPS(scores):
 @arg("score", doc="A 0-10 survey answer. A cell or a range (spills the same shape).", **ARRAY)
 def NPS_CATEGORY(score):
     """NPS category of a 0-10 score: "Promoter" (9-10), "Passive" (7-8) or "Detractor" (0-6)."""
-    return to_excel(metrics.nps_category(*number_args({"score": score})))
+    return elementwise_udf(metrics.nps_category, {"score": score})
 
 
 @func()

@@ -1,4 +1,5 @@
-"""Excel functions over the predictive models: RFM summary, BG/NBD, Pareto/NBD, Gamma-Gamma, sBG.
+"""Excel functions over the predictive models: RFM summary, BG/NBD, MBG/NBD, Pareto/NBD, BG/BB,
+Gamma-Gamma, sBG.
 
 Conventions (shared by every function here):
 
@@ -23,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from xlclv._errors import ConvergenceWarning, FitError, InputError
+from xlclv._errors import ConvergenceWarning, FitError, InputError, XlclvError
 from xlclv._timeunits import check_time_unit, months_to_units
 from xlclv.excel.conversion import (
     ARRAY,
@@ -33,26 +34,37 @@ from xlclv.excel.conversion import (
     as_grid,
     cell_id,
     check_error_cell,
+    excel_id,
     filled_column,
     func,
     number_args,
+    per_element,
     single_cell,
     single_number,
     single_text,
-    to_excel,
 )
 
 __all__ = [
+    "BGBB_EXPECTED",
+    "BGBB_FIT",
+    "BGBB_PALIVE",
     "BGNBD_EXPECTED",
     "BGNBD_FIT",
     "BGNBD_PALIVE",
+    "BGNBD_PNOPURCHASE",
     "CLV_MODEL",
     "CLV_RFM",
     "GG_FIT",
     "GG_SPEND",
+    "MBGNBD_EXPECTED",
+    "MBGNBD_FIT",
+    "MBGNBD_PALIVE",
+    "MBGNBD_PNOPURCHASE",
     "PNBD_EXPECTED",
     "PNBD_FIT",
     "PNBD_PALIVE",
+    "PNBD_PNOPURCHASE",
+    "SBG_DERL",
     "SBG_FIT",
     "SBG_LIFETIME",
     "SBG_SURVIVAL",
@@ -66,12 +78,14 @@ _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 #: with the core's name for each (the Gamma-Gamma "gamma" is the core's ``v``).
 _PARAMS: dict[str, dict[str, str]] = {
     "BGNBD": {"r": "r", "alpha": "alpha", "a": "a", "b": "b"},
+    "MBGNBD": {"r": "r", "alpha": "alpha", "a": "a", "b": "b"},
     "PNBD": {"r": "r", "alpha": "alpha", "s": "s", "beta": "beta"},
     "GG": {"p": "p", "q": "q", "gamma": "v"},
     "SBG": {"alpha": "alpha", "beta": "beta"},
+    "BGBB": {"alpha": "alpha", "beta": "beta", "gamma": "gamma", "delta": "delta"},
 }
-_FIT_NAME = {"BGNBD": "BGNBD_FIT", "PNBD": "PNBD_FIT", "GG": "GG_FIT", "SBG": "SBG_FIT"}
-_ALIASES = {"v": "gamma", "γ": "gamma", "α": "alpha", "β": "beta"}
+_FIT_NAME = {m: f"{m}_FIT" for m in _PARAMS}
+_ALIASES = {"v": "gamma", "γ": "gamma", "α": "alpha", "β": "beta", "δ": "delta"}
 #: Rows of a *_FIT table that are not parameters.
 _NON_PARAM_ROWS = {"parameter", "log_likelihood", "log-likelihood", "loglikelihood", "ll"}
 
@@ -196,31 +210,31 @@ def model_params(value: Any, model: str, name: str = "params") -> dict[str, floa
     return {names[k]: v for k, v in found.items()}
 
 
-def elementwise(values: dict[str, Any]) -> tuple[list[np.ndarray], np.ndarray, tuple]:
-    """Arguments of a per-customer prediction: arrays of one shape, valid rows, the shape.
+def elementwise(values: dict[str, Any]) -> tuple[list[np.ndarray], dict]:
+    """Arguments of a per-customer prediction: arrays of one shape, and the cells in error.
 
-    A position blank in every argument is skipped (its output stays blank); blank in some
-    arguments only is an error naming them.
+    A position blank in every argument stays blank; blank in some arguments only is an
+    error of that cell (naming the blank arguments), as is an unreadable cell
+    (:func:`xlclv.excel.conversion.per_element` shows them).
     """
-    grids = number_args(values)
-    shape = grids[0].shape
+    bad: dict = {}
+    grids = number_args(values, bad=bad)
     blank = np.stack([np.isnan(g) for g in grids])
     partial = blank.any(axis=0) & ~blank.all(axis=0)
-    if partial.any():
-        i = int(np.flatnonzero(partial.ravel())[0])
-        names = [k for k, b in zip(values, blank, strict=True) if b.ravel()[i]]
-        raise InputError(
-            f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} blank in cell {i + 1} "
-            "of the ranges while the other arguments are not"
+    ncols = grids[0].shape[1]
+    for pos in zip(*np.nonzero(partial), strict=True):
+        pos = (int(pos[0]), int(pos[1]))
+        if pos in bad:
+            continue
+        names = [k for k, b in zip(values, blank, strict=True) if b[pos]]
+        where = (
+            "" if grids[0].size == 1 else f" in cell {pos[0] * ncols + pos[1] + 1} of the ranges"
         )
-    ok = ~blank.any(axis=0)
-    return [g[ok] for g in grids], ok, shape
-
-
-def scatter(values: np.ndarray, ok: np.ndarray, shape: tuple) -> Any:
-    out = np.full(shape, np.nan)
-    out[ok] = values
-    return to_excel(out)
+        bad[pos] = InputError(
+            f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} blank{where} "
+            "while the other arguments are not"
+        )
+    return grids, bad
 
 
 def fit_table(model: Any, names: dict[str, str]) -> list[list[Any]]:
@@ -244,6 +258,28 @@ def fitted(model: Any, label: str, *args: Any) -> Any:
     return model
 
 
+_MODEL_CLASSES = {
+    "BGNBD": "BetaGeoModel",
+    "MBGNBD": "ModifiedBetaGeoModel",
+    "PNBD": "ParetoNBDModel",
+    "GG": "GammaGammaModel",
+    "SBG": "ShiftedBetaGeometricModel",
+    "BGBB": "BetaGeoBetaBinomModel",
+}
+
+
+def cached_fit(model: str, label: str, *data: np.ndarray) -> Any:
+    """:func:`fitted` on a new ``model`` (a key of :data:`_PARAMS`), cached on a digest of the
+    data (:mod:`xlclv.excel.cache`): the same data is never fitted twice."""
+    from xlclv import models
+    from xlclv.excel import cache
+
+    def make() -> Any:
+        return fitted(getattr(models, _MODEL_CLASSES[model])(), label, *data)
+
+    return cache.fits.get_or_make((model, cache.digest(*data)), make)
+
+
 def _rfm_columns(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     f = number_column(frequency, "frequency")
     r = number_column(recency, "recency")
@@ -255,7 +291,7 @@ def _rfm_columns(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndar
 def _model_class(model: str):
     from xlclv import models
 
-    return getattr(models, {"BGNBD": "BetaGeoModel", "PNBD": "ParetoNBDModel"}[model])
+    return getattr(models, _MODEL_CLASSES[model])
 
 
 def _with_params(model: str, params: Any):
@@ -266,7 +302,10 @@ def _with_params(model: str, params: Any):
 # -- RFM summary --------------------------------------------------------------------------
 _IDS_DOC = "Customer ID of each transaction: a column (blanks at the end ignored)."
 _DATES_DOC = "Date of each transaction: date cells, Excel date numbers or text such as 2024-01-31."
-_AMOUNTS_DOC = "Amount of each transaction. Amounts of 0 or less (returns) are not purchases."
+_AMOUNTS_DOC = (
+    "Amount of each transaction. Amounts of 0 (free orders) count as purchases, as in the "
+    "published CDNOW analysis; negative amounts (returns) do not."
+)
 
 
 @func()
@@ -287,10 +326,11 @@ def CLV_RFM(customer_ids, dates, amounts, observation_end=None, time_unit="W"):
     tx = transactions_frame(customer_ids, dates, amounts)
     end = single_cell(observation_end, "observation_end")
     end = None if end is None else excel_date(end, "observation_end")
-    summary = rfm_summary(tx, time_unit=unit, observation_end=end)
+    summary = rfm_summary(tx, time_unit=unit, observation_end=end, include_zero_amounts=True)
     header = ["customer_id", "frequency", f"recency ({unit})", f"T ({unit})", "monetary_value"]
     return [header] + [
-        [cid, *map(float, row)] for cid, row in zip(summary.index, summary.to_numpy(), strict=True)
+        [excel_id(cid), *map(float, row)]
+        for cid, row in zip(summary.index, summary.to_numpy(), strict=True)
     ]
 
 
@@ -307,26 +347,30 @@ _HORIZON_DOC = "Length of the future period, in the time unit of recency and T (
 
 def _fit(model: str, label: str, frequency, recency, T):
     f, r, t = _rfm_columns(frequency, recency, T)
-    m = fitted(_model_class(model)(), label, f, r, t)
+    m = cached_fit(model, label, f, r, t)
     return fit_table(m, _PARAMS[model])
 
 
 def _palive(model: str, frequency, recency, T, params):
-    (f, r, t), ok, shape = elementwise({"frequency": frequency, "recency": recency, "T": T})
+    grids, bad = elementwise({"frequency": frequency, "recency": recency, "T": T})
     m = _with_params(model, params)
-    return scatter(np.asarray(m.probability_alive(f, r, t), dtype=float), ok, shape)
+    return per_element(m.probability_alive, grids, bad)
 
 
 def _expected(model: str, horizon, frequency, recency, T, params):
     args = {"horizon": horizon, "frequency": frequency, "recency": recency, "T": T}
-    (h, f, r, t), ok, shape = elementwise(args)
-    if (h < 0).any():
-        raise InputError(f"horizon must be 0 or more, got {h[h < 0][0]:g}")
+    grids, bad = elementwise(args)
     m = _with_params(model, params)
-    return scatter(np.asarray(m.expected_purchases(h, f, r, t), dtype=float), ok, shape)
+
+    def core(h, f, r, t):
+        if (h < 0).any():
+            raise InputError(f"horizon must be 0 or more, got {h[h < 0][0]:g}")
+        return m.expected_purchases(h, f, r, t)
+
+    return per_element(core, grids, bad)
 
 
-@func()
+@func(call_in_wizard=False)  # fits a model: not on every keystroke of the wizard
 @arg("frequency", doc=_FREQ_DOC, **ARRAY)
 @arg("recency", doc=_REC_DOC, **ARRAY)
 @arg("T", doc=_T_DOC, **ARRAY)
@@ -356,7 +400,7 @@ def BGNBD_EXPECTED(horizon, frequency, recency, T, params):
     return _expected("BGNBD", horizon, frequency, recency, T, params)
 
 
-@func()
+@func(call_in_wizard=False)  # fits a model: not on every keystroke of the wizard
 @arg("frequency", doc=_FREQ_DOC, **ARRAY)
 @arg("recency", doc=_REC_DOC, **ARRAY)
 @arg("T", doc=_T_DOC, **ARRAY)
@@ -386,23 +430,171 @@ def PNBD_EXPECTED(horizon, frequency, recency, T, params):
     return _expected("PNBD", horizon, frequency, recency, T, params)
 
 
+def _no_purchase(model: str, horizon, frequency, recency, T, params):
+    args = {"horizon": horizon, "frequency": frequency, "recency": recency, "T": T}
+    grids, bad = elementwise(args)
+    m = _with_params(model, params)
+
+    def core(h, f, r, t):
+        if (h < 0).any():
+            raise InputError(f"horizon must be 0 or more, got {h[h < 0][0]:g}")
+        return m.probability_no_purchase(h, f, r, t)
+
+    return per_element(core, grids, bad)
+
+
+@func()
+@arg("horizon", doc=_HORIZON_DOC, **ARRAY)
+@arg("frequency", doc=_FREQ_DOC, **ARRAY)
+@arg("recency", doc=_REC_DOC, **ARRAY)
+@arg("T", doc=_T_DOC, **ARRAY)
+@arg("params", doc=_PARAMS_DOC["BGNBD"], **ARRAY)
+def BGNBD_PNOPURCHASE(horizon, frequency, recency, T, params):
+    """Probability that each customer makes no purchase in the next horizon time units under a fitted BG/NBD model (churn risk)."""
+    return _no_purchase("BGNBD", horizon, frequency, recency, T, params)
+
+
+@func()
+@arg("horizon", doc=_HORIZON_DOC, **ARRAY)
+@arg("frequency", doc=_FREQ_DOC, **ARRAY)
+@arg("recency", doc=_REC_DOC, **ARRAY)
+@arg("T", doc=_T_DOC, **ARRAY)
+@arg("params", doc=_PARAMS_DOC["PNBD"], **ARRAY)
+def PNBD_PNOPURCHASE(horizon, frequency, recency, T, params):
+    """Probability that each customer makes no purchase in the next horizon time units under a fitted Pareto/NBD model (churn risk)."""
+    return _no_purchase("PNBD", horizon, frequency, recency, T, params)
+
+
+# -- MBG/NBD ------------------------------------------------------------------------------
+@func(call_in_wizard=False)  # fits a model: not on every keystroke of the wizard
+@arg("frequency", doc=_FREQ_DOC, **ARRAY)
+@arg("recency", doc=_REC_DOC, **ARRAY)
+@arg("T", doc=_T_DOC, **ARRAY)
+def MBGNBD_FIT(frequency, recency, T):
+    """Fits the MBG/NBD model (Batislam, Denizel & Filiztekin 2007), where one-time buyers can be inactive: spills r, alpha, a, b and log_likelihood."""
+    return _fit("MBGNBD", "MBG/NBD", frequency, recency, T)
+
+
+@func()
+@arg("frequency", doc=_FREQ_DOC, **ARRAY)
+@arg("recency", doc=_REC_DOC, **ARRAY)
+@arg("T", doc=_T_DOC, **ARRAY)
+@arg("params", doc=_PARAMS_DOC["MBGNBD"], **ARRAY)
+def MBGNBD_PALIVE(frequency, recency, T, params):
+    """Probability that each customer is still active (alive) under a fitted MBG/NBD model; below 100 % for one-time buyers too."""
+    return _palive("MBGNBD", frequency, recency, T, params)
+
+
+@func()
+@arg("horizon", doc=_HORIZON_DOC, **ARRAY)
+@arg("frequency", doc=_FREQ_DOC, **ARRAY)
+@arg("recency", doc=_REC_DOC, **ARRAY)
+@arg("T", doc=_T_DOC, **ARRAY)
+@arg("params", doc=_PARAMS_DOC["MBGNBD"], **ARRAY)
+def MBGNBD_EXPECTED(horizon, frequency, recency, T, params):
+    """Expected purchases of each customer in the next horizon time units under a fitted MBG/NBD model."""
+    return _expected("MBGNBD", horizon, frequency, recency, T, params)
+
+
+@func()
+@arg("horizon", doc=_HORIZON_DOC, **ARRAY)
+@arg("frequency", doc=_FREQ_DOC, **ARRAY)
+@arg("recency", doc=_REC_DOC, **ARRAY)
+@arg("T", doc=_T_DOC, **ARRAY)
+@arg("params", doc=_PARAMS_DOC["MBGNBD"], **ARRAY)
+def MBGNBD_PNOPURCHASE(horizon, frequency, recency, T, params):
+    """Probability that each customer makes no purchase in the next horizon time units under a fitted MBG/NBD model (churn risk)."""
+    return _no_purchase("MBGNBD", horizon, frequency, recency, T, params)
+
+
+# -- BG/BB (discrete opportunities) -------------------------------------------------------
+_BB_FREQ_DOC = "Opportunities with a repeat transaction per customer (frequency), whole numbers."
+_BB_REC_DOC = (
+    "Opportunity of each customer's last repeat transaction (recency), 0 if none; "
+    "at most n_periods."
+)
+_BB_N_DOC = (
+    "Opportunities each customer had after her first transaction (n_periods), e.g. 6 "
+    "yearly donation drives."
+)
+_BB_WEIGHTS_DOC = (
+    "Customers each row stands for, for a table of distinct histories. Optional, default 1."
+)
+_BB_FUTURE_DOC = "Number of future opportunities, a whole number, e.g. 5 (the next 5 drives)."
+
+
+@func(call_in_wizard=False)  # fits a model: not on every keystroke of the wizard
+@arg("frequency", doc=_BB_FREQ_DOC, **ARRAY)
+@arg("recency", doc=_BB_REC_DOC, **ARRAY)
+@arg("n_periods", doc=_BB_N_DOC, **ARRAY)
+@arg("weights", doc=_BB_WEIGHTS_DOC, **ARRAY)
+def BGBB_FIT(frequency, recency, n_periods, weights=None):
+    """Fits the BG/BB model (Fader, Hardie & Shang 2010) for discrete opportunities such as yearly donations: spills alpha, beta, gamma, delta and log_likelihood."""
+    f = number_column(frequency, "frequency")
+    r = number_column(recency, "recency")
+    n = number_column(n_periods, "n_periods")
+    if _blank_range(weights):
+        same_length(frequency=f, recency=r, n_periods=n)
+        data: tuple[np.ndarray, ...] = (f, r, n)
+    else:
+        w = number_column(weights, "weights")
+        same_length(frequency=f, recency=r, n_periods=n, weights=w)
+        data = (f, r, n, w)
+    model = cached_fit("BGBB", "BG/BB", *data)
+    return fit_table(model, _PARAMS["BGBB"])
+
+
+def _blank_range(value: Any) -> bool:
+    """True for an omitted optional range (missing, or blank cells only)."""
+    return all(_is_blank(v) for row in as_grid(value) for v in row)
+
+
+@func()
+@arg("frequency", doc=_BB_FREQ_DOC, **ARRAY)
+@arg("recency", doc=_BB_REC_DOC, **ARRAY)
+@arg("n_periods", doc=_BB_N_DOC, **ARRAY)
+@arg("params", doc=_PARAMS_DOC["BGBB"], **ARRAY)
+def BGBB_PALIVE(frequency, recency, n_periods, params):
+    """Probability that each customer is still active at the next opportunity under a fitted BG/BB model."""
+    grids, bad = elementwise({"frequency": frequency, "recency": recency, "n_periods": n_periods})
+    m = _with_params("BGBB", params)
+    return per_element(m.probability_alive, grids, bad)
+
+
+@func()
+@arg("n_future", doc=_BB_FUTURE_DOC, **ARRAY)
+@arg("frequency", doc=_BB_FREQ_DOC, **ARRAY)
+@arg("recency", doc=_BB_REC_DOC, **ARRAY)
+@arg("n_periods", doc=_BB_N_DOC, **ARRAY)
+@arg("params", doc=_PARAMS_DOC["BGBB"], **ARRAY)
+def BGBB_EXPECTED(n_future, frequency, recency, n_periods, params):
+    """Expected transactions of each customer in the next n_future opportunities under a fitted BG/BB model."""
+    args = {
+        "n_future": n_future,
+        "frequency": frequency,
+        "recency": recency,
+        "n_periods": n_periods,
+    }
+    grids, bad = elementwise(args)
+    m = _with_params("BGBB", params)
+    return per_element(m.expected_purchases, grids, bad)
+
+
 # -- Gamma-Gamma --------------------------------------------------------------------------
 _MONETARY_DOC = (
     "Mean amount of each customer's repeat purchases (monetary_value), e.g. a column of CLV_RFM."
 )
 
 
-@func()
+@func(call_in_wizard=False)  # fits a model: not on every keystroke of the wizard
 @arg("frequency", doc=_FREQ_DOC, **ARRAY)
 @arg("monetary_value", doc=_MONETARY_DOC, **ARRAY)
 def GG_FIT(frequency, monetary_value):
     """Fits the Gamma-Gamma spend model (Fader, Hardie & Lee 2005) on repeat buyers: spills p, q, gamma and log_likelihood."""
-    from xlclv.models import GammaGammaModel
-
     f = number_column(frequency, "frequency")
     m = number_column(monetary_value, "monetary_value")
     same_length(frequency=f, monetary_value=m)
-    model = fitted(GammaGammaModel(), "Gamma-Gamma", f, m)
+    model = cached_fit("GG", "Gamma-Gamma", f, m)
     return fit_table(model, _PARAMS["GG"])
 
 
@@ -414,16 +606,20 @@ def GG_SPEND(frequency, monetary_value, params):
     """Expected average spend per purchase of each customer under a fitted Gamma-Gamma model."""
     from xlclv.models import GammaGammaModel
 
-    (f, m), ok, shape = elementwise({"frequency": frequency, "monetary_value": monetary_value})
+    grids, bad = elementwise({"frequency": frequency, "monetary_value": monetary_value})
     model = GammaGammaModel().set_params(**model_params(params, "GG"))
-    return scatter(np.asarray(model.expected_spend(f, m), dtype=float), ok, shape)
+    return per_element(model.expected_spend, grids, bad)
 
 
 # -- one formula from transactions to CLV -------------------------------------------------
-_MODELS = {"BGNBD": "BG/NBD", "PNBD": "Pareto/NBD"}
+_MODELS = {"BGNBD": "BG/NBD", "MBGNBD": "MBG/NBD", "PNBD": "Pareto/NBD"}
+#: Parameter draws behind CLV_MODEL's interval, and their fixed seed: a recalculation gives
+#: the same range.
+_INTERVAL_DRAWS = 1000
+_INTERVAL_SEED = 20240101
 
 
-@func()
+@func(call_in_wizard=False)  # fits a model: not on every keystroke of the wizard
 @arg("customer_ids", doc=_IDS_DOC, **ARRAY)
 @arg("dates", doc=_DATES_DOC, **ARRAY)
 @arg("amounts", doc=_AMOUNTS_DOC, **ARRAY)
@@ -444,12 +640,17 @@ _MODELS = {"BGNBD": "BG/NBD", "PNBD": "Pareto/NBD"}
 )
 @arg(
     "model",
-    doc='Purchase model: "BGNBD" (BG/NBD) or "PNBD" (Pareto/NBD). Optional, default "BGNBD".',
+    doc='Purchase model: "BGNBD" (BG/NBD), "MBGNBD" (MBG/NBD) or "PNBD" (Pareto/NBD). Optional, default "BGNBD".',
     **ARRAY,
 )
 @arg(
     "time_unit",
     doc='Time unit of recency and T in the table: "D", "W" or "M". Optional, default "W".',
+    **ARRAY,
+)
+@arg(
+    "interval",
+    doc="Width of a CLV range from parameter uncertainty, e.g. 0.8 adds columns clv_p10 and clv_p90. Optional, default none.",
     **ARRAY,
 )
 def CLV_MODEL(
@@ -461,31 +662,67 @@ def CLV_MODEL(
     annual_discount_rate=0.1,
     model="BGNBD",
     time_unit="W",
+    interval=None,
 ):
-    """Predictive CLV per customer from transactions (BG/NBD or Pareto/NBD with Gamma-Gamma spend): spills RFM, p_alive, expected purchases and spend, and clv."""
+    """Predictive CLV per customer from transactions (BG/NBD, MBG/NBD or Pareto/NBD with Gamma-Gamma spend): spills RFM, p_alive, expected purchases and spend, clv and, with interval, its range."""
     given = single_text(model, "model", default="BGNBD")
     name = given.upper().replace("/", "")
     if name not in _MODELS:
-        raise InputError(f'model must be "BGNBD" (BG/NBD) or "PNBD" (Pareto/NBD), got {given!r}')
+        raise InputError(
+            f'model must be "BGNBD" (BG/NBD), "MBGNBD" (MBG/NBD) or "PNBD" (Pareto/NBD), '
+            f"got {given!r}"
+        )
     unit = time_unit_arg(time_unit)
     margin = single_number(gross_margin, "gross_margin", default=1.0)
     horizon = single_number(horizon_months, "horizon_months", default=12.0)
     rate = single_number(annual_discount_rate, "annual_discount_rate", default=0.1)
+    width = single_number(interval, "interval", default=0.0)
     if not 0 <= margin <= 1:
         raise InputError(
             f"gross_margin must be a share between 0 and 1 (e.g. 0.3 for 30 %), got {margin:g}"
         )
     if not horizon > 0:
         raise InputError(f"horizon_months must be greater than 0, got {horizon:g}")
+    if width != 0 and not 0.5 <= width <= 0.98:
+        raise InputError(
+            f"interval must be a share from 0.5 to 0.98 (e.g. 0.8 for the range from the 10th "
+            f"to the 90th percentile), or blank for none; got {width:g}"
+        )
 
-    from xlclv.models import GammaGammaModel
-    from xlclv.transactions import rfm_summary
+    from xlclv.excel import cache
+
+    # the cells as xlwings delivered them: unchanged transactions are parsed and fitted once,
+    # and a recalculation with every argument unchanged returns the finished table
+    cells = cache.cells_digest(customer_ids, dates, amounts)
+    key = (cells, name, unit, margin, horizon, rate, width)
+    rows = cache.tables.get_or_make(
+        key,
+        lambda: _clv_table(
+            customer_ids, dates, amounts, cells, name, unit, margin, horizon, rate, width
+        ),
+    )
+    return [list(row) for row in rows]  # a copy: the cached table stays as it was
+
+
+def _clv_table(customer_ids, dates, amounts, cells, name, unit, margin, horizon, rate, width):
+    """CLV_MODEL's table (header + one row per customer)."""
+    from xlclv.excel import cache
     from xlclv.valuation import customer_lifetime_value
 
-    summary = rfm_summary(transactions_frame(customer_ids, dates, amounts), time_unit=unit)
-    f, r, t, mv = (summary[c].to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))
-    purchase = fitted(_model_class(name)(), _MODELS[name], f, r, t)
-    spend = fitted(GammaGammaModel(), "Gamma-Gamma", f, mv)
+    def summarise() -> tuple:
+        from xlclv.transactions import rfm_summary
+
+        summary = rfm_summary(
+            transactions_frame(customer_ids, dates, amounts),
+            time_unit=unit,
+            include_zero_amounts=True,
+        )
+        columns = ("frequency", "recency", "T", "monetary_value")
+        return ([excel_id(c) for c in summary.index], *(summary[c].to_numpy() for c in columns))
+
+    ids, f, r, t, mv = cache.summaries.get_or_make((cells, unit), summarise)
+    purchase = cached_fit(name, _MODELS[name], f, r, t)
+    spend = cached_fit("GG", "Gamma-Gamma", f, mv)
     p_alive = purchase.probability_alive(f, r, t)
     expected = purchase.expected_purchases(months_to_units(horizon, unit), f, r, t)
     avg_spend = spend.expected_spend(f, mv)
@@ -512,10 +749,33 @@ def CLV_MODEL(
         "expected_spend",
         "clv",
     ]
-    table = np.column_stack([f, r, t, mv, p_alive, expected, avg_spend, clv]).astype(float)
-    return [header] + [
-        [cid, *map(float, row)] for cid, row in zip(summary.index, table, strict=True)
-    ]
+    columns = [f, r, t, mv, p_alive, expected, avg_spend, clv]
+    if width:
+        low, high = _clv_range(purchase, spend, f, r, t, mv, margin, horizon, rate, unit, width)
+        header += [f"clv_p{_percent(low)}", f"clv_p{_percent(high)}"]
+        columns += [low.to_numpy(), high.to_numpy()]
+    table = np.column_stack(columns).astype(float)
+    return [header] + [[cid, *row] for cid, row in zip(ids, table.tolist(), strict=True)]
+
+
+def _percent(column) -> str:
+    """The percentile of a quantile column of clv_interval (``p10`` -> ``10``)."""
+    return str(column.name)[1:]
+
+
+def _clv_range(purchase, spend, f, r, t, mv, margin, horizon, rate, unit, width):
+    """Lower and upper CLV quantile per customer (:func:`xlclv.intervals.clv_interval`)."""
+    from xlclv.intervals import clv_interval
+
+    tail = (1.0 - width) / 2.0
+    result = clv_interval(
+        purchase, spend, f, r, t, mv,
+        gross_margin=margin, horizon_months=horizon, annual_discount_rate=rate,
+        time_unit=unit, n_draws=_INTERVAL_DRAWS, quantiles=(tail, 1.0 - tail),
+        seed=_INTERVAL_SEED,
+    )  # fmt: skip
+    quantile_columns = [c for c in result.customers.columns if c != "clv"]
+    return result.customers[quantile_columns[0]], result.customers[quantile_columns[1]]
 
 
 # -- shifted-beta-geometric (contractual) -------------------------------------------------
@@ -536,7 +796,7 @@ def _sbg(alpha, beta):
     return ShiftedBetaGeometricModel().set_params(**params)
 
 
-@func()
+@func(call_in_wizard=False)  # fits a model: not on every keystroke of the wizard
 @arg(
     "active_by_period",
     doc="Customers of one cohort still active at the start of each period, first = cohort size, e.g. 1000, 631, 468.",
@@ -544,10 +804,8 @@ def _sbg(alpha, beta):
 )
 def SBG_FIT(active_by_period):
     """Fits the shifted-beta-geometric retention model (Fader & Hardie 2007) to one cohort: spills alpha, beta and log_likelihood."""
-    from xlclv.models import ShiftedBetaGeometricModel
-
     active = number_column(active_by_period, "active_by_period")
-    model = fitted(ShiftedBetaGeometricModel(), "shifted-beta-geometric", active)
+    model = cached_fit("SBG", "shifted-beta-geometric", active)
     return fit_table(model, _PARAMS["SBG"])
 
 
@@ -589,3 +847,46 @@ def SBG_LIFETIME(alpha, beta, discount_rate=0):
             f"(alpha = {model.params_['alpha']:g}): give a discount rate above 0"
         )
     return float(model.discounted_expected_lifetime(d))
+
+
+@func()
+@arg("alpha", doc=_ALPHA_DOC, **ARRAY)
+@arg("beta", doc=_BETA_DOC, **ARRAY)
+@arg(
+    "periods_survived",
+    doc="Periods each customer has been active (tenure n, at least 1), e.g. a column of whole numbers.",
+    **ARRAY,
+)
+@arg(
+    "discount_rate",
+    doc="Discount rate per period, e.g. 0.1 a year. Optional, default 0 (undiscounted).",
+    **ARRAY,
+)
+def SBG_DERL(alpha, beta, periods_survived, discount_rate=0):
+    """Discounted expected residual lifetime in periods of each customer active for periods_survived periods, valued just before her next renewal (sBG, Fader & Hardie 2010): multiply by the payment per period for her remaining value."""
+    model = _sbg(alpha, beta)
+    d = single_number(discount_rate, "discount_rate", default=0.0)
+    if d < 0:
+        raise InputError(f"discount_rate must be 0 or more, got {d:g}")
+    if d == 0 and model.params_["alpha"] <= 1:
+        raise InputError(
+            f"the undiscounted expected residual lifetime is infinite when alpha is at most 1 "
+            f"(alpha = {model.params_['alpha']:g}): give a discount rate above 0"
+        )
+    grids, bad = elementwise({"periods_survived": periods_survived})
+
+    def core(n):
+        wrong = (n < 1) | (n != np.floor(n))
+        if wrong.any():
+            raise InputError(
+                f"periods_survived must be a whole number of at least 1, got {n[wrong][0]:g}"
+            )
+        out = np.asarray(model.discounted_expected_residual_lifetime(d, n), dtype=float)
+        if not np.isfinite(out).all():
+            raise XlclvError(
+                "the residual lifetime cannot be computed reliably for these parameters and "
+                "tenures (the evaluation returned no finite value)"
+            )
+        return out
+
+    return per_element(core, grids, bad)

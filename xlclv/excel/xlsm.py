@@ -68,8 +68,12 @@ def quickstart_vba_project() -> bytes:
         return z.read("xl/vbaProject.bin")
 
 
-def build_xlsm(path: str | os.PathLike[str]) -> Path:
-    """Write the macro-enabled template to ``path`` (a folder or a ``.xlsm`` file)."""
+def build_xlsm(path: str | os.PathLike[str], *, settings: dict[str, str] | None = None) -> Path:
+    """Write the macro-enabled template to ``path`` (a folder or a ``.xlsm`` file).
+
+    ``settings`` are added to its ``xlwings.conf`` sheet, e.g. ``{"Interpreter_Win": ...}``
+    (``xlclv install`` passes the interpreter, so the sheet button needs no user-wide config).
+    """
     from xlclv.excel.templates import build_clv_report
 
     target = Path(path)
@@ -79,7 +83,7 @@ def build_xlsm(path: str | os.PathLike[str]) -> Path:
         target,
         vba_project=quickstart_vba_project(),
         button_macro=BUTTON_MACRO,
-        conf_sheet=CONF_SHEET,
+        conf_sheet={**CONF_SHEET, **(settings or {})},
     )
 
 

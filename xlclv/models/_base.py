@@ -273,6 +273,7 @@ class BaseModel:
             if not np.isfinite(v) or v <= 0:
                 raise InputError(f"parameter {k} must be a positive number, got {v}")
         self.params_ = {k: float(params[k]) for k in self._param_names}
+        self.__dict__.pop("_log_hessian_", None)  # a fit's Hessian does not belong to these
         self.standard_errors_ = {k: float("nan") for k in self._param_names}
         self.log_likelihood_ = float("nan")
         self.converged_ = True
@@ -293,6 +294,21 @@ class BaseModel:
                 "upper_95": est + 1.959963984540054 * se,
             }
         )
+
+    @property
+    def log_covariance_(self) -> pd.DataFrame:
+        """Asymptotic covariance of the log-parameters: the inverse Hessian of the negative
+        log-likelihood in log-parameters at the optimum (the matrix behind
+        ``standard_errors_``). All NaN when unavailable: parameters set with ``set_params``,
+        or a Hessian that is not positive definite."""
+        self._check_fitted()
+        names = list(self._param_names)
+        cov = np.full((len(names), len(names)), np.nan)
+        hess = getattr(self, "_log_hessian_", None)
+        if hess is not None and np.all(np.isfinite(hess)) and np.all(np.linalg.eigvalsh(hess) > 0):
+            cov = np.linalg.inv(hess)
+            cov = (cov + cov.T) / 2
+        return pd.DataFrame(cov, index=names, columns=names)
 
     # -- fitting --------------------------------------------------------------------------
     def _negative_log_likelihood(self, params: np.ndarray, data) -> float:  # pragma: no cover

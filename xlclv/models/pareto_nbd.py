@@ -26,7 +26,7 @@ expressions. http://brucehardie.com/notes/009/
 from __future__ import annotations
 
 import numpy as np
-from scipy import integrate, special
+from scipy import special
 
 from ._base import RFMModel, check_counts, check_times, hyp2f1, result_shape, shaped, validate_rfm
 
@@ -298,6 +298,8 @@ def _log_death_integral(r, alpha, s, beta, n, t) -> float:
 
     grid = z * np.linspace(1e-6, 1.0, 65)
     peak = float(np.max(log_f(grid)))
+    from scipy import integrate  # here: keeps the import of the models light
+
     val, _ = integrate.quad(
         lambda u: np.exp(log_f(u) - peak), 0.0, z, epsabs=0.0, epsrel=1e-11, limit=200,
         points=[float(np.clip(n / (n + r + s), 0.0, z))] if 0 < n / (n + r + s) < z else None,

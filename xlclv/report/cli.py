@@ -6,8 +6,12 @@
   Transactions sheet (and Settings, NPS, Marketing when present), applies the flags over the
   Settings sheet, and writes a new workbook. The input file is only ever read.
 
-Progress goes to stderr, one line per phase; the summary goes to stdout. A fatal input
-problem prints one line and exits with code 2, never a traceback.
+Progress goes to stderr, one line per phase; the summary goes to stdout, with the column
+mapping used and what was read from the data (a date order, a decimal separator). A fatal
+input problem, and every failure to read the input file, prints one line and exits with code
+2, never a traceback; Ctrl-C prints one line and exits with code 130. A report written with
+warnings (more rows not used than max_rejected_share, or a model that did not converge)
+prints them and exits with code 3.
 """
 
 from __future__ import annotations
@@ -19,13 +23,19 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from xlclv._errors import WorkbookError, XlclvError
 
 __all__ = ["PhaseTimer", "register", "run_report"]
 
 DEFAULT_DEMO_OUTPUT = "xlclv-demo-report.xlsx"
-_TABLE_SUFFIXES = {".csv", ".parquet", ".pq"}
+#: Each dataset its own default file, so `demo --dataset cdnow` after `demo` does not collide.
+DEMO_OUTPUTS = {"sample": DEFAULT_DEMO_OUTPUT, "cdnow": "xlclv-cdnow-report.xlsx"}
+#: Exit status of a run that wrote the report with warnings (rows not used beyond
+#: max_rejected_share, a model that did not converge).
+EXIT_WARNINGS = 3
+_TABLE_SUFFIXES = {".csv", ".tsv", ".parquet", ".pq"}
 _WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
 
 
@@ -84,7 +94,10 @@ def register(subparsers: Any) -> None:
         description="Write a complete CLV report workbook from a built-in dataset.",
     )
     p.add_argument(
-        "-o", "--output", default=DEFAULT_DEMO_OUTPUT, help=f"default: {DEFAULT_DEMO_OUTPUT}"
+        "-o",
+        "--output",
+        default=None,
+        help=f"default: {DEMO_OUTPUTS['sample']} (sample) or {DEMO_OUTPUTS['cdnow']} (cdnow)",
     )
     p.add_argument(
         "--dataset",
@@ -133,7 +146,63 @@ def register(subparsers: Any) -> None:
     g.add_argument("--observation-end", help="last day of the data, YYYY-MM-DD")
     g.add_argument("--segment-by", help="comma-separated segment columns, e.g. region,channel")
     g.add_argument("--currency", help="three-letter currency code for number formats")
-    g.add_argument("--model", choices=("BGNBD", "PNBD"), type=str.upper, help="purchase model")
+    g.add_argument(
+        "--model",
+        choices=("AUTO", "BGNBD", "PNBD", "MBGNBD"),
+        type=str.upper,
+        help="purchase model; AUTO (default) fits them all and picks one on the holdout and AIC",
+    )
+    g.add_argument(
+        "--holdout-weeks", type=int, help="holdout check length in weeks (default: last 25%%)"
+    )
+    g.add_argument(
+        "--max-rejected-share",
+        type=float,
+        help="warn (exit status 3) when more rows or amount than this share are not used "
+        "(default 0.01)",
+    )
+    g.add_argument(
+        "--exclude-zero-amounts",
+        action="store_true",
+        help="do not count $0 purchases as purchase occasions (counted by default, as in "
+        "the published CDNOW analysis)",
+    )
+    g.add_argument(
+        "--churn-horizon-days",
+        type=float,
+        help="horizon of the churn-risk column P(no purchase, next N days) (default: 90)",
+    )
+    g.add_argument(
+        "--periods",
+        type=str.upper,
+        choices=("Y", "Q", "M"),
+        help="discrete opportunities (calendar years, quarters or months, e.g. yearly "
+        "donations): use the BG/BB model (default: continuous time)",
+    )
+    r = p.add_argument_group("reading the input (also Settings cells: columns, date_order, ...)")
+    r.add_argument(
+        "--sheet",
+        help="the transactions sheet (default: Transactions, else the only sheet "
+        "with customer, date and amount headers)",
+    )
+    r.add_argument(
+        "--columns",
+        help='which header is which field, e.g. customer_id=Email,date="Created at",amount=Total'
+        " (default: recognised header names of common exports)",
+    )
+    r.add_argument(
+        "--date-order",
+        choices=("YMD", "DMY", "MDY"),
+        type=str.upper,
+        help="order of dates written as text like 03/04/2024 (default: the only order the "
+        "data fit; ambiguous data stop and ask)",
+    )
+    r.add_argument(
+        "--decimal-separator",
+        choices=(".", ","),
+        help="decimal separator of amounts written as text (default: the one the data imply; "
+        "ambiguous data stop and ask)",
+    )
     p.set_defaults(handler=_cmd_report)
 
 
@@ -147,19 +216,51 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
         "segment_by": args.segment_by,
         "currency": args.currency,
         "model": args.model,
+        "holdout_weeks": args.holdout_weeks,
+        "churn_horizon_days": args.churn_horizon_days,
+        "periods": args.periods,
+        "columns": args.columns,
+        "date_order": args.date_order,
+        "decimal_separator": args.decimal_separator,
+        "max_rejected_share": args.max_rejected_share,
+        "include_zero_amounts": False if args.exclude_zero_amounts else None,
     }
     return {k: v for k, v in pairs.items() if v is not None}
 
 
-def read_inputs(path: Path) -> Any:
-    """The WorkbookInputs of a workbook, CSV or Parquet file (read only)."""
+def read_inputs(path: Path, *, sheet: str | None = None, columns: Any = None) -> Any:
+    """The WorkbookInputs of a workbook, CSV or Parquet file (read only).
+
+    Every failure is a :class:`~xlclv.WorkbookError` (one line: what, where, how to fix),
+    also for errors the file readers raise of their own (a damaged file).
+    """
+    try:
+        return _read_inputs(path, sheet=sheet, columns=columns)
+    except (XlclvError, KeyboardInterrupt):
+        raise
+    except MemoryError:
+        raise WorkbookError(
+            f"Not enough memory to read '{path.name}': save the data as CSV or Parquet, or "
+            "drop the columns the report does not need"
+        ) from None
+    except Exception as exc:  # a reader's own error on a damaged or unusual file
+        text = " ".join(str(exc).split())[:300]
+        raise WorkbookError(
+            f"Could not read '{path.name}': {type(exc).__name__}: {text}. Open it in Excel and "
+            "save it again (as .xlsx or CSV UTF-8)"
+        ) from None
+
+
+def _read_inputs(path: Path, *, sheet: str | None, columns: Any) -> Any:
     from xlclv.report import inputs as _inputs
 
     if not path.is_file():
         raise WorkbookError(f"Input file '{path}' not found")
     suffix = path.suffix.lower()
     if suffix in _TABLE_SUFFIXES:
-        result = _inputs.read_table_file(path)
+        if sheet is not None:
+            raise WorkbookError(f"--sheet applies to workbooks; '{path.name}' has no sheets")
+        result = _inputs.read_table_file(path, columns=columns)
         if not hasattr(result, "transactions"):
             result = _inputs.WorkbookInputs(
                 transactions=result,
@@ -172,7 +273,7 @@ def read_inputs(path: Path) -> Any:
             )
         return result
     if suffix in _WORKBOOK_SUFFIXES:
-        return _inputs.read_workbook(path)
+        return _inputs.read_workbook(path, sheet=sheet, columns=columns)
     raise WorkbookError(
         f"Cannot read '{path.name}': use an Excel workbook (.xlsx) with a Transactions sheet, "
         "or a .csv / .parquet file"
@@ -206,6 +307,7 @@ def run_report(
     if output.suffix.lower() != ".xlsx":
         raise WorkbookError(f"The report must be an .xlsx file, got '{output.name}'")
     settings = Settings.from_values(dict(inputs.settings or {}), **(overrides or {}))
+    _reading_options(inputs, settings)
     report = build_report(inputs, settings, progress=progress)
     if limits is not None:  # --scores / max_customer_rows (xlclv.report.bigdata)
         from xlclv.report import bigdata
@@ -215,6 +317,34 @@ def run_report(
         progress("write")
     written = write_report(report, output, force=force)
     return report, written
+
+
+def _reading_options(inputs: Any, settings: Any) -> None:
+    """Hand the reading settings (flags over the Settings sheet) to the transactions cleaning,
+    through the raw table's ``attrs`` (see :func:`xlclv.report.clean.clean_transactions`)."""
+    from xlclv.report.clean import READING_ATTR
+
+    tx = getattr(inputs, "transactions", None)
+    if tx is None:
+        return
+    opts = dict(tx.attrs.get(READING_ATTR) or {})
+    for key in ("columns", "date_order", "decimal_separator"):
+        value = getattr(settings, key, None)
+        if value is not None:
+            opts[key] = value
+    tx.attrs[READING_ATTR] = opts
+
+
+def reading_lines(inputs: Any) -> list[str]:
+    """What reading chose, as lines for the console: the column mapping and the notes."""
+    from xlclv.report.clean import CHOSEN_ATTR
+
+    tx = getattr(inputs, "transactions", None)
+    chosen = tx.attrs.get(CHOSEN_ATTR) if tx is not None else None
+    if not chosen:
+        return []
+    cols = ", ".join(f"{k} = {v!r}" for k, v in chosen.get("columns", {}).items())
+    return [f"columns              {cols}"] + [f"note: {n}" for n in chosen.get("notes", [])]
 
 
 def _print_summary(console: Console, report: Any, path: Path, seconds: float) -> None:
@@ -228,6 +358,18 @@ def _print_summary(console: Console, report: Any, path: Path, seconds: float) ->
     console.print(f"  total predicted CLV  {cur} {total:,.0f}{note}", highlight=False)
     console.print(f"  top segment          {s.get('top_segment') or '-'}", highlight=False)
     console.print(f"  data issues          {int(s.get('issues', 0)):,}", highlight=False)
+    if s.get("margin_note"):
+        console.print(
+            "  [bold yellow]note:[/bold yellow] CLV is REVENUE at 100% margin, not profit "
+            "(no gross margin given; use --gross-margin 0.3 for 30%)",
+            highlight=False,
+        )
+    chosen = ", ".join(s.get("segments_chosen") or []) or "none"
+    console.print(f"  segments             {chosen}", highlight=False, markup=False)
+    for col, why in s.get("segments_skipped") or []:
+        console.print(f"    not a segment: {col!r} ({why})", highlight=False, markup=False)
+    for w in s.get("warnings") or []:
+        console.print(f"[bold red]warning:[/bold red] {escape(w)}", highlight=False)
 
 
 def _run(
@@ -259,15 +401,21 @@ def _run(
         )
     except XlclvError as exc:
         timer.abort()
-        err.print(f"[bold red]error:[/bold red] {_one_line(exc)}", highlight=False)
+        err.print(f"[bold red]error:[/bold red] {escape(_one_line(exc))}", highlight=False)
         return 2
     except OSError as exc:  # unreadable or locked file, full disk...
         timer.abort()
-        err.print(f"[bold red]error:[/bold red] {_one_line(exc)}", highlight=False)
+        err.print(f"[bold red]error:[/bold red] {escape(_one_line(exc))}", highlight=False)
         return 2
+    except KeyboardInterrupt:
+        timer.abort()
+        err.print("[bold red]interrupted[/bold red] (Ctrl-C): no report written", highlight=False)
+        return 130
     timer.done()
     _print_summary(console, report, written, time.perf_counter() - start)
-    return 0
+    for line in reading_lines(inputs):
+        console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
+    return EXIT_WARNINGS if report.summary.get("warnings") else 0
 
 
 def _limits(args: argparse.Namespace, inputs: Any, output: Path) -> dict[str, Any]:
@@ -294,6 +442,7 @@ def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
 
         return sample.cdnow_inputs() if args.dataset == "cdnow" else sample.sample_inputs()
 
+    args.output = args.output or DEMO_OUTPUTS[args.dataset]
     return _run(args, console, load, {}, None)
 
 
@@ -301,6 +450,28 @@ def _cmd_report(args: argparse.Namespace, console: Console) -> int:
     from xlclv.report import bigdata
 
     path = Path(args.input)
+    if args.columns is not None:
+        from xlclv.report.clean import parse_column_mapping
+
+        try:
+            columns = parse_column_mapping(args.columns)
+        except ValueError as exc:
+            err = Console(stderr=True, soft_wrap=True)
+            err.print(
+                f"[bold red]error:[/bold red] --columns {escape(str(exc))}; write it as "
+                "customer_id=Email,"
+                'date="Created at",amount=Total',
+                highlight=False,
+                markup=True,
+            )
+            return 2
+    else:
+        columns = None
+
     if bigdata.use_big_path(args.input, args.table):
         return bigdata.run_cli(args, console, _overrides(args))
-    return _run(args, console, lambda: read_inputs(path), _overrides(args), path)
+
+    def load() -> Any:
+        return read_inputs(path, sheet=args.sheet, columns=columns)
+
+    return _run(args, console, load, _overrides(args), path)

@@ -61,7 +61,7 @@ SAMPLE_SETTINGS: dict[str, object] = {
     "observation_end": None,
     "segment_by": None,
     "currency": "USD",
-    "model": "BGNBD",
+    "model": "AUTO",
 }
 #: channel -> mean NPS score shift
 _NPS_SHIFT = {"Organic search": 0.0, "Paid social": -1.2, "Email": 0.3, "Referral": 1.0}

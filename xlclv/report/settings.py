@@ -20,23 +20,50 @@ import pandas as pd
 from xlclv._errors import InputError
 from xlclv._timeunits import check_time_unit
 
-__all__ = ["MAX_SEGMENTS", "MODELS", "Settings"]
+__all__ = ["AUTO", "MAX_SEGMENTS", "MODELS", "PURCHASE_MODELS", "Settings"]
 
 #: With segment_by blank, an extra column with more distinct values than this is not a segment.
 MAX_SEGMENTS = 50
-#: Purchase models the report can use: key -> display name.
-MODELS = {"BGNBD": "BG/NBD", "PNBD": "Pareto/NBD"}
-_MODEL_ALIASES = {
-    "BGNBD": "BGNBD",
-    "BG/NBD": "BGNBD",
-    "BG-NBD": "BGNBD",
-    "BETAGEO": "BGNBD",
-    "PNBD": "PNBD",
-    "PARETO/NBD": "PNBD",
-    "PARETO-NBD": "PNBD",
-    "PARETONBD": "PNBD",
-    "PARETO": "PNBD",
+#: Purchase models the report can use: key -> (display name, class name in xlclv.models).
+#: Adding a model is one entry here; a model whose class xlclv.models does not export (yet)
+#: is left out of ``model = AUTO`` and rejected when asked for by name.
+PURCHASE_MODELS = {
+    "BGNBD": ("BG/NBD", "BetaGeoModel"),
+    "PNBD": ("Pareto/NBD", "ParetoNBDModel"),
+    "MBGNBD": ("MBG/NBD", "ModifiedBetaGeoModel"),
 }
+#: Display names of the purchase models: key -> name. BG/BB is not in PURCHASE_MODELS (it
+#: needs discrete opportunities, not continuous time): the ``periods`` setting selects it.
+MODELS = {key: name for key, (name, _) in PURCHASE_MODELS.items()}
+MODELS["BGBB"] = "BG/BB"
+#: The ``periods`` setting: calendar opportunity -> months in one.
+PERIOD_MONTHS = {"Y": 12, "Q": 3, "M": 1}
+PERIOD_NAMES = {"Y": "year", "Q": "quarter", "M": "month"}
+_PERIOD_WORDS = {
+    "Y": "Y", "YEAR": "Y", "YEARS": "Y", "YEARLY": "Y", "ANNUAL": "Y", "A": "Y",
+    "Q": "Q", "QUARTER": "Q", "QUARTERS": "Q", "QUARTERLY": "Q",
+    "M": "M", "MONTH": "M", "MONTHS": "M", "MONTHLY": "M",
+}  # fmt: skip
+#: The ``model`` setting that fits every available model and picks one on the holdout and AIC.
+AUTO = "AUTO"
+_MODEL_ALIASES = {
+    **{re.sub(r"[^A-Z]", "", k): k for k in PURCHASE_MODELS},
+    **{re.sub(r"[^A-Z]", "", name.upper()): k for k, (name, _) in PURCHASE_MODELS.items()},
+    "BETAGEO": "BGNBD",
+    "PARETO": "PNBD",
+    "MODIFIEDBETAGEO": "MBGNBD",
+    "AUTO": AUTO,
+    "AUTOMATIC": AUTO,
+}
+
+
+def available_models() -> list[str]:
+    """Keys of the purchase models whose class :mod:`xlclv.models` exports, in registry order."""
+    import xlclv.models
+
+    return [k for k, (_, cls) in PURCHASE_MODELS.items() if hasattr(xlclv.models, cls)]
+
+
 _UNIT_WORDS = {
     "DAY": "D",
     "DAYS": "D",
@@ -69,8 +96,38 @@ class Settings:
         Segment columns to summarise; None = every extra column of the transactions.
     currency : str
         Currency code for number formats (e.g. "USD", "EUR").
-    model : {"BGNBD", "PNBD"}
-        The purchase model: BG/NBD or Pareto/NBD (spend is always Gamma-Gamma).
+    model : {"AUTO", "BGNBD", "PNBD", "MBGNBD"}
+        The purchase model (spend is always Gamma-Gamma). AUTO (the default) fits every
+        available model (BG/NBD, Pareto/NBD and MBG/NBD when available) and picks one on the
+        holdout check and AIC (:func:`xlclv.report.fit.choose_model`); a key forces that model.
+    holdout_weeks : int or None
+        Length of the holdout check's holdout period in weeks; None = the last 25 % of the
+        period from the first purchase to the observation end.
+    periods : {"Y", "Q", "M"} or None
+        Discrete opportunities (calendar years, quarters or months), e.g. yearly donation
+        drives: the report then uses the BG/BB model (Fader, Hardie & Shang 2010) on whether
+        each customer bought in each period after her first; None = continuous time (BG/NBD,
+        MBG/NBD, Pareto/NBD).
+    churn_horizon_days : float
+        Horizon of the churn-risk column ``P(no purchase, next 90 days)`` in days (default 90;
+        above 0, at most 3,650).
+    columns : dict or None
+        Explicit column mapping {field: header}, fields ``customer_id``, ``date``, ``amount``
+        (text form ``customer_id=Email,date=Created at,amount=Total``); None = recognise the
+        headers (see :data:`xlclv.report.clean.COLUMN_ALIASES`).
+    date_order : {"YMD", "DMY", "MDY"} or None
+        Order of dates written as text such as 03/04/2024; None = the only order the data
+        fit, else the run stops and asks for it.
+    decimal_separator : {".", ","} or None
+        Decimal separator of amounts written as text; None = the one the data imply, else the
+        run stops and asks for it.
+    max_rejected_share : float
+        When the rows not used are more than this share of the rows, or of the absolute
+        amount, the report warns loudly (Dashboard banner, console, exit status 3); default
+        0.01 (1 %).
+    include_zero_amounts : bool
+        Count purchases of exactly 0 (free orders) as purchase occasions, as the published
+        CDNOW analysis does (default True); False leaves them out of the model.
     """
 
     gross_margin: float = 1.0
@@ -80,7 +137,15 @@ class Settings:
     observation_end: dt.date | None = None
     segment_by: list[str] | None = None
     currency: str = "USD"
-    model: str = "BGNBD"
+    model: str = AUTO
+    holdout_weeks: int | None = None
+    churn_horizon_days: float = 90.0
+    periods: str | None = None
+    columns: dict[str, str] | None = None
+    date_order: str | None = None
+    decimal_separator: str | None = None
+    max_rejected_share: float = 0.01
+    include_zero_amounts: bool = True
 
     def __post_init__(self) -> None:
         checked = _validate(
@@ -138,6 +203,14 @@ _SETTING_NAMES = (
     "segment_by",
     "currency",
     "model",
+    "holdout_weeks",
+    "churn_horizon_days",
+    "periods",
+    "columns",
+    "date_order",
+    "decimal_separator",
+    "max_rejected_share",
+    "include_zero_amounts",
 )
 _DEFAULTS = {
     "gross_margin": 1.0,
@@ -147,8 +220,18 @@ _DEFAULTS = {
     "observation_end": None,
     "segment_by": None,
     "currency": "USD",
-    "model": "BGNBD",
+    "model": AUTO,
+    "holdout_weeks": None,
+    "churn_horizon_days": 90.0,
+    "periods": None,
+    "columns": None,
+    "date_order": None,
+    "decimal_separator": None,
+    "max_rejected_share": 0.01,
+    "include_zero_amounts": True,
 }
+_DATE_ORDERS = ("YMD", "DMY", "MDY")
+_DECIMAL_WORDS = {".": ".", ",": ",", "POINT": ".", "DOT": ".", "PERIOD": ".", "COMMA": ","}
 
 
 def _setting_key(key: object) -> str:
@@ -203,7 +286,10 @@ def _validate(raw: Mapping[str, object], *, sources: Mapping[str, str | None]) -
                     f"must be D (days), W (weeks) or M (months), got {_show(value)}"
                 ) from None
         elif name == "observation_end":
-            out[name] = _date(value, fail)
+            day = _date(value, fail)
+            if not dt.date(1900, 1, 1) <= day <= dt.date(2262, 4, 11):
+                raise fail(f"must be a date from 1900 to 2262, got {day.isoformat()}")
+            out[name] = day
         elif name == "segment_by":
             if isinstance(value, str):
                 items = [s.strip() for s in value.split(",")]
@@ -219,11 +305,81 @@ def _validate(raw: Mapping[str, object], *, sources: Mapping[str, str | None]) -
                 raise fail(f"must be a currency code such as USD or EUR, got {_show(value)}")
             out[name] = text
         elif name == "model":
-            key = re.sub(r"\s+", "", str(value)).upper()
-            if key not in _MODEL_ALIASES:
-                raise fail(f"must be BGNBD (BG/NBD) or PNBD (Pareto/NBD), got {_show(value)}")
-            out[name] = _MODEL_ALIASES[key]
+            out[name] = _model(value, fail)
+        elif name == "holdout_weeks":
+            x = _number(value, fail)
+            if not (x >= 1 and float(x).is_integer()):
+                raise fail(
+                    f"must be a whole number of weeks, at least 1, got {_show(value)} (leave it "
+                    "blank to hold out the last 25 % of the period)"
+                )
+            out[name] = int(x)
+        elif name == "churn_horizon_days":
+            x = _number(value, fail)
+            if not 0 < x <= 3650:
+                raise fail(
+                    f"must be a number of days above 0 and at most 3650, got {_show(value)} "
+                    "(e.g. 90 for the churn risk over the next 90 days)"
+                )
+            out[name] = float(x)
+        elif name == "periods":
+            text = re.sub(r"[^A-Z]", "", str(value).upper())
+            if text not in _PERIOD_WORDS:
+                raise fail(
+                    f"must be Y (years), Q (quarters) or M (months), or blank for continuous "
+                    f"time; got {_show(value)}"
+                )
+            out[name] = _PERIOD_WORDS[text]
+        elif name == "columns":
+            from xlclv.report.clean import parse_column_mapping
+
+            try:
+                out[name] = parse_column_mapping(value) or None
+            except ValueError as exc:
+                raise fail(
+                    f"is not a column mapping: {exc} (write customer_id=Email,"
+                    'date="Created at",amount=Total)'
+                ) from None
+        elif name == "date_order":
+            text = re.sub(r"[\s/.\-]+", "", str(value)).upper()
+            if text not in _DATE_ORDERS:
+                raise fail(f"must be YMD, DMY or MDY, got {_show(value)}")
+            out[name] = text
+        elif name == "decimal_separator":
+            text = str(value).strip().upper()
+            if text not in _DECIMAL_WORDS:
+                raise fail(f"must be . (point) or , (comma), got {_show(value)}")
+            out[name] = _DECIMAL_WORDS[text]
+        elif name == "max_rejected_share":
+            x = _fraction(value, fail)
+            if not 0 <= x < 1:
+                hint = " (enter 1% as 0.01 or 1%)" if x >= 1 else ""
+                raise fail(f"must be at least 0 and below 1, got {_show(value)}{hint}")
+            out[name] = x
+        elif name == "include_zero_amounts":
+            out[name] = _yes_no(value, fail)
+    if out["periods"] is not None and out["model"] != AUTO:
+        raise InputError(
+            f"Setting 'model' is {out['model']} but 'periods' is {out['periods']}: periods "
+            "select the BG/BB model for discrete opportunities; leave model as AUTO, or clear "
+            "periods to use a continuous-time model.",
+            sheet=sources.get("model") or sources.get("periods"),
+        )
     return out
+
+
+def _model(value: object, fail: Callable[[str], InputError]) -> str:
+    key = _MODEL_ALIASES.get(re.sub(r"[^A-Z]", "", str(value).upper()))
+    available = available_models()
+    choices = ", ".join(f"{k} ({MODELS[k]})" for k in available)
+    if key is None:
+        raise fail(f"must be AUTO (choose automatically) or one of {choices}, got {_show(value)}")
+    if key != AUTO and key not in available:
+        raise fail(
+            f"asks for {MODELS[key]}, which this version of xlclv does not have; use AUTO or "
+            f"one of {choices}"
+        )
+    return key
 
 
 def _show(value: object) -> str:
@@ -255,6 +411,19 @@ def _fraction(value: object, fail: Callable[[str], InputError]) -> float:
     if isinstance(value, str) and value.strip().endswith("%"):
         return _number(value.strip()[:-1], fail) / 100.0
     return _number(value, fail)
+
+
+def _yes_no(value: object, fail: Callable[[str], InputError]) -> bool:
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | float | np.integer | np.floating) and float(value) in (0.0, 1.0):
+        return bool(value)
+    text = str(value).strip().upper()
+    if text in ("TRUE", "YES", "Y", "1", "ON"):
+        return True
+    if text in ("FALSE", "NO", "N", "0", "OFF"):
+        return False
+    raise fail(f"must be TRUE or FALSE (yes/no), got {_show(value)}")
 
 
 def _date(value: object, fail: Callable[[str], InputError]) -> dt.date:

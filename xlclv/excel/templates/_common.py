@@ -52,6 +52,21 @@ class _TemplateFormats:
         self.wrap_header = wb.add_format(
             {"bold": True, "text_wrap": True, "valign": "bottom", "align": "center"}
         )
+        #: a note right of a right-aligned value ("30.0%Share of revenue" without the indent)
+        self.side_note = wb.add_format(
+            {
+                "text_wrap": True,
+                "valign": "top",
+                "font_color": "#595959",
+                "indent": 1,
+                "align": "left",
+            }
+        )
+        #: the header of a number column: right-aligned over its right-aligned numbers
+        self.header_right = wb.add_format(
+            {"bold": True, "bg_color": "#1F3864", "font_color": "#FFFFFF", "border": 1}
+            | {"align": "right"}
+        )
 
 
 def _wrapped_height(text: str, chars_per_line: int) -> float:

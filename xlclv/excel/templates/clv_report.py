@@ -12,12 +12,14 @@ from typing import Any
 import pandas as pd
 
 from xlclv._errors import WorkbookError
+from xlclv.excel.button import OUTPUT_MARKER
 from xlclv.excel.templates._common import (
     _input_table,
     _properties,
     _TemplateFormats,
     _wrapped_height,
 )
+from xlclv.report.settings import AUTO, available_models
 from xlclv.report.writer import add_report_sheets, close_workbook, new_workbook, write_value
 
 #: The Settings sheet: (key = defined name, default, note). Row 1 is the header
@@ -51,7 +53,19 @@ SETTINGS_ROWS: tuple[tuple[str, object, str], ...] = (
         "Leave blank to use every column besides customer_id, date and amount.",
     ),
     ("currency", "USD", "Three-letter currency code used in number formats, e.g. USD, EUR, GBP."),
-    ("model", "BGNBD", "Purchase model: BGNBD (BG/NBD, fast) or PNBD (Pareto/NBD)."),
+    (
+        "model",
+        "AUTO",
+        "Purchase model: AUTO fits each model, checks it on the holdout and picks one (the "
+        "Model sheet says why); or force one: BGNBD (BG/NBD), PNBD (Pareto/NBD), MBGNBD "
+        "(MBG/NBD, if this version has it).",
+    ),
+    (
+        "holdout_weeks",
+        None,
+        "Weeks at the end of the data held out to check the model (refitted on the data before "
+        "them). Leave blank to hold out the last 25 % of the period.",
+    ),
 )
 
 
@@ -106,7 +120,9 @@ def build_clv_report(
     if vba_project is not None:
         _add_vba_project(wb, vba_project)
     readme, tx = _input_sheets(wb, inputs, settings_values, has_button=button_macro is not None)
-    add_report_sheets(wb, report)
+    for name in add_report_sheets(wb, report):
+        # the Excel button replaces only sheets it marked as its own (xlclv.excel.button)
+        wb.define_name(f"'{name}'!{OUTPUT_MARKER}", "=TRUE")
     readme.activate()
     if button_macro is not None:
         _insert_buttons(readme, tx, button_macro, ncols=len(inputs.transactions.columns))
@@ -237,9 +253,11 @@ _WHAT_YOU_GET: tuple[tuple[str, str], ...] = (
     ("Cohorts", "Customers by acquisition period, and cumulative revenue per customer."),
     (
         "Model",
-        "The fitted BG/NBD (or Pareto/NBD) and Gamma-Gamma parameters with standard "
-        "errors, fit quality, a holdout check (the model refitted on earlier data predicts "
-        "the last part, compared with what actually happened) and the settings used.",
+        "Which purchase model was chosen and why (BG/NBD, Pareto/NBD... compared on the "
+        "holdout and AIC), the fitted parameters with standard errors, a holdout check (the "
+        "model refitted on earlier data predicts the last weeks) with charts of predicted "
+        "against actual repeat purchases week by week and by past purchases, fit quality "
+        "and the settings used.",
     ),
     (
         "Data issues",
@@ -282,7 +300,7 @@ def _settings_sheet(wb: Any, ws: Any, fmt: _TemplateFormats, values: Mapping[str
     for i, (key, _default, note) in enumerate(SETTINGS_ROWS, start=1):
         ws.write_string(i, 0, key, fmt.key)
         _setting_value(ws, i, key, values.get(key), fmt)
-        ws.write_string(i, 2, note, fmt.note)
+        ws.write_string(i, 2, note, fmt.side_note)
         ws.set_row(i, _wrapped_height(note, 100))
         ws.write_comment(i, 1, f"{key}: {note}", {"x_scale": 2, "y_scale": 1.2})
         ws.data_validation(i, 1, i, 1, _validation(key, note))
@@ -354,8 +372,14 @@ _RULES: dict[str, dict[str, Any]] = {
     },
     "model": {
         "validate": "list",
-        "source": ["BGNBD", "PNBD"],
-        "error_message": "model is BGNBD or PNBD.",
+        "source": [AUTO, *available_models()],
+        "error_message": f"model is {', '.join([AUTO, *available_models()])}.",
+    },
+    "holdout_weeks": {
+        "validate": "integer",
+        "criteria": ">=",
+        "value": 1,
+        "error_message": "holdout_weeks is a whole number of weeks (1 or more), or blank.",
     },
     "observation_end": {
         "validate": "date",

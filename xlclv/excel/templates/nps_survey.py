@@ -22,6 +22,8 @@ from xlclv.excel.templates._common import (
 from xlclv.report.writer import close_workbook, new_workbook
 
 NPS_SEGMENTS = ("Enterprise", "Mid-market", "Self-serve")
+#: The Excel Table of answers on the Responses sheet; every formula reads its columns by name.
+RESPONSES_TABLE = "tblResponses"
 
 
 def nps_sample(seed: int = 11) -> pd.DataFrame:
@@ -84,9 +86,9 @@ def build_nps_survey(path: str | os.PathLike[str]) -> Path:
     out = wb.add_worksheet("NPS")
     title = "Net Promoter Score with confidence intervals"
     _notes_sheet(readme, fmt, title, _README_NOTES, 18)
-    _input_table(resp, fmt, df, "tblResponses", fmt.writer)
+    _input_table(resp, fmt, df, RESPONSES_TABLE, fmt.writer)
     resp.freeze_panes(1, 0)
-    sheet = _NpsSheet(wb, out, fmt, z, last=len(df) + 1)
+    sheet = _NpsSheet(wb, out, fmt, z)
     sheet.top(_CONFIDENCE)
     m_first, m_last, end = sheet.blocks(df)
     udf = wb.add_format({"italic": True, "font_color": "#2E75B6", "num_format": "0.0"})
@@ -106,7 +108,9 @@ _README_NOTES = [
     (
         "Responses",
         "Paste your survey answers into the table: customer_id, date, score (0-10) and "
-        "segment. Keep the header row; the table grows as you paste.",
+        "segment. Keep the header row. Paste directly below the last row: the Excel Table "
+        "(tblResponses) grows, and every formula reads its columns by name "
+        "(tblResponses[score]), so new answers are counted.",
     ),
     (
         "NPS",
@@ -139,12 +143,12 @@ class _NpsSheet:
     out: Any
     fmt: _TemplateFormats
     z: float
-    last: int  # Excel row of the last response
 
     def __post_init__(self) -> None:
-        self.rng_score = f"Responses!$C$2:$C${self.last}"
-        self.rng_seg = f"Responses!$D$2:$D${self.last}"
-        self.rng_date = f"Responses!$B$2:$B${self.last}"
+        # structured references: they cover the whole table and grow with it
+        self.rng_score = f"{RESPONSES_TABLE}[score]"
+        self.rng_seg = f"{RESPONSES_TABLE}[segment]"
+        self.rng_date = f"{RESPONSES_TABLE}[date]"
         self.nps_fmt = self.wb.add_format({"num_format": "0.0"})
         self.month_fmt = self.wb.add_format(
             {"num_format": "mmm yyyy", "bold": True, "align": "left"}
@@ -173,7 +177,7 @@ class _NpsSheet:
             for m in months
         ]
         d = self.rng_date
-        m_first = end + 4
+        m_first = end + 5  # Excel row of the first month: heading end+2, header end+3 (0-based)
         end = self.block(
             end + 2,
             "By month",
@@ -192,7 +196,7 @@ class _NpsSheet:
         hdr = row + 1
         out.write_string(hdr, 0, _FIRST_HEAD[label], fmt.header)
         for j, h in enumerate(_HEADS, start=1):
-            out.write_string(hdr, j, h, fmt.header)
+            out.write_string(hdr, j, h, fmt.header_right)
         for i, (key, sub) in enumerate(zip(keys, subsets, strict=True)):
             r = hdr + 1 + i
             if isinstance(key, pd.Timestamp):

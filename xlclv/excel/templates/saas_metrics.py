@@ -94,8 +94,9 @@ _README_NOTES = [
     (
         "Retention",
         "One acquisition cohort: how many of its customers are still active at the start of "
-        "each month. The shifted-beta-geometric (sBG) model is fitted to it (alpha, beta) "
-        "and projects survival month by month with S(t) = S(t-1) x (beta + t - 1) / "
+        "each month. The shifted-beta-geometric (sBG) model is fitted to it by =SBG_FIT "
+        "(alpha, beta; the sBG cells link to that result, so your cohort changes the "
+        "projection; without the xlclv add-in they show an error and say so) and projects survival month by month with S(t) = S(t-1) x (beta + t - 1) / "
         "(alpha + beta + t - 1), next to the naive constant-churn projection (1 - c)^t.",
     ),
     (
@@ -131,6 +132,7 @@ class _SaasFormats(_TemplateFormats):
         self.udf_money = wb.add_format(
             {"italic": True, "font_color": "#2E75B6", "num_format": "#,##0.00"}
         )
+        self.warn = wb.add_format({"bold": True, "font_color": "#C00000"})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,7 +171,7 @@ def _monthly_sheet(wb: Any, ws: Any, fmt: _SaasFormats, monthly: pd.DataFrame) -
     values = _monthly_values(monthly)
     last = _monthly_table(ws, fmt, monthly["Month"], values)
     arpu_last = _monthly_summary(wb, ws, fmt, values, last)
-    ws.set_column(0, 0, 30)
+    ws.set_column(0, 0, 36)  # "Check with xlclv: =LIFETIME(churn)" in bold
     ws.set_landscape()
     ws.fit_to_pages(1, 0)
     return arpu_last
@@ -329,10 +331,11 @@ def _retention_sheet(wb: Any, rt: Any, fmt: _SaasFormats, c: _Cohort) -> None:
     )
     heads = ["Month", "Active customers", "Observed survival", "sBG survival", "Constant churn"]
     for j, h in enumerate(heads):
-        rt.write_string(_HDR, j, h, fmt.header)
-    _model_block(wb, rt, fmt, c)
+        rt.write_string(_HDR, j, h, fmt.header_right)
+    _model_block(wb, rt, fmt, c, _fit_row(c))
     _survival_rows(rt, fmt, c)
     fr = _lifetime_block(wb, rt, fmt, c)
+    assert fr == _fit_row(c), "the sBG cells must point at the =SBG_FIT spill"
     rt.set_column(0, 0, 8)
     rt.set_column(1, 4, 16)
     rt.set_column(5, 6, 3)
@@ -340,21 +343,40 @@ def _retention_sheet(wb: Any, rt: Any, fmt: _SaasFormats, c: _Cohort) -> None:
     rt.set_column(8, 8, 14)
     rt.freeze_panes(_HDR + 1, 0)
     rt.insert_chart(fr + 8, 7, _retention_chart(wb, c.n_obs))
+    _base_value_block(rt, fmt, c, fr + 26)
     rt.set_landscape()
     rt.fit_to_pages(1, 0)
 
 
-def _model_block(wb: Any, rt: Any, fmt: _SaasFormats, c: _Cohort) -> None:
-    """sBG alpha and beta (columns H:I), fitted in Python, plain numbers for native formulas."""
+def _fit_row(c: _Cohort) -> int:
+    """0-based first row of the =SBG_FIT spill (its header row; alpha and beta follow)."""
+    return _Q + len(_lifetime_rows(c)) + 4
+
+
+#: Shown (row 3) when the sBG cells are errors, i.e. =SBG_FIT could not run.
+SBG_NEEDS_ADDIN = (
+    "sBG alpha and beta come from =SBG_FIT (column I, below), which needs the xlclv add-in: "
+    "install it (see README) and recalculate. The constant-churn column works without it."
+)
+
+
+def _model_block(wb: Any, rt: Any, fmt: _SaasFormats, c: _Cohort, fit_row: int) -> None:
+    """sBG alpha and beta (columns H:I): links to the =SBG_FIT result, so the projection follows
+    the cohort in column B. Cached values: xlclv's fit of the sample cohort."""
     pr = _T0
     rt.write_string(pr - 1, 7, "Model", fmt.head)
     rt.write_string(pr - 1, 8, "", fmt.head)
-    labels = [("sBG alpha (fitted by xlclv)", c.alpha), ("sBG beta (fitted by xlclv)", c.beta)]
+    labels = [
+        ("sBG alpha (from =SBG_FIT below)", c.alpha),
+        ("sBG beta (from =SBG_FIT below)", c.beta),
+    ]
     for k, (label, value) in enumerate(labels):
         rt.write_string(pr + k, 7, label, fmt.bold)
-        rt.write_number(pr + k, 8, value, fmt.writer.num4)
+        rt.write_formula(pr + k, 8, f"=I{fit_row + 2 + k}", fmt.writer.num4, value)
     wb.define_name("sbg_alpha", f"=Retention!$I${pr + 1}")
     wb.define_name("sbg_beta", f"=Retention!$I${pr + 2}")
+    check = f'=IF(OR(ISERROR(sbg_alpha),ISERROR(sbg_beta)),"{SBG_NEEDS_ADDIN}","")'
+    rt.write_formula(2, 0, check, fmt.warn, "")
 
 
 def _survival_rows(rt: Any, fmt: _SaasFormats, c: _Cohort) -> None:
@@ -469,6 +491,39 @@ def _xlclv_functions_block(rt: Any, fmt: _SaasFormats, c: _Cohort, u: int) -> in
         fmt.note,
     )
     return fr
+
+
+def _base_value_block(rt: Any, fmt: _SaasFormats, c: _Cohort, u: int) -> None:
+    """Customer-base value from the sBG DERL (Fader & Hardie 2010), from row ``u`` (H:I).
+
+    The customers active at the start of the last observed month N have been active for
+    n = N + 1 months by its end; each is worth ARPU x margin x DERL(d, n), valued just
+    before her next renewal (the next payment, if she renews, undiscounted).
+    """
+    q, (_, obs_last) = _Q, c.obs_rows
+    n = c.n_obs + 1
+    derl = float(c.model.discounted_expected_residual_lifetime(c.monthly_rate, n))
+    actives = float(c.active[-1])
+    rt.write_string(u - 1, 7, "Customer-base value (sBG, Fader & Hardie 2010)", fmt.head)
+    rt.write_string(u - 1, 8, "", fmt.head)
+    rt.write_string(u, 7, f"Customers active at the start of month {c.n_obs}", fmt.bold)
+    rt.write_formula(u, 8, f"=B{obs_last}", fmt.writer.count, actives)
+    rt.write_string(
+        u + 1, 7, f"Residual lifetime each (months): =SBG_DERL(alpha, beta, {n}, d)", fmt.bold
+    )
+    rt.write_formula(u + 1, 8, f"=SBG_DERL(sbg_alpha,sbg_beta,{n},I{q + 2})", fmt.udf, derl)
+    rt.write_string(u + 2, 7, "Value of these customers (actives x ARPU x margin x DERL)", fmt.bold)
+    # the function itself, not its cell: the value is an xlclv-function cell too
+    value = f"=I{u + 1}*arpu_last*gross_margin*SBG_DERL(sbg_alpha,sbg_beta,{n},I{q + 2})"
+    rt.write_formula(u + 2, 8, value, fmt.udf_money, actives * c.arpu_last * _MARGIN * derl)
+    rt.write_string(
+        u + 3,
+        7,
+        f"Each has paid {n} months by the end of month {c.n_obs}; DERL sums her discounted "
+        "future months, the next one undiscounted, given her tenure: long-tenured customers "
+        "are worth more than a new one.",
+        fmt.note,
+    )
 
 
 def _retention_chart(wb: Any, n_obs: int) -> Any:

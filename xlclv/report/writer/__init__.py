@@ -12,9 +12,12 @@ Safety rules, all tested:
   and the workbook is created with ``strings_to_formulas=False``, ``strings_to_numbers=False``
   and ``strings_to_urls=False``. A customer id or segment value such as ``=HYPERLINK(...)`` or
   ``@SUM(A1)`` stays text: user data never becomes a formula.
-- The file is written to a temporary file in the target folder and renamed into place with
-  :func:`os.replace`, so a crash never leaves a half-written report, and an existing file is
-  only replaced when ``force=True``.
+- The file is written to a temporary file in the target folder and published with an
+  exclusive create (:func:`os.link`; ``os.replace`` only with ``force=True``), so a crash never
+  leaves a half-written report, of concurrent runs to one new file exactly one wins, and the
+  temporary files go on errors, Ctrl-C and SIGTERM.
+- One escaping rule for cell text on both write paths (:func:`~.cells.escape_cell_text`), and
+  text over Excel's 32,767-character limit stops the write instead of being cut.
 
 Modules: :mod:`~.workbook` (the file, atomically), one module per sheet (:mod:`~.dashboard`,
 :mod:`~.customers`, :mod:`~.segments`, :mod:`~.cohorts`, :mod:`~.model`, :mod:`~.issues`),

@@ -7,6 +7,7 @@ formula; number formats are the xf indexes XlsxWriter gave the same Format objec
 from __future__ import annotations
 
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,15 @@ import pandas as pd
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from xlclv.report.writer.cells import EXCEL_EPOCH, col_letters, is_missing
+from xlclv.report.writer.cells import (
+    EXCEL_EPOCH,
+    EXCEL_MAX_TEXT,
+    check_text_length,
+    col_letters,
+    escape_cell_text,
+    escape_cell_texts,
+    is_missing,
+)
 
 #: Tables with more data rows than this use the bulk path.
 BULK_ROWS = 5000
@@ -52,22 +61,20 @@ def close_workbook(workbook: Workbook) -> None:
 
 
 def _xml_text(v: str) -> str:
-    v = v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    v = _CONTROL.sub("", v)
+    check_text_length(v)
+    v = escape_cell_text(v)
     if v[:1].isspace() or v[-1:].isspace():
         return f'<t xml:space="preserve">{v}</t>'
     return f"<t>{v}</t>"
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
 def _text_cells(texts: pd.Series, prefix: pd.Series, s_attr: str) -> pd.Series:
-    """Inline-string cells for a Series of str (vectorised)."""
-    t = texts.str.replace("&", "&amp;", regex=False)
-    t = t.str.replace("<", "&lt;", regex=False).str.replace(">", "&gt;", regex=False)
-    t = t.str.replace(_CONTROL.pattern, "", regex=True)
-    spaced = t.str.match(r"^\s|.*\s$")
+    """Inline-string cells for a Series of str (vectorised), escaped like every other path."""
+    long = texts.str.len() > EXCEL_MAX_TEXT // 2
+    for v in texts[long].tolist():
+        check_text_length(v)
+    t = escape_cell_texts(texts)
+    spaced = t.str.match(r"(?s)\s|.*\s\Z")
     open_t = pd.Series("<t>", index=t.index).where(~spaced, '<t xml:space="preserve">')
     return prefix + f'"{s_attr} t="inlineStr"><is>' + open_t + t + "</t></is></c>"
 
@@ -118,24 +125,28 @@ def _cells(series: pd.Series, ref: str, first_row: int, style: int) -> list[str]
 
 
 def _splice_rows(path: Path, jobs: dict[str, list[Any]], tables: dict[str, str]) -> None:
-    import shutil
     import zipfile
 
     tmp = path.with_name(path.name + ".bulk")
-    with (
-        zipfile.ZipFile(path) as zin,
-        zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zout,
-    ):
-        for item in zin.infolist():
-            data = zin.read(item.filename)
-            level = None
-            if item.filename in jobs:
-                data = _sheet_with_rows(data.decode("utf-8"), jobs[item.filename]).encode("utf-8")
-                level = 1  # fast deflate for the big part
-            elif item.filename.startswith("xl/tables/table"):
-                data = _widen_table(data.decode("utf-8"), tables).encode("utf-8")
-            zout.writestr(item, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=level)
-    shutil.move(tmp, path)
+    try:
+        with (
+            zipfile.ZipFile(path) as zin,
+            zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zout,
+        ):
+            for item in zin.infolist():
+                data = zin.read(item.filename)
+                level = None
+                if item.filename in jobs:
+                    text = _sheet_with_rows(data.decode("utf-8"), jobs[item.filename])
+                    data = text.encode("utf-8")
+                    level = 1  # fast deflate for the big part
+                elif item.filename.startswith("xl/tables/table"):
+                    data = _widen_table(data.decode("utf-8"), tables).encode("utf-8")
+                zout.writestr(item, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=level)
+    except BaseException:  # a full disk, SIGTERM, Ctrl-C: no .bulk debris
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
 
 
 def _widen_table(xml: str, tables: dict[str, str]) -> str:

@@ -13,7 +13,96 @@ import pandas as pd
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from xlclv._errors import WorkbookError
+
 EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
+
+#: Excel's limit on the text of one cell, in UTF-16 code units.
+EXCEL_MAX_TEXT = 32767
+
+# The escaping rule of every write path (XlsxWriter's, which Excel reads back exactly):
+# literal "_xHHHH_" text gets its underscore escaped, control characters become _xHHHH_, and
+# the non-characters U+FFFE/U+FFFF too. Lone surrogates cannot be written as UTF-8 at all:
+# they become U+FFFD (the visible replacement character).
+_ESCAPED_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
+_CONTROL_CHARS = re.compile(r"([\x00-\x08\x0b-\x1f])")
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
+def utf16_len(text: str) -> int:
+    """Length of ``text`` as Excel counts it (UTF-16 code units)."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def writable_text(text: str) -> str:
+    """``text`` with lone surrogates (unencodable) replaced by U+FFFD; everything else kept."""
+    return _SURROGATES.sub("\ufffd", text) if _SURROGATES.search(text) else text
+
+
+def writable_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with :func:`writable_text` applied to the text of its object columns (only a
+    column holding a lone surrogate is copied)."""
+    out = df
+    for j in range(df.shape[1]):
+        s = df.iloc[:, j]
+        if s.dtype != object:
+            continue
+        bad = s.map(lambda v: isinstance(v, str) and _SURROGATES.search(v) is not None)
+        if bad.any():
+            if out is df:
+                out = df.copy()
+            out.iloc[:, j] = s.map(lambda v: writable_text(v) if isinstance(v, str) else v)
+    return out
+
+
+def escape_cell_text(text: str) -> str:
+    """The one escaping rule for cell text in the sheet XML (both write paths).
+
+    The same as XlsxWriter's shared strings: ``_xHHHH_`` -> ``_x005F_xHHHH_``, control
+    characters -> ``_xHHHH_``, U+FFFE/U+FFFF -> ``_xFFFE_``/``_xFFFF_``, lone surrogates ->
+    U+FFFD, then ``&``, ``<``, ``>`` as XML entities.
+    """
+    text = _ESCAPED_ESCAPE.sub(r"_x005F\1", writable_text(text))
+    text = _CONTROL_CHARS.sub(lambda m: f"_x{ord(m.group(1)):04X}_", text)
+    text = text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape_cell_texts(texts: pd.Series) -> pd.Series:
+    """:func:`escape_cell_text` for a Series of str, vectorised."""
+    t = texts.str.replace(_SURROGATES.pattern, "\ufffd", regex=True)
+    t = t.str.replace(_ESCAPED_ESCAPE.pattern, r"_x005F\1", regex=True)
+    if t.str.contains(r"[\x00-\x08\x0b-\x1f]", regex=True).any():
+        t = t.str.replace(_CONTROL_CHARS.pattern, lambda m: f"_x{ord(m.group(1)):04X}_", regex=True)
+    t = t.str.replace("\ufffe", "_xFFFE_", regex=False).str.replace(
+        "\uffff", "_xFFFF_", regex=False
+    )
+    t = t.str.replace("&", "&amp;", regex=False)
+    return t.str.replace("<", "&lt;", regex=False).str.replace(">", "&gt;", regex=False)
+
+
+class TextTooLong(WorkbookError):
+    """A text longer than Excel's cell limit reached the writer (the pipeline lists such
+    values as data issues first, so this is a bug, never a silent cut)."""
+
+
+def check_text_length(text: str, where: str = "") -> None:
+    if len(text) > EXCEL_MAX_TEXT // 2 and utf16_len(text) > EXCEL_MAX_TEXT:
+        raise TextTooLong(
+            f"A text of {utf16_len(text):,} characters{where} is longer than Excel's cell "
+            f"limit of {EXCEL_MAX_TEXT:,}; it was not cut silently"
+        )
+
+
+class SafeWorksheet(Worksheet):
+    """A worksheet whose every string write follows the one rule: lone surrogates become
+    U+FFFD (XlsxWriter then escapes as :func:`escape_cell_text` does), and text over Excel's
+    limit stops the write instead of being cut (XlsxWriter truncates it silently)."""
+
+    def _write_string(self, row, col, string, cell_format=None):  # type: ignore[override]
+        string = writable_text(str(string))
+        check_text_length(string, f" (sheet '{self.name}', row {row + 1})")
+        return super()._write_string(row, col, string, cell_format)
 
 
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "¥", "INR": "₹"}
@@ -75,6 +164,21 @@ class Formats:
         self.subtitle = self.add(italic=True, font_color="#595959")
         self.heading = self.add(bold=True, font_size=12, font_color="#1F3864", bottom=1)
         self.note = self.add(font_color="#595959", text_wrap=True, valign="top")
+        self.banner = self.add(
+            bold=True,
+            font_color="#FFFFFF",
+            bg_color="#C00000",
+            text_wrap=True,
+            valign="vcenter",
+            border=1,
+            border_color="#7F0000",
+        )
+        self.caution = self.add(
+            bold=True, font_color="#9C0006", bg_color="#FFEB9C", text_wrap=True, valign="top"
+        )
+        self.caution_small = self.add(
+            italic=True, bold=True, font_color="#9C0006", align="center", shrink=True
+        )
         tile = {"bg_color": "#DEEAF6", "align": "center", "valign": "vcenter", "border": 1}
         tile["border_color"] = "#9DC3E6"
         self.tile_label = self.add(**tile, bold=True, font_color="#1F3864")

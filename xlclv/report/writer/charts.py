@@ -1,6 +1,6 @@
-"""Native Excel charts for the Dashboard: one builder per chart, each reading ranges of the
-Dashboard's own "Chart data" tables (``cats``/``vals`` are XlsxWriter ``[sheet, r1, c1, r2,
-c2]`` lists)."""
+"""Native Excel charts: one builder per chart. The Dashboard's read its own "Chart data" tables,
+the Model sheet's (tracking, conditional expectation) the tables at the foot of the Model sheet
+(``cats``/``vals`` are XlsxWriter ``[sheet, r1, c1, r2, c2]`` lists)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ __all__ = [
     "cohort_lines",
     "column_by_cohort",
     "concentration",
+    "conditional_columns",
     "grid",
     "new_chart",
     "palive_histogram",
+    "tracking_lines",
 ]
 
 CHART_W, CHART_H = 620, 300
@@ -43,8 +45,12 @@ def grid() -> dict[str, Any]:
     return {"visible": True, "line": {"color": "#E7E6E6"}}
 
 
-def bar_by_segment(workbook: Workbook, title: str, cats, vals, money: str, labels: bool) -> Any:
-    """Horizontal bars of predicted CLV by segment, first row at the top."""
+def bar_by_segment(workbook: Workbook, title, cats, vals, money: str, labels: bool) -> Any:
+    """Horizontal bars of predicted CLV by segment, first row at the top.
+
+    ``title`` is a ``[sheet, row, col]`` cell holding the title when it contains user text
+    (a literal string would be parsed as a reference if it looked like ``Sheet!A1``).
+    """
     chart = new_chart(workbook, "bar")
     chart.add_series(
         {
@@ -127,4 +133,67 @@ def cohort_lines(workbook: Workbook, series: list[dict[str, Any]], money: str) -
     chart.set_x_axis({"name": "Months since first purchase", "interval_unit": 3})
     chart.set_y_axis({"num_format": money, "major_gridlines": grid()})
     chart.set_legend({"position": "right"})
+    return chart
+
+
+def tracking_lines(
+    workbook: Workbook,
+    title: str,
+    weeks,
+    actual,
+    predicted,
+    split_x,
+    split_y,
+    *,
+    y_name: str,
+    y_format: str = "#,##0",
+    x_max: float | None = None,
+) -> Any:
+    """Actual against predicted repeat purchases by week, with the holdout start as a
+    vertical dashed line (a two-point series), in the style of Fader, Hardie & Lee (2005),
+    fig. 2."""
+    chart = new_chart(workbook, "scatter", "straight")
+    chart.add_series(
+        {"name": "Actual", "categories": weeks, "values": actual,
+         "line": {"color": BLUE, "width": 2.0}}
+    )  # fmt: skip
+    chart.add_series(
+        {"name": "Predicted", "categories": weeks,
+         "values": predicted, "line": {"color": ORANGE, "width": 2.0, "dash_type": "dash"}}
+    )  # fmt: skip
+    chart.add_series(
+        {"name": "Holdout starts", "categories": split_x, "values": split_y,
+         "line": {"color": GREY, "width": 1.25, "dash_type": "square_dot"}}
+    )  # fmt: skip
+    chart.set_title({"name": title, "name_font": {"size": 12}})
+    x_axis = {"name": "Weeks since the first purchase in the data", "min": 0}
+    if x_max is not None:
+        x_axis["max"] = x_max
+    chart.set_x_axis(x_axis)
+    chart.set_y_axis({"name": y_name, "min": 0, "num_format": y_format, "major_gridlines": grid()})
+    chart.set_legend({"position": "bottom"})
+    return chart
+
+
+def conditional_columns(workbook: Workbook, cats, actual, predicted) -> Any:
+    """Average holdout purchases by calibration purchases 0, 1, ..., 7+: actual against
+    predicted (Fader, Hardie & Lee 2005, fig. 4)."""
+    chart = new_chart(workbook, "column")
+    chart.add_series(
+        {"name": "Actual", "categories": cats, "values": actual, "fill": {"color": BLUE},
+         "gap": 60}
+    )  # fmt: skip
+    chart.add_series(
+        {"name": "Predicted", "categories": cats, "values": predicted,
+         "fill": {"color": ORANGE}}
+    )  # fmt: skip
+    chart.set_title(
+        {"name": "Holdout purchases by purchases before the holdout", "name_font": {"size": 12}}
+    )
+    chart.set_x_axis({"name": "Repeat purchases before the holdout (calibration)"})
+    chart.set_y_axis(
+        {"name": "Average in the holdout", "min": 0, "num_format": "0.0",
+         "major_gridlines": grid()}
+    )  # fmt: skip
+    chart.set_legend({"position": "bottom"})
     return chart

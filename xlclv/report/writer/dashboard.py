@@ -66,8 +66,10 @@ def write_dashboard(workbook: Workbook, ws: Worksheet, report: Any, fmts: Format
     ws.set_column(0, 2 * _CHART_COLS - 1, _COL_W)
     ws.write_string(0, 0, "Customer lifetime value report", fmts.title)
     ws.write_string(1, 0, _settings_line(report.settings, summary), fmts.subtitle)
+    _banner(ws, summary, fmts)
     _kpis(ws, report, summary, fmts)
     _headline(ws, report, summary, fmts)
+    _read_this(ws, summary, fmts)
     data = ChartData(ws, fmts)
     money = fmts_money_code(getattr(report.settings, "currency", "USD"))
     made = _segment_charts(workbook, data, report, money) or _cohort_chart(
@@ -90,10 +92,20 @@ def _kpis(ws: Worksheet, report: Any, summary: dict[str, Any], fmts: Formats) ->
     avg = total / customers if customers else np.nan
     horizon = getattr(report.settings, "horizon_months", None)
     horizon_note = f"next {horizon:g} months, discounted" if horizon is not None else ""
+    if summary.get("total_clv_range"):  # P10-P90 from parameter uncertainty (Model sheet)
+        lo, hi = summary["total_clv_range"]
+        horizon_note += f"; P10-P90 {lo:,.0f} to {hi:,.0f}"
     issues = summary.get("issues", len(report.issues) if report.issues is not None else 0)
     _kpi(ws, 0, "Customers", customers, fmts.tile_count, fmts, "in the data")
-    _kpi(ws, 4, "Total predicted CLV", total, fmts.tile_money, fmts, horizon_note)
-    _kpi(ws, 8, "Avg predicted CLV", avg, fmts.tile_money2, fmts, "per customer")
+    if summary.get("margin_note"):  # no margin given: the value is revenue, say so loudly
+        _kpi(ws, 4, "Total predicted CLV = REVENUE", total, fmts.tile_money, fmts)
+        _kpi(ws, 8, "Avg predicted CLV = REVENUE", avg, fmts.tile_money2, fmts)
+        for col in (4, 8):
+            ws.merge_range(6, col, 6, col + 3, "", fmts.caution_small)
+            ws.write_string(6, col, "at 100% margin: revenue, NOT profit", fmts.caution_small)
+    else:
+        _kpi(ws, 4, "Total predicted CLV", total, fmts.tile_money, fmts, horizon_note)
+        _kpi(ws, 8, "Avg predicted CLV", avg, fmts.tile_money2, fmts, "per customer")
     _kpi(ws, 12, "Data issues", issues, fmts.tile_count, fmts, "rows rejected or corrected")
 
 
@@ -111,10 +123,36 @@ def _kpi(
         ws.write_string(6, col, note, fmts.subtitle)
 
 
+def _banner(ws: Worksheet, summary: dict[str, Any], fmts: Formats) -> None:
+    """A red banner above the tiles when the report was written with warnings (rows not used
+    beyond max_rejected_share, a model that did not converge)."""
+    warnings = [str(w) for w in summary.get("warnings") or []]
+    if not warnings:
+        return
+    text = "WARNING: " + "  ".join(warnings)
+    lines = sum(1 + len(w) // 150 for w in warnings) + 1
+    ws.set_row(2, 15 * max(lines, 2))
+    ws.merge_range(2, 0, 2, 2 * _CHART_COLS - 1, "", fmts.banner)
+    ws.write_string(2, 0, text, fmts.banner)
+
+
+def _read_this(ws: Worksheet, summary: dict[str, Any], fmts: Formats) -> None:
+    """The notes a reader must not miss: no margin (revenue, not profit), and why BG/NBD
+    shows one-time buyers as certainly alive."""
+    notes = [str(n) for n in (summary.get("margin_note"), summary.get("one_time_note")) if n]
+    if not notes:
+        return
+    text = "  ".join(notes)
+    ws.set_row(10, 15 * (2 + len(text) // 160))
+    ws.merge_range(10, 0, 10, 2 * _CHART_COLS - 1, "", fmts.caution)
+    ws.write_string(10, 0, text, fmts.caution)
+
+
 def _headline(ws: Worksheet, report: Any, summary: dict[str, Any], fmts: Formats) -> None:
     top = summary.get("top_segment")
     text = str(getattr(report, "holdout_text", "") or "")
-    line = " ".join(t for t in (f"Top segment: {top}." if top else "", text) if t)
+    palive = str(summary.get("palive_note", "") or "")
+    line = " ".join(t for t in (f"Top segment: {top}." if top else "", text, palive) if t)
     if line:
         ws.merge_range(8, 0, 9, 2 * _CHART_COLS - 1, "", fmts.note)
         ws.write_string(8, 0, line, fmts.note)
@@ -135,7 +173,11 @@ def _segment_charts(workbook: Workbook, data: ChartData, report: Any, money: str
         sub = df.iloc[:, [0, value_col]]
         first, last = data.block(title, sub, TABLE_NAMES[f"chart_segments_{k}"])
         cats, vals = data.cells(first, last, 0), data.cells(first, last, 1)
-        made.append(charts.bar_by_segment(workbook, title, cats, vals, money, len(df) <= 12))
+        # The title holds user text (the column name): XlsxWriter would parse a text such as
+        # "... Promo!A1" as a cell reference, so the chart takes its title from the heading
+        # cell above the table instead, always literal.
+        title_cell = [data.ws.name, first - 2, data.col]
+        made.append(charts.bar_by_segment(workbook, title_cell, cats, vals, money, len(df) <= 12))
     return made
 
 
@@ -227,7 +269,8 @@ def _place(ws: Worksheet, made: list[Any]) -> None:
 def _settings_line(settings: Any, summary: dict[str, Any]) -> str:
     parts: list[str] = []
     model = str(getattr(settings, "model", "BGNBD")).upper()
-    parts.append({"BGNBD": "BG/NBD", "PNBD": "Pareto/NBD"}.get(model, model) + " + Gamma-Gamma")
+    model = summary.get("model") or {"BGNBD": "BG/NBD", "PNBD": "Pareto/NBD"}.get(model, model)
+    parts.append(f"{model} + Gamma-Gamma")  # the purchase model used (chosen under AUTO)
     gm = getattr(settings, "gross_margin", None)
     if isinstance(gm, int | float):
         parts.append(f"gross margin {gm:.0%}")

@@ -16,6 +16,7 @@ from xlclv.report.writer.cells import (
     _unique,
     col_letters,
     header_text,
+    writable_frame,
     write_value,
 )
 
@@ -38,6 +39,10 @@ TABLE_NAMES: dict[str, str] = {
     "model_params": "tblModel",
     "model_fit": "tblModelFit",
     "holdout": "tblHoldout",
+    "model_comparison": "tblModelComparison",
+    "tracking": "tblTracking",
+    "tracking_split": "tblTrackingSplit",
+    "conditional": "tblHoldoutByFrequency",
     "settings": "tblSettingsUsed",
     "issues": "tblIssues",
     # chart data on the Dashboard
@@ -83,7 +88,7 @@ def write_table(
     An empty frame still gets a table (header plus one empty row), so the name always exists.
     ``widths`` collects the widest display width per column across several tables.
     """
-    df = df.reset_index(drop=True)
+    df = writable_frame(df.reset_index(drop=True))
     headers = [header_text(h) for h in df.columns]
     headers = _unique(headers)
     n = len(df)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+from xlsxwriter.exceptions import FileCreateError
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from xlclv._errors import WorkbookError
 from xlclv.report.writer.bulk import close_workbook
-from xlclv.report.writer.cells import Formats
+from xlclv.report.writer.cells import Formats, SafeWorksheet
 from xlclv.report.writer.cohorts import write_cohorts
 from xlclv.report.writer.customers import write_customers
 from xlclv.report.writer.dashboard import write_dashboard
@@ -33,8 +38,11 @@ SAFE_OPTIONS: dict[str, Any] = {
 
 
 def new_workbook(path: str | os.PathLike[str], **options: Any) -> Workbook:
-    """An XlsxWriter workbook that never turns text into formulas, numbers or links."""
-    return xlsxwriter.Workbook(os.fspath(path), {**SAFE_OPTIONS, **options})
+    """An XlsxWriter workbook that never turns text into formulas, numbers or links, and
+    whose sheets write text by the one escaping rule (:class:`~.cells.SafeWorksheet`)."""
+    workbook = xlsxwriter.Workbook(os.fspath(path), {**SAFE_OPTIONS, **options})
+    workbook.worksheet_class = SafeWorksheet
+    return workbook
 
 
 def write_report(report: Any, path: str | os.PathLike[str], *, force: bool = False) -> Path:
@@ -57,11 +65,8 @@ def write_report(report: Any, path: str | os.PathLike[str], *, force: bool = Fal
     target = Path(path)
     if target.suffix.lower() != ".xlsx":
         raise WorkbookError(f"The report must be an .xlsx file, got '{target.name}'")
-    if target.exists() and not force:
-        raise WorkbookError(
-            f"'{target}' already exists; xlclv does not overwrite files unless asked. "
-            "Use --force (force=True) to replace it, or choose another output name."
-        )
+    if target.exists() and not force:  # early, friendly; _publish is the real guard
+        raise _exists(target)
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise WorkbookError(f"The output folder '{folder}' does not exist")
@@ -73,14 +78,84 @@ def write_report(report: Any, path: str | os.PathLike[str], *, force: bool = Fal
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)
     try:
-        workbook = new_workbook(tmp, use_zip64=True)
-        add_report_sheets(workbook, report)
-        close_workbook(workbook)
+        with _terminate_as_exception():
+            workbook = new_workbook(tmp, use_zip64=True)
+            add_report_sheets(workbook, report)
+            try:
+                close_workbook(workbook)
+            except FileCreateError as exc:  # XlsxWriter's wrapper of an OSError (full disk)
+                raise WorkbookError(
+                    f"Could not write the report next to '{target}': {exc}. Free some disk "
+                    "space or choose another folder; any previous file is unchanged"
+                ) from exc
+            _publish(tmp, target, force=force)
+    finally:  # written, failed, interrupted or terminated: no temp file stays behind
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def _publish(tmp: Path, target: Path, *, force: bool) -> None:
+    """Put the finished file at ``target``: replace it (``force``), or create it exclusively.
+
+    Without ``force`` the file appears with a hard link, which fails if ``target`` exists at
+    that instant: of several runs writing the same new file exactly one wins and the others
+    get "already exists" (a check before a rename would let the last one silently win).
+    Where hard links are not supported, the name is claimed with ``O_CREAT | O_EXCL`` first.
+    """
+    if force:
+        os.replace(tmp, target)
+        return
+    try:
+        os.link(tmp, target)
+        return
+    except FileExistsError:
+        raise _exists(target) from None
+    except OSError:  # no hard links on this file system (FAT, some network shares)
+        pass
+    try:
+        fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+    except FileExistsError:
+        raise _exists(target) from None
+    os.close(fd)
+    try:
         os.replace(tmp, target)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        target.unlink(missing_ok=True)  # the empty file that claimed the name
         raise
-    return target
+
+
+def _exists(target: Path) -> WorkbookError:
+    return WorkbookError(
+        f"'{target}' already exists; xlclv does not overwrite files unless asked. "
+        "Use --force (force=True) to replace it, or choose another output name."
+    )
+
+
+class Terminated(SystemExit):
+    """SIGTERM arrived while the report was being written: raised so the temp files are
+    removed on the way out; the process then exits with status 143 (128 + SIGTERM)."""
+
+
+@contextlib.contextmanager
+def _terminate_as_exception() -> Iterator[None]:
+    """While writing, SIGTERM raises :class:`Terminated` (cleanup runs) instead of killing
+    the process outright; Ctrl-C already raises KeyboardInterrupt. Main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError):  # not allowed here (embedded interpreter)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def add_report_sheets(workbook: Workbook, report: Any) -> dict[str, Worksheet]:
@@ -91,7 +166,7 @@ def add_report_sheets(workbook: Workbook, report: Any) -> dict[str, Worksheet]:
     """
     settings = report.settings
     fmts = Formats(workbook, getattr(settings, "currency", "USD"))
-    sheets = {name: workbook.add_worksheet(name) for name in OUTPUT_SHEETS}
+    sheets = {name: workbook.add_worksheet(name, SafeWorksheet) for name in OUTPUT_SHEETS}
     write_customers(sheets["Customers"], report, fmts)
     write_segments(sheets["Segments"], report, fmts)
     write_cohorts(sheets["Cohorts"], report, fmts)
