@@ -61,11 +61,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xlclv._errors import FitError, InputError, WorkbookError
+from xlclv._errors import ConvergenceWarning, FitError, InputError, WorkbookError
 from xlclv._timeunits import DAYS_PER_MONTH, DAYS_PER_UNIT, months_to_units
+from xlclv.report import checks
 from xlclv.report import segments as seg
-from xlclv.report.fit import MeanSpend, purchase_model
-from xlclv.report.holdout import _duration_text
+from xlclv.report.clean import _blank_id_problem, _problem_for_bad
+from xlclv.report.fit import Candidate, MeanSpend, _comparison_table, choose_model, purchase_model
+from xlclv.report.holdout import holdout_sentence
 from xlclv.report.pipeline import (
     STAGES,
     Cleaned,
@@ -78,7 +80,7 @@ from xlclv.report.pipeline import (
     _dimensions,
     assemble,
 )
-from xlclv.report.settings import MAX_SEGMENTS, MODELS, Settings
+from xlclv.report.settings import AUTO, MAX_SEGMENTS, MODELS, Settings, available_models
 
 __all__ = [
     "BIG_CSV_BYTES",
@@ -148,8 +150,9 @@ class BigReport:
 def use_big_path(source: object, table: str | None = None) -> bool:
     """True if the CLI reports on ``source`` through DuckDB rather than pandas.
 
-    Parquet files, folders, globs and DuckDB databases (``table``) always; a CSV file from
-    :data:`BIG_CSV_BYTES` (256 MiB) on; workbooks never.
+    Folders, globs and DuckDB databases (``table``) always; a Parquet or CSV file from
+    :data:`BIG_CSV_BYTES` (256 MiB) on; workbooks never. Smaller files go through the
+    workbook path, which applies every guard of :mod:`xlclv.report.checks`.
     """
     if table:
         return True
@@ -160,9 +163,9 @@ def use_big_path(source: object, table: str | None = None) -> bool:
     if path.is_dir():
         return True
     suffix = path.suffix.lower()
-    if suffix in _PARQUET or suffix in _DATABASE:
+    if suffix in _DATABASE:
         return True
-    if suffix in _CSV and path.is_file():
+    if (suffix in _PARQUET or suffix in _CSV) and path.is_file():
         return path.stat().st_size >= BIG_CSV_BYTES
     return False
 
@@ -330,9 +333,13 @@ def _plan(con: Any, source: object, table: str | None, end_sql: str) -> _Plan:
         inner_types["xl_amount"] = types[names["amount"]]
     seg_cols = "".join(f", xl_s{i}" for i in range(len(extras)))
     try:
-        typed = eng._typed(base, inner, inner_types, end_sql, extra=seg_cols)
+        exprs = {
+            "date": eng._date_expr(inner["date"], inner_types["xl_date"]),
+            "amount": eng._amount_expr(inner["amount"], inner_types["xl_amount"]),
+        }
+        typed = eng._typed(base, inner, exprs, end_sql, extra=seg_cols)
         typed_numbered = eng._typed(
-            numbered, inner, inner_types, end_sql, extra=seg_cols + ", xl_row, xl_file"
+            numbered, inner, exprs, end_sql, extra=seg_cols + ", xl_row, xl_file"
         )
     except InputError as exc:  # the engine names our inner columns: name the user's
         text = str(exc).replace("'xl_date'", repr(names["date"]))
@@ -365,7 +372,13 @@ def _profile(con: Any, plan: _Plan, dims_all: list[int]) -> dict[str, Any]:
           COUNT_IF(xl_p = 0 AND xl_a > 0) AS purchase_rows,
           MIN(xl_d) FILTER (WHERE xl_p = 0) AS first_date,
           MAX(xl_d) FILTER (WHERE xl_p = 0) AS last_date,
-          MIN(xl_d) FILTER (WHERE xl_p = 0 AND xl_a > 0) AS first_purchase
+          MIN(xl_d) FILTER (WHERE xl_p = 0 AND xl_a > 0) AS first_purchase,
+          COUNT_IF(xl_p BETWEEN 1 AND 5) AS lost_rows,
+          COALESCE(SUM(abs(xl_a)) FILTER (WHERE xl_p BETWEEN 1 AND 5 AND isfinite(xl_a)), 0)
+            AS lost_amount,
+          COUNT_IF(xl_p BETWEEN 1 AND 5 AND (xl_a IS NULL OR NOT isfinite(xl_a)))
+            AS lost_unreadable,
+          COALESCE(SUM(abs(xl_a)) FILTER (WHERE xl_p = 0), 0) AS used_amount
           {distinct}
         FROM ({plan.typed})"""
     ).fetchone()
@@ -381,25 +394,47 @@ def _issue_counts(profile: dict[str, Any], plan: _Plan) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Problem", "Column", "Rows"]).astype({"Rows": "int64"})
 
 
+#: The Data issues count of customers with returns (or $0 rows) but no purchase.
+NO_PURCHASE = "customer has no purchase (only returns)"
+
+
+def _with_no_purchase(counts: pd.DataFrame, plan: _Plan, n: int) -> pd.DataFrame:
+    row = pd.DataFrame({"Problem": [NO_PURCHASE], "Column": [plan.names["customer_id"]]})
+    row["Rows"] = np.int64(n)
+    return pd.concat([counts, row], ignore_index=True).astype({"Rows": "int64"})
+
+
+def _no_purchase_rows(con: Any, plan: _Plan) -> list[tuple]:
+    """One Data issues row per customer with used rows but no purchase, at their first row,
+    as the workbook path lists them (:func:`xlclv.report.pipeline._no_purchase_problem`)."""
+    from xlclv.report.pipeline import _no_purchase_problem
+
+    found = con.execute(
+        f"""SELECT m.f, m.r, c, k, t, z FROM (
+          SELECT MIN(struct_pack(f := xl_file, r := xl_row)) AS m, CAST(xl_c AS VARCHAR) AS c,
+            COUNT_IF(xl_a < 0) AS k, SUM(xl_a) AS t, COUNT_IF(xl_a = 0) AS z
+          FROM ({plan.typed_numbered}) WHERE xl_p = 0
+          GROUP BY xl_c HAVING COUNT_IF(xl_a > 0) = 0
+        ) ORDER BY m.f, m.r LIMIT {MAX_ISSUE_ROWS}"""
+    ).fetchall()
+    cid = plan.names["customer_id"]
+    return [
+        (
+            Path(str(file)).name, int(row) + 1, cid, str(c),
+            _no_purchase_problem(int(k), float(t), int(z)),
+        )
+        for file, row, c, k, t, z in found
+    ]  # fmt: skip
+
+
 def _bad_text(value: str | None, what: str) -> str:
     """The workbook path's text for an unusable date or amount cell."""
-    text = (value or "").strip()
-    if text == "":
-        return f"{what} is blank: row not used"
-    if text.startswith("#"):
-        return f"{what} is the Excel error {text}: row not used (fix the cell or its formula)"
-    if what == "date":
-        return (
-            f"date {text!r} is not a date between 1900 and 2262: row not used (use a date "
-            "cell, an Excel serial number or yyyy-mm-dd)"
-        )
-    return (
-        f"{what} {text!r} is not a number: row not used (use a number with a plain decimal "
-        "point, no currency symbols or thousands separators)"
-    )
+    return _problem_for_bad(value or "", what)
 
 
-def _issue_rows(con: Any, plan: _Plan, end: pd.Timestamp | None) -> pd.DataFrame:
+def _issue_rows(
+    con: Any, plan: _Plan, end: pd.Timestamp | None, no_purchase: bool = False
+) -> pd.DataFrame:
     """The first MAX_ISSUE_ROWS problem rows in source order, as the Data issues sheet lists."""
     threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
     if plan.src.ordered_numbering:  # number rows in file order: one thread, order kept
@@ -411,6 +446,8 @@ def _issue_rows(con: Any, plan: _Plan, end: pd.Timestamp | None) -> pd.DataFrame
         FROM ({plan.typed_numbered}) WHERE xl_p > 0 OR xl_a = 0
         ORDER BY xl_file, xl_row LIMIT {MAX_ISSUE_ROWS}"""
     ).fetchall()
+    blanks = [(f, r) for f, r, code, *_ in found if code == 1]
+    above = _ids_above(con, plan, blanks) if blanks else {}
     if plan.src.ordered_numbering:
         con.execute(f"SET threads = {int(threads)}")
         con.execute("SET preserve_insertion_order = false")
@@ -420,7 +457,8 @@ def _issue_rows(con: Any, plan: _Plan, end: pd.Timestamp | None) -> pd.DataFrame
         # the workbook path numbers data rows from 2 (row 1 is the header)
         where = (Path(str(file)).name, int(row) + 1)
         if code == 1:
-            out.append((*where, cid, "", "customer_id is blank: row not used"))
+            problem = _blank_id_problem(above.get((str(file), int(row))), False)
+            out.append((*where, cid, "", problem))
         elif code in (2, 3):
             out.append((*where, date, day or "", _bad_text(day, "date")))
         elif code in (4, 5):
@@ -429,9 +467,31 @@ def _issue_rows(con: Any, plan: _Plan, end: pd.Timestamp | None) -> pd.DataFrame
             problem = f"date after observation_end ({end:%Y-%m-%d}): row not used"
             out.append((*where, date, iso, problem))
         else:
-            out.append((*where, amount, "0", "zero amount: kept, but not counted as a purchase"))
+            problem = (
+                "zero amount: kept, but not counted as a purchase (include_zero_amounts is off)"
+            )
+            out.append((*where, amount, "0", problem))
+    if no_purchase:
+        out = sorted([*out, *_no_purchase_rows(con, plan)], key=lambda r: (r[0], r[1]))
+        out = out[:MAX_ISSUE_ROWS]
     frame = pd.DataFrame(out, columns=["Sheet", "Row", "Column", "Value", "Problem"])
     return frame.astype({"Row": "int64"})
+
+
+def _ids_above(con: Any, plan: _Plan, blanks: list[tuple[Any, int]]) -> dict[tuple, str]:
+    """The last customer id above each blank-id row of its file (one ASOF join), for the
+    workbook path's hint about merged cells."""
+    con.execute("CREATE OR REPLACE TEMP TABLE xl_blank (xl_file VARCHAR, xl_row BIGINT)")
+    con.executemany("INSERT INTO xl_blank VALUES (?, ?)", [(str(f), int(r)) for f, r in blanks])
+    rows = con.execute(
+        f"""SELECT b.xl_file, b.xl_row, CAST(a.xl_c AS VARCHAR)
+        FROM xl_blank b ASOF JOIN (
+          SELECT CAST(xl_file AS VARCHAR) AS xl_file, xl_row, xl_c
+          FROM ({plan.typed_numbered}) WHERE xl_c IS NOT NULL
+        ) a ON b.xl_file = a.xl_file AND b.xl_row > a.xl_row"""
+    ).fetchall()
+    con.execute("DROP TABLE xl_blank")
+    return {(f, r): c for f, r, c in rows}
 
 
 # -- the per-customer table ---------------------------------------------------------------------
@@ -550,8 +610,8 @@ def _build_customers(
           n_cal, last_cal {segs}
         FROM xl_groups {join} WHERE xl_g = 0 AND xl_first IS NOT NULL"""
     )
-    only_returns, rows_only_returns = con.execute(
-        "SELECT COUNT(*), COALESCE(SUM(nrows), 0) FROM xl_groups "
+    only_returns, ret_only = con.execute(
+        "SELECT COUNT(*), COALESCE(SUM(ret), 0) FROM xl_groups "
         "WHERE xl_g = 0 AND xl_first IS NULL"
     ).fetchone()
     curves = con.execute(
@@ -561,7 +621,7 @@ def _build_customers(
     con.execute("DROP TABLE xl_groups")
     if dims:
         con.execute("DROP TABLE xl_segs")
-    return int(only_returns), int(rows_only_returns), curves
+    return int(only_returns), abs(float(ret_only)), curves
 
 
 def _fetch(con: Any, sql: str) -> dict[str, np.ndarray]:
@@ -634,6 +694,7 @@ def build_report_big(
         sheet = plan.name
         dims, notes, profile = _choose_dims(plan, settings, con)
         counts = _issue_counts(profile, plan)
+        _stop_where_different(con, profile, settings, plan)
         if profile["purchase_rows"] == 0:
             raise InputError(_nothing_usable(profile, counts, sheet))
         end = (
@@ -646,7 +707,7 @@ def build_report_big(
         if not (period < 28 or hold_days < 7):
             cal = end - pd.Timedelta(days=hold_days)
         step(STAGES[1])  # summarise
-        only_returns, rows_only_returns, curve_rows = _build_customers(
+        only_returns, returned_no_purchase, curve_rows = _build_customers(
             con,
             plan,
             [i for i, _ in dims],
@@ -670,7 +731,7 @@ def build_report_big(
             raise InputError(
                 ("The only customer" if n == 1 else f"Every one of the {n:,} customers")
                 + f" bought only once (on one day) by {end.date().isoformat()}, so the "
-                f"{MODELS[settings.model]} model cannot estimate how often customers buy again "
+                f"{MODELS.get(settings.model, 'purchase')} model cannot estimate how often customers buy again "
                 f"or when they stop. Add more history (a longer period in sheet '{sheet}') or "
                 "set a later observation_end."
             )
@@ -682,10 +743,13 @@ def build_report_big(
             "SELECT SUM(gross) AS gross, SUM(ret) AS ret, SUM(nrows) AS nrows FROM xl_cust",
         )
         gross = float(money["gross"][0])
-        returned = abs(float(money["ret"][0]))
+        # the returns of customers with no purchase count in the return rate too
+        returned = abs(float(money["ret"][0])) + returned_no_purchase
+        if only_returns:
+            counts = _with_no_purchase(counts, plan, only_returns)
         values = _value(con, rfm, fits, settings, gross, returned)
         step(STAGES[4])  # validate
-        check = _holdout(con, settings, end, cal, hold_days, period)
+        check = _holdout(con, fits.model_key(settings), settings, end, cal, hold_days, period)
         step(STAGES[5])  # segment
         extra = _fetch(
             con,
@@ -724,6 +788,11 @@ def build_report_big(
             uniques=np.empty(0, dtype=object),
             amount=np.empty(0),
             only_returns=only_returns,
+            returned_all=returned,
+            purchase_rows=np.empty(0, dtype=bool),
+            loss=_loss(profile),
+            include_zero=settings.include_zero_amounts,
+            reading=_reading(plan),
         )
         base = Summary(
             rfm=pd.DataFrame({"frequency": rfm["frequency"]}),
@@ -736,6 +805,116 @@ def build_report_big(
     total_issues = int(counts["Rows"].sum())
     _finish(report, n, max_rows, truncated, scores_path, counts, total_issues)
     return BigReport(report, int(n), truncated, scores_path, counts)
+
+
+def _stop_where_different(
+    con: Any, profile: dict[str, Any], settings: Settings, plan: _Plan
+) -> None:
+    """Stop where the workbook path's guards (:mod:`xlclv.report.checks`) would give another
+    number than this path: dates after the run date with no observation_end, and $0 amounts
+    counted as purchases (include_zero_amounts), which this path does not implement."""
+    from xlclv.report.pipeline import today
+
+    if settings.periods:
+        raise InputError(
+            "The big-data path has no BG/BB model for discrete purchase opportunities "
+            "(periods is set): report on a file below 256 MiB, or leave periods blank."
+        )
+    date_col, amount_col = plan.names["date"], plan.names["amount"]
+    last = profile["last_date"]
+    run_date = today()
+    if settings.observation_end is None and last is not None and pd.Timestamp(last) > run_date:
+        raise InputError(
+            f"Column '{date_col}' has dates after today ({run_date.date().isoformat()}), up to "
+            f"{pd.Timestamp(last).date().isoformat()}. Set the observation end explicitly "
+            "(--observation-end YYYY-MM-DD, or observation_end on the Settings sheet) to the "
+            "last day the data covers; the big-data path does not guess it."
+        )
+    _stop_on_other_formats(con, plan)
+    zeros = int(profile["k7"])
+    if zeros and settings.include_zero_amounts:
+        raise InputError(
+            f"Column '{amount_col}' has {zeros:,} row(s) with amount 0. The big-data path "
+            "cannot yet count $0 amounts as purchases (include_zero_amounts, the default): "
+            "rerun with --exclude-zero-amounts (include_zero_amounts = no) to leave them out "
+            "of the purchases, as listed on Data issues."
+        )
+
+
+#: How many distinct unreadable dates and amounts are tried with the workbook path's reader.
+FORMAT_SAMPLE = 200
+
+
+def _stop_on_other_formats(con: Any, plan: _Plan) -> None:
+    """Stop if the workbook path would read text this path cannot: dates written as
+    31/01/2024 or with month names, amounts such as $1,234.50 or 1.234,50. This path reads
+    ISO dates (yyyy-mm-dd) and plain numbers only, so such rows would be left out here but
+    used there. Up to :data:`FORMAT_SAMPLE` distinct unreadable values of each column are put
+    through the workbook path's reader (:func:`xlclv.report.clean.clean_transactions`)."""
+    from xlclv.report.clean import clean_transactions
+
+    for code, field_, other in ((3, "date", "amount"), (5, "amount", "date")):
+        raw = "xl_d_raw" if field_ == "date" else "xl_a_raw"
+        values = [
+            r[0]
+            for r in con.execute(
+                f"SELECT DISTINCT CAST({raw} AS VARCHAR) FROM ({plan.typed}) "
+                f"WHERE xl_p = {code} LIMIT {FORMAT_SAMPLE}"
+            ).fetchall()
+        ]
+        if not values:
+            continue
+        fill = "2024-01-01" if other == "date" else "1"
+        trial = pd.DataFrame({"customer_id": "x", field_: values, other: fill})
+        try:
+            _, issues = clean_transactions(trial[["customer_id", "date", "amount"]])
+            used = _kept_mask(issues, len(values))
+            read = [v for v, ok in zip(values, used, strict=True) if ok]
+        except (InputError, WorkbookError):
+            read = values  # the workbook path reads them, or stops on them: not the same
+        if read:
+            col = plan.names[field_]
+            how = (
+                "dates as yyyy-mm-dd (ISO) only"
+                if field_ == "date"
+                else "amounts as plain numbers (1234.5) only"
+            )
+            raise InputError(
+                f"Column '{col}' has values such as {read[0]!r} that the workbook path reads "
+                f"but the big-data path cannot: it reads {how}, so those rows would be left "
+                f"out here. Convert column '{col}' in the file (e.g. with DuckDB or pandas) "
+                f"and run again."
+            )
+
+
+def _kept_mask(issues: pd.DataFrame, n: int) -> list[bool]:
+    """Which trial rows (Excel rows 2..n+1) the workbook path's cleaning used."""
+    unused = issues["Problem"].astype(str).str.contains("row not used")
+    rejected = set(issues.loc[unused, "Row"].astype(int))
+    return [(i + 2) not in rejected for i in range(n)]
+
+
+def _loss(profile: dict[str, Any]) -> checks.Loss:
+    """Rows not used and their absolute amounts, as :func:`xlclv.report.checks.material_loss`
+    counts them: rows dated after a set observation_end are left out on purpose, not lost."""
+    lost = float(profile["lost_amount"])
+    return checks.Loss(
+        rows=int(profile["lost_rows"]),
+        of_rows=int(profile["rows"]),
+        amount=lost,
+        of_amount=lost + float(profile["used_amount"]),
+        unreadable=int(profile["lost_unreadable"]),
+    )
+
+
+def _reading(plan: _Plan) -> dict[str, Any]:
+    """The columns used and, for text amounts, their decimal separator (only "." here)."""
+    reading: dict[str, Any] = {
+        "columns": {k: plan.names[k] for k in ("customer_id", "date", "amount")}
+    }
+    if plan.types[plan.names["amount"]].upper() == "VARCHAR":
+        reading["decimal_separator"] = "."
+    return reading
 
 
 class _Rows:
@@ -792,14 +971,55 @@ def _nothing_usable(profile: dict[str, Any], counts: pd.DataFrame, sheet: str) -
 
 
 def _fit(con: Any, settings: Settings) -> Fits:
+    """The purchase model on the distinct RFM rows with their counts as weights; model = AUTO
+    fits every available model and chooses by AIC (:func:`xlclv.report.fit.choose_model`
+    without holdout errors): unlike the workbook path, this path does not refit every
+    candidate on the calibration period, and the reason says so."""
     rows = _distinct_rows(con)
-    model = purchase_model(settings.model)
+    spend, note, spend_warnings = _fit_spend(con)
+    if settings.model != AUTO:
+        model, purchase_warnings = _fit_one(settings.model, rows)
+        choice = f"{MODELS[settings.model]}, as set (model = {settings.model})."
+        return Fits(
+            model, spend, note, [*purchase_warnings, *spend_warnings],
+            model=settings.model, choice=choice,
+        )  # fmt: skip
+    candidates = []
+    for key in available_models():
+        cand = Candidate(key)
+        try:
+            cand.fitted, cand.warnings = _fit_one(key, rows)
+        except (FitError, InputError) as exc:
+            cand.problem = f"the fit failed ({exc})"
+        else:
+            if not math.isfinite(cand.log_likelihood):
+                cand.problem = "the fit failed (no finite log-likelihood)"
+        candidates.append(cand)
+    key, reason = choose_model(candidates)
+    reason += (
+        " On this big-data path the models are compared by AIC only: they are not refitted "
+        "on the calibration period to compare their holdout errors."
+    )
+    chosen = next(c for c in candidates if c.key == key)
+    return Fits(
+        chosen.fitted, spend, note, [*chosen.warnings, *spend_warnings],
+        model=key, comparison=_comparison_table(candidates, key), choice=reason,
+    )  # fmt: skip
+
+
+def _fit_one(key: str, rows: dict[str, np.ndarray]) -> tuple[Any, list[str]]:
+    """Model ``key`` fitted on the distinct rows weighted by their counts, and its warnings
+    other than ConvergenceWarning (the report says "not converged" in words of its own)."""
+    model = purchase_model(key)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model.fit(rows["frequency"], rows["recency"], rows["T"], weights=rows["n"].astype(float))
-    purchase_warnings = [f"{MODELS[settings.model]}: {w.message}" for w in caught]
-    spend, note, spend_warnings = _fit_spend(con)
-    return Fits(model, spend, note, [*purchase_warnings, *spend_warnings])
+    texts = [
+        f"{MODELS[key]}: {w.message}"
+        for w in caught
+        if not issubclass(w.category, ConvergenceWarning)
+    ]
+    return model, texts
 
 
 def _fit_spend(con: Any) -> tuple[Any, str, list[str]]:
@@ -910,7 +1130,7 @@ def _value(
 
 
 def _holdout(
-    con: Any, settings: Settings, end: pd.Timestamp, cal: pd.Timestamp | None, hold_days: int,
+    con: Any, model: str, settings: Settings, end: pd.Timestamp, cal: pd.Timestamp | None, hold_days: int,
     period: int,
 ) -> Holdout:  # fmt: skip
     """The workbook path's holdout check (:func:`xlclv.report.holdout.holdout_check`), on the
@@ -939,7 +1159,7 @@ def _holdout(
             raise FitError("no repeat purchase in the calibration period")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fitted = purchase_model(settings.model).fit(
+            fitted = purchase_model(model).fit(
                 rows["f"], rows["r"], rows["t"], weights=rows["n"].astype(float)
             )
         each = np.asarray(
@@ -960,12 +1180,7 @@ def _holdout(
     )
     table["Difference"] = table["Predicted"] - table["Actual"]
     table["Difference %"] = table["Difference"] / table["Actual"].where(table["Actual"] > 0)
-    pct = f" ({(pred - actual) / actual:+.1%})".replace("%", " %") if actual > 0 else ""
-    text = (
-        f"Holding out the last {_duration_text(hold_days)} (after {cal.date().isoformat()}), "
-        f"the model fitted on the earlier data predicted {pred:,.0f} repeat purchases by the "
-        f"{n:,} customers acquired before then; they actually made {actual:,.0f}{pct}."
-    )
+    text = holdout_sentence(hold_days, cal, pred, actual, n)
     items = [
         ("Holdout calibration end", cal.date().isoformat()),
         ("Holdout length (days)", hold_days),
@@ -1058,7 +1273,8 @@ def _groups(
     customers["Frequency"] = u["frequency"][row]
     customers[f"Recency ({unit})"] = u["recency"][row]
     customers[f"T ({unit})"] = u["T"][row]
-    issues = _issue_rows(con, plan, end) if len(counts) else _empty_issues()
+    no_purchase = bool((counts["Problem"] == NO_PURCHASE).any())
+    issues = _issue_rows(con, plan, end, no_purchase) if len(counts) else _empty_issues()
     return Groups(
         customers=customers,
         segments=segments,
