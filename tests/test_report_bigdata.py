@@ -16,6 +16,7 @@ bits). Everything else (ids, segments, dates, counts, tiers, issue rows, texts) 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import numpy as np
@@ -443,3 +444,98 @@ def test_a_log_summarised_in_several_passes_gives_the_same_report(files, monkeyp
     _frames_equal(parts.cohort_curves, one.cohort_curves)
     pd.testing.assert_frame_equal(parts.model_params, one.model_params)
     pd.testing.assert_frame_equal(parts.issues, one.issues)
+
+
+# -- guards: stop rather than give another number than the workbook path --------------------------
+
+
+def _tiny(tmp_path, rows: str) -> Path:
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "customer_id,date,amount\n"
+        "a,2024-01-03,5\na,2024-02-10,7\nb,2024-01-05,20\nb,2024-03-01,30\n" + rows
+    )
+    return path
+
+
+def test_dates_after_today_need_an_observation_end(tmp_path):
+    path = _tiny(tmp_path, "c,2099-01-01,9\n")
+    with pytest.raises(InputError, match="dates after today.*--observation-end"):
+        bd.build_report_big(path, S)
+    # with the end set, the late row is a data issue, as in the workbook path
+    late = Settings(model="BGNBD", include_zero_amounts=False, observation_end="2024-03-31")
+    big = bd.build_report_big(path, late).report
+    assert big.issues["Problem"].str.startswith("date after observation_end").sum() == 1
+
+
+def test_zero_amounts_counted_as_purchases_stop_the_big_path(tmp_path):
+    path = _tiny(tmp_path, "a,2024-03-05,0\n")
+    with pytest.raises(InputError, match="--exclude-zero-amounts"):
+        bd.build_report_big(path, Settings(model="BGNBD"))  # include_zero_amounts by default
+    big = bd.build_report_big(path, S).report
+    assert big.issues["Problem"].str.startswith("zero amount: kept").sum() == 1
+
+
+@pytest.mark.parametrize(
+    ("row", "value"),
+    [("c,31/01/2024,4\n", "31/01/2024"), ('c,2024-01-31,"$1,234.50"\n', "$1,234.50")],
+)
+def test_text_the_workbook_path_reads_stops_the_big_path(tmp_path, row, value):
+    """The workbook path reads day-first dates and currency amounts; this path would drop them."""
+    path = _tiny(tmp_path, row)
+    mem = build_report(read_inputs(path), S)
+    assert "c" in mem.customers["Customer ID"].tolist()  # the workbook path uses the row
+    with pytest.raises(InputError, match=f"values such as '{re.escape(value)}'"):
+        bd.build_report_big(path, S)
+
+
+def test_unreadable_text_is_a_data_issue_in_both_paths(tmp_path):
+    path = _tiny(tmp_path, "c,someday,4\nc,2024-01-31,n/a\n")
+    big = bd.build_report_big(path, S).report
+    mem = build_report(read_inputs(path), S)
+    pd.testing.assert_frame_equal(big.issues, mem.issues)
+    assert len(big.issues) == 2
+
+
+def test_periods_stop_the_big_path(tmp_path):
+    path = _tiny(tmp_path, "")
+    with pytest.raises(InputError, match="periods"):
+        bd.build_report_big(path, Settings(periods="Q", include_zero_amounts=False))
+
+
+def test_model_auto_chooses_by_aic_and_says_so(files):
+    from xlclv.report.settings import MODELS, available_models
+
+    big = bd.build_report_big(files["parquet"], Settings(include_zero_amounts=False)).report
+    table = big.model_comparison
+    assert table["Model"].tolist() == [MODELS[k] for k in available_models()]
+    aic = 2 * table["Parameters"] - 2 * table["Log-likelihood"]
+    np.testing.assert_allclose(table["AIC"], aic, rtol=1e-12)
+    chosen_name = big.model_fit.set_index("Item").loc["Purchase model", "Value"]
+    assert chosen_name == table.loc[table["AIC"].idxmin(), "Model"]
+    assert "AIC only" in big.model_choice
+    # the chosen fit equals the workbook path's fit of that model on every customer
+    key = next(k for k in available_models() if MODELS[k] == chosen_name)
+    mem = build_report(
+        read_inputs(files["parquet"]), Settings(model=key, include_zero_amounts=False)
+    )
+    np.testing.assert_allclose(
+        big.model_params["Estimate"], mem.model_params["Estimate"], rtol=1e-7
+    )
+
+
+def test_rows_not_used_set_the_material_loss(tmp_path):
+    """Half the rows unreadable: the loss is measured by rows and amounts as the workbook path."""
+    path = _tiny(tmp_path, "c,someday,100\nd,someday,100\nc,2024-01-31,n/a\n")
+    big = bd.build_report_big(path, S).report
+    mem = build_report(read_inputs(path), S)
+    fit_b = dict(zip(big.model_fit["Item"], big.model_fit["Value"], strict=False))
+    fit_m = dict(zip(mem.model_fit["Item"], mem.model_fit["Value"], strict=False))
+    for item in (
+        "Transaction rows not used",
+        "Share of rows not used",
+        "Share of amounts not used",
+    ):
+        assert fit_b[item] == fit_m[item], item
+    assert fit_b["Transaction rows not used"] == 3 and fit_b["Share of rows not used"] == "42.86%"
+    assert fit_b["Share of amounts not used"] == f"{200 / 262:.2%}"

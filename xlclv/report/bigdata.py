@@ -611,8 +611,7 @@ def _build_customers(
         FROM xl_groups {join} WHERE xl_g = 0 AND xl_first IS NOT NULL"""
     )
     only_returns, ret_only = con.execute(
-        "SELECT COUNT(*), COALESCE(SUM(ret), 0) FROM xl_groups "
-        "WHERE xl_g = 0 AND xl_first IS NULL"
+        "SELECT COUNT(*), COALESCE(SUM(ret), 0) FROM xl_groups WHERE xl_g = 0 AND xl_first IS NULL"
     ).fetchone()
     curves = con.execute(
         "SELECT xl_first, CAST(xl_month AS BIGINT) AS month, SUM(revenue) AS revenue "
