@@ -539,3 +539,25 @@ def test_rows_not_used_set_the_material_loss(tmp_path):
         assert fit_b[item] == fit_m[item], item
     assert fit_b["Transaction rows not used"] == 3 and fit_b["Share of rows not used"] == "42.86%"
     assert fit_b["Share of amounts not used"] == f"{200 / 262:.2%}"
+    loss = [w for w in big.summary["warnings"] if "transaction rows" in w and "not used" in w]
+    assert len(loss) == 1 and loss[0].startswith("3 of 7 transaction rows (42.9%)")
+
+
+def test_cli_big_path_columns_and_exit_code_of_a_material_loss(tmp_path, capsys, monkeypatch):
+    """--columns reaches the big path; a material loss of rows gives exit 3, as in memory."""
+    monkeypatch.setattr(bd, "BIG_CSV_BYTES", 10)
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "Email,Created at,Total\n"
+        "a,2024-01-03,5\na,2024-02-10,7\nb,2024-01-05,20\nb,2024-03-01,30\n"
+        "c,someday,100\nd,someday,100\nc,2024-01-31,n/a\n"
+    )
+    out = tmp_path / "r.xlsx"
+    flags = ["--model", "BGNBD", "--exclude-zero-amounts"]
+    mapping = 'customer_id=Email,date="Created at",amount=Total'
+    code = main(["report", str(path), "-o", str(out), "--columns", mapping, *flags])
+    assert code == 3 and out.exists()
+    assert "Traceback" not in capsys.readouterr().err
+    bad = main(["report", str(path), "-o", str(tmp_path / "x.xlsx"), "--columns", "amount=Sum"])
+    assert bad == 2
+    assert "--columns names 'Sum' for amount" in capsys.readouterr().err

@@ -277,7 +277,9 @@ class _Plan:
     name: str
 
 
-def _plan(con: Any, source: object, table: str | None, end_sql: str) -> _Plan:
+def _plan(
+    con: Any, source: object, table: str | None, end_sql: str, columns: dict[str, str] | None
+) -> _Plan:
     eng = _engine()
     from xlclv.report.inputs import normalise_header
 
@@ -289,7 +291,14 @@ def _plan(con: Any, source: object, table: str | None, end_sql: str) -> _Plan:
     types = dict(cols)
     names, missing = {}, []
     for wanted in ("customer_id", "date", "amount"):
-        found = next((c for c, _ in cols if normalise_header(c) == normalise_header(wanted)), None)
+        header = (columns or {}).get(wanted, wanted)  # --columns: the user's header
+        found = next((c for c, _ in cols if normalise_header(c) == normalise_header(header)), None)
+        if found is None and header != wanted:
+            have = ", ".join(c for c, _ in cols)
+            raise WorkbookError(
+                f"--columns names '{header}' for {wanted}, but sheet '{src.name}' has no such "
+                f"column; found: {have}"
+            )
         if found is None:
             missing.append(wanted)
         else:
@@ -641,6 +650,7 @@ def build_report_big(
     memory_limit: str = "2GB",
     threads: int | None = None,
     progress: Callable[[str], None] | None = None,
+    columns: dict[str, str] | None = None,
 ) -> BigReport:
     """Build the CLV report of a big transaction log, with the data work in DuckDB.
 
@@ -667,6 +677,10 @@ def build_report_big(
         DuckDB's memory limit (it spills to a temporary folder beyond it) and threads.
     progress : callable, optional
         Called with each stage's name (:data:`~xlclv.report.pipeline.STAGES`).
+    columns : dict, optional
+        ``{field: header}`` for customer_id, date and amount (the CLI's ``--columns``, parsed
+        by :func:`xlclv.report.clean.parse_column_mapping`); default: the headers of those
+        names (case, spaces and underscores don't matter).
 
     Returns
     -------
@@ -689,7 +703,7 @@ def build_report_big(
     eng = _engine()
     with eng._connect(memory_limit, threads) as con:
         step(STAGES[0])  # clean
-        plan = _plan(con, source, table, end_sql)
+        plan = _plan(con, source, table, end_sql, columns)
         sheet = plan.name
         dims, notes, profile = _choose_dims(plan, settings, con)
         counts = _issue_counts(profile, plan)
@@ -1492,14 +1506,18 @@ def limit_customers(
 # -- the command line ---------------------------------------------------------------------------
 
 
-def run_cli(args: Any, console: Any, overrides: dict[str, object]) -> int:
-    """``xlclv report`` on the big-data path (called by :mod:`xlclv.report.cli`)."""
+def run_cli(
+    args: Any, console: Any, overrides: dict[str, object], columns: dict[str, str] | None = None
+) -> int:
+    """``xlclv report`` on the big-data path (called by :mod:`xlclv.report.cli`; ``columns``
+    is its parsed ``--columns``)."""
     import time
 
     from rich.console import Console
+    from rich.markup import escape
 
     from xlclv._errors import XlclvError
-    from xlclv.report.cli import PhaseTimer, _one_line, _print_summary
+    from xlclv.report.cli import EXIT_WARNINGS, PhaseTimer, _one_line, _print_summary
     from xlclv.report.writer import write_report
 
     err = Console(stderr=True, soft_wrap=True)
@@ -1532,13 +1550,18 @@ def run_cli(args: Any, console: Any, overrides: dict[str, object]) -> int:
             max_customer_rows=rows,
             memory_limit=args.memory_limit,
             progress=timer,
+            columns=columns,
         )
         timer("write")
         written = write_report(big.report, output, force=args.force)
     except (XlclvError, OSError, db_error) as exc:
         timer.abort()
-        err.print(f"[bold red]error:[/bold red] {_one_line(exc)}", highlight=False)
+        err.print(f"[bold red]error:[/bold red] {escape(_one_line(exc))}", highlight=False)
         return 2
+    except KeyboardInterrupt:
+        timer.abort()
+        err.print("[bold red]interrupted[/bold red] (Ctrl-C): no report written", highlight=False)
+        return 130
     timer.done()
     _print_summary(console, big.report, written, time.perf_counter() - start)
     if big.truncated:
@@ -1549,7 +1572,7 @@ def run_cli(args: Any, console: Any, overrides: dict[str, object]) -> int:
         )
     if big.scores_path is not None:
         console.print(f"  scores file          {big.scores_path}", highlight=False)
-    return 0
+    return EXIT_WARNINGS if big.report.summary.get("warnings") else 0
 
 
 # -- the Excel button ---------------------------------------------------------------------------

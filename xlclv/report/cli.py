@@ -469,7 +469,7 @@ def _cmd_report(args: argparse.Namespace, console: Console) -> int:
         columns = None
 
     if bigdata.use_big_path(args.input, args.table):
-        return bigdata.run_cli(args, console, _overrides(args))
+        return bigdata.run_cli(args, console, _overrides(args), columns)
 
     def load() -> Any:
         return read_inputs(path, sheet=args.sheet, columns=columns)
