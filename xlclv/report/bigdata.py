@@ -46,6 +46,10 @@ Known differences from the workbook path, none of which changes a number on data
 line number) but a CSV's completely empty lines are skipped by DuckDB's reader, so row numbers
 after such a line are one lower; with ``segment_by`` blank, a column's distinct values are
 counted over all usable rows (the workbook path leaves out customers who only returned).
+Where the workbook path's guards would give another number (dates after today with no
+observation_end, $0 purchases, text dates or amounts only it reads, ``periods``), this path
+stops with an :class:`~xlclv._errors.InputError` (:func:`_stop_where_different`); model = AUTO
+chooses by AIC only (no holdout refit of each candidate).
 """
 
 from __future__ import annotations
