@@ -104,8 +104,15 @@ def make_parquet(path: Path, rows: int, customers: int, seed: int = 2026) -> Pat
 # -- the jobs, each run in its own process --------------------------------------------------
 
 
-def job_big(source: str, out: str, scores: str, memory_limit: str) -> dict:
+def _settings():
+    """BG/NBD on both paths: the same work (model = AUTO chooses by the holdout in memory but
+    by AIC on the big-data path), as in the figures of benchmarks/README.md."""
     from xlclv.report import Settings
+
+    return Settings(model="BGNBD")
+
+
+def job_big(source: str, out: str, scores: str, memory_limit: str) -> dict:
     from xlclv.report.bigdata import build_report_big
     from xlclv.report.cli import PhaseTimer
     from xlclv.report.writer import write_report
@@ -113,7 +120,7 @@ def job_big(source: str, out: str, scores: str, memory_limit: str) -> dict:
     start = time.perf_counter()
     timer = PhaseTimer()
     big = build_report_big(
-        source, Settings(), scores=scores, memory_limit=memory_limit, progress=timer
+        source, _settings(), scores=scores, memory_limit=memory_limit, progress=timer
     )
     timer("write")
     write_report(big.report, out, force=True)
@@ -127,7 +134,7 @@ def job_big(source: str, out: str, scores: str, memory_limit: str) -> dict:
 
 
 def job_pandas(source: str, out: str) -> dict:
-    from xlclv.report import Settings, build_report
+    from xlclv.report import build_report
     from xlclv.report.cli import PhaseTimer
     from xlclv.report.inputs import read_table_file
     from xlclv.report.writer import write_report
@@ -136,7 +143,7 @@ def job_pandas(source: str, out: str) -> dict:
     timer = PhaseTimer()
     timer("read")
     inputs = read_table_file(source)
-    report = build_report(inputs, Settings(), progress=timer)
+    report = build_report(inputs, _settings(), progress=timer)
     timer("write")
     write_report(report, out, force=True)
     times = timer.done()
