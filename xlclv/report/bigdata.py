@@ -847,7 +847,7 @@ def _stop_where_different(
             "(--observation-end YYYY-MM-DD, or observation_end on the Settings sheet) to the "
             "last day the data covers; the big-data path does not guess it."
         )
-    _stop_on_other_formats(con, plan)
+    _stop_on_other_formats(con, plan, profile)
     zeros = int(profile["k7"])
     if zeros and settings.include_zero_amounts:
         raise InputError(
@@ -862,7 +862,7 @@ def _stop_where_different(
 FORMAT_SAMPLE = 200
 
 
-def _stop_on_other_formats(con: Any, plan: _Plan) -> None:
+def _stop_on_other_formats(con: Any, plan: _Plan, profile: dict[str, Any]) -> None:
     """Stop if the workbook path would read text this path cannot: dates written as
     31/01/2024 or with month names, amounts such as $1,234.50 or 1.234,50. This path reads
     ISO dates (yyyy-mm-dd) and plain numbers only, so such rows would be left out here but
@@ -871,6 +871,8 @@ def _stop_on_other_formats(con: Any, plan: _Plan) -> None:
     from xlclv.report.clean import clean_transactions
 
     for code, field_, other in ((3, "date", "amount"), (5, "amount", "date")):
+        if not profile[f"k{code}"]:  # no unreadable value: no extra pass over the data
+            continue
         raw = "xl_d_raw" if field_ == "date" else "xl_a_raw"
         values = [
             r[0]
