@@ -75,14 +75,21 @@ def run(book: Any, *, home: str | os.PathLike[str] | None = None) -> Any:
 
     Returns the :class:`xlclv.report.pipeline.Report`, or ``None`` after showing an error message.
     """
-    from xlclv.report import Settings, build_report
+    from xlclv.report import Settings
+    from xlclv.report.bigdata import report_for_workbook
 
     app = book.app
     try:
         _status(app, "reading the workbook")
         inputs = inputs_from_cells(_read_sheets(book), source=book.name)
         settings = Settings.from_values(inputs.settings)
-        report = build_report(inputs, settings, progress=lambda phase: _status(app, phase))
+        # the pasted table, or the Settings sheet's data_source (a big log, through DuckDB)
+        report = report_for_workbook(
+            inputs,
+            settings,
+            workbook=getattr(book, "fullname", None),
+            progress=lambda phase: _status(app, phase),
+        )
         _status(app, "writing the report sheets")
         beside = _write_output(book, report)
         if beside:

@@ -114,9 +114,30 @@ def register(subparsers: Any) -> None:
         help="build the CLV report from a workbook, CSV or Parquet file",
         description="Build the CLV report from a transactions file. The input is never modified.",
     )
-    p.add_argument("input", help="a workbook with a Transactions sheet (.xlsx), or .csv / .parquet")
+    p.add_argument(
+        "input",
+        help="a workbook with a Transactions sheet (.xlsx), a .csv or .parquet file, a folder or "
+        "glob of Parquet files, or a DuckDB database (with --table)",
+    )
     p.add_argument("-o", "--output", required=True, help="the report workbook to write (.xlsx)")
     p.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
+    b = p.add_argument_group(
+        "big data (Parquet, folders, globs, DuckDB tables and CSV files from 256 MiB go "
+        "through DuckDB)"
+    )
+    b.add_argument("--table", help="the transactions table, when the input is a DuckDB database")
+    b.add_argument(
+        "--scores",
+        help="write every customer's scores to this .parquet or .csv file (written beside the "
+        "workbook as <report>-scores.parquet anyway when the Customers sheet is truncated)",
+    )
+    b.add_argument(
+        "--max-customer-rows",
+        type=int,
+        help="most customers on the Customers sheet (default 100,000): the top ones by "
+        "predicted CLV",
+    )
+    b.add_argument("--memory-limit", default="2GB", help="DuckDB's memory limit (default 2GB)")
     g = p.add_argument_group("settings (override the workbook's Settings sheet)")
     g.add_argument("--gross-margin", type=float, help="e.g. 0.3 for 30%%")
     g.add_argument("--discount-rate", type=float, help="annual discount rate, e.g. 0.1")
@@ -267,8 +288,12 @@ def run_report(
     overrides: dict[str, object] | None = None,
     progress: Callable[[str], None] | None = None,
     input_path: Path | None = None,
+    limits: dict[str, Any] | None = None,
 ) -> tuple[Any, Path]:
-    """Build and write the report; returns (report, path written)."""
+    """Build and write the report; returns (report, path written).
+
+    ``limits``: keyword arguments of :func:`xlclv.report.bigdata.limit_customers`.
+    """
     from xlclv.report import Settings, build_report
     from xlclv.report.writer import write_report
 
@@ -284,6 +309,10 @@ def run_report(
     settings = Settings.from_values(dict(inputs.settings or {}), **(overrides or {}))
     _reading_options(inputs, settings)
     report = build_report(inputs, settings, progress=progress)
+    if limits is not None:  # --scores / max_customer_rows (xlclv.report.bigdata)
+        from xlclv.report import bigdata
+
+        bigdata.limit_customers(report, **limits)
     if progress is not None:
         progress("write")
     written = write_report(report, output, force=force)
@@ -368,6 +397,7 @@ def _run(
             overrides=overrides,
             progress=timer,
             input_path=input_path,
+            limits=_limits(args, inputs, output),
         )
     except XlclvError as exc:
         timer.abort()
@@ -388,6 +418,20 @@ def _run(
     return EXIT_WARNINGS if report.summary.get("warnings") else 0
 
 
+def _limits(args: argparse.Namespace, inputs: Any, output: Path) -> dict[str, Any]:
+    """The Customers sheet's limit and the scores file, for the in-memory path."""
+    from xlclv.report import bigdata
+
+    rows = getattr(args, "max_customer_rows", None)
+    if rows is None:
+        rows = bigdata.max_customer_rows_setting(getattr(inputs, "settings", None))
+    return {
+        "max_customer_rows": bigdata.MAX_CUSTOMER_ROWS if rows is None else rows,
+        "scores": getattr(args, "scores", None),
+        "scores_if_truncated": bigdata.default_scores_path(output),
+    }
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
@@ -403,6 +447,8 @@ def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_report(args: argparse.Namespace, console: Console) -> int:
+    from xlclv.report import bigdata
+
     path = Path(args.input)
     if args.columns is not None:
         from xlclv.report.clean import parse_column_mapping
@@ -421,6 +467,9 @@ def _cmd_report(args: argparse.Namespace, console: Console) -> int:
             return 2
     else:
         columns = None
+
+    if bigdata.use_big_path(args.input, args.table):
+        return bigdata.run_cli(args, console, _overrides(args), columns)
 
     def load() -> Any:
         return read_inputs(path, sheet=args.sheet, columns=columns)

@@ -193,17 +193,7 @@ def holdout_check(
     table = pd.DataFrame(rows, columns=["Measure", "Predicted", "Actual"])
     table["Difference"] = table["Predicted"] - table["Actual"]
     table["Difference %"] = table["Difference"] / table["Actual"].where(table["Actual"] > 0)
-    length = _duration_text(hold_days)
-    if actual > 0:
-        pct = f" ({(pred - actual) / actual:+.1%})".replace("%", " %")
-    else:
-        pct = ""
-    text = (
-        f"Holding out the last {length} (after {cal_end.date().isoformat()}), the model fitted "
-        f"on the earlier data predicted {pred:,.0f} repeat purchases by the {n:,} customers "
-        f"acquired before then (from each one's purchase history); they actually made "
-        f"{actual:,.0f}{pct}."
-    )
+    text = holdout_sentence(hold_days, cal_end, pred, actual, n)
     items = [
         ("Holdout calibration end", cal_end.date().isoformat()),
         ("Holdout length (days)", hold_days),
@@ -220,6 +210,23 @@ def holdout_check(
         result.split_week = (cal_end - start).days / 7.0
         result.accuracy = _accuracy(result.tracking)
     return result
+
+
+def holdout_sentence(
+    hold_days: int, cal_end: pd.Timestamp, pred: float, actual: float, n: int
+) -> str:
+    """The holdout check in one sentence: predicted against actual repeat purchases."""
+    length = _duration_text(hold_days)
+    if actual > 0:
+        pct = f" ({(pred - actual) / actual:+.1%})".replace("%", " %")
+    else:
+        pct = ""
+    return (
+        f"Holding out the last {length} (after {cal_end.date().isoformat()}), the model fitted "
+        f"on the earlier data predicted {pred:,.0f} repeat purchases by the {n:,} customers "
+        f"acquired before then (from each one's purchase history); they actually made "
+        f"{actual:,.0f}{pct}."
+    )
 
 
 # -- tracking ------------------------------------------------------------------------------------

@@ -35,6 +35,9 @@ def write_issues(ws: Worksheet, report: Any, fmts: Formats) -> None:
     if issues.empty:
         # not wrapped: the sentence runs on over the empty cells to its right
         ws.write_string(0, 6, "No data issues: every input row was used.", fmts.subtitle)
+    note = (getattr(report, "summary", None) or {}).get("issues_note")
+    if note:  # only the first rows are listed (xlclv.report.bigdata)
+        ws.write_string(0, 6, str(note), fmts.note)
     ws.freeze_panes(1, 0)
     page_setup(ws)
     ws.repeat_rows(0)
