@@ -34,6 +34,7 @@ CUSTOMER_HEADERS = [
     "Revenue",
     "Historical CLV",
     "P(alive)",
+    "P(no purchase, next 90 days)",  # churn risk: the chosen model's probability_no_purchase
     "Expected purchases",
     "Expected spend",
     "Predicted CLV",

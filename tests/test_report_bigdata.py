@@ -43,7 +43,7 @@ MEMORY_ONLY_COLUMNS = {
     "Predicted CLV (P90)",
     "P(no purchase, next 90 days)",
 }
-MEMORY_ONLY_ITEMS = {"CLV range (P10 to P90)"}
+MEMORY_ONLY_ITEMS = {"CLV range (P10 to P90)", "Churn risk"}
 MEMORY_ONLY_SEGMENT_COLUMNS = {"Predicted CLV (P10)", "Predicted CLV (P90)"}
 
 
