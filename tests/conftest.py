@@ -14,8 +14,11 @@ def pytest_collection_modifyitems(config, items):
     if config.getoption("-m"):
         return
     skip_slow = pytest.mark.skip(reason="slow: run with -m slow")
+    skip_reference = pytest.mark.skip(reason="reference grid: run with -m reference")
     for item in items:
-        if "slow" in item.keywords:
+        if "reference" in item.keywords:
+            item.add_marker(skip_reference)
+        elif "slow" in item.keywords:
             item.add_marker(skip_slow)
 
 

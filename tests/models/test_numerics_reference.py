@@ -357,7 +357,7 @@ WIDE_SHARE = [0.0, 0.3, 0.999999, 1.0]
 WIDE_t = [1e-10, 1.0, 1095.75, 1e7]
 
 
-@pytest.mark.slow
+@pytest.mark.reference
 @pytest.mark.parametrize("name", list(BG) + ["b = 200"])
 def test_bgnbd_wide_grid(name):
     params = BG.get(name, (1.0, 5.0, 2.0, 200.0))
@@ -371,7 +371,7 @@ def test_bgnbd_wide_grid(name):
         assert close(m.probability_no_purchase(t, x, tx, T), ref.bg_no_purchase(*params, x, tx, T, t)), (x, tx, T, t)  # fmt: skip
 
 
-@pytest.mark.slow
+@pytest.mark.reference
 @pytest.mark.parametrize("name", PNBD)
 def test_pareto_nbd_wide_grid(name):
     params = PNBD[name]
@@ -389,11 +389,13 @@ def test_pareto_nbd_wide_grid(name):
             assert close(value, ref.pnbd_dert(*params, x, tx, T, delta)), (x, tx, T, delta)
 
 
-@pytest.mark.slow
+@pytest.mark.reference
 @pytest.mark.parametrize(("alpha", "beta"), SBG + [(1e-3, 1e5), (30.0, 0.01)])
 def test_sbg_wide_grid(alpha, beta):
     m = ShiftedBetaGeometricModel().set_params(alpha=alpha, beta=beta)
-    for d, n in itertools.product([1e-8, 1e-4, 0.002, 0.1, 10.0], [1, 2, 168, 10**4, 10**7]):
+    # d = 1e-8 and n = 1e7 are left out: mpmath's hyp2f1 gives up there and its quadrature
+    # reference ran for over 9 minutes (an open item; the fast grid covers n up to 1e4)
+    for d, n in itertools.product([1e-4, 0.002, 0.1, 10.0], [1, 2, 168, 10**4]):
         value = m.discounted_expected_residual_lifetime(d, n)
         assert close(value, ref.sbg_derl(alpha, beta, d, n)), (d, n)
 
