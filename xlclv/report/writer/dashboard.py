@@ -154,6 +154,10 @@ def _headline(ws: Worksheet, report: Any, summary: dict[str, Any], fmts: Formats
     palive = str(summary.get("palive_note", "") or "")
     line = " ".join(t for t in (f"Top segment: {top}." if top else "", text, palive) if t)
     if line:
+        # two rows, tall enough for the text (about 190 characters a line across A:P)
+        height = 15 * max(1, -(-len(line) // 190))
+        ws.set_row(8, height / 2 + 1)
+        ws.set_row(9, height / 2 + 1)
         ws.merge_range(8, 0, 9, 2 * _CHART_COLS - 1, "", fmts.note)
         ws.write_string(8, 0, line, fmts.note)
 
