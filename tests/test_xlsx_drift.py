@@ -11,6 +11,8 @@ def test_last_bits_of_a_fitted_number_are_not_drift():
     # the AVX2 vs AVX-512 differences seen on the Model sheet (issue 9, and this machine)
     assert part_difference(b"<v>0.5357278321651054</v>", b"<v>0.5357278321651029</v>") is None
     assert part_difference(b"<v>0.05001429528123694</v>", b"<v>0.05001429533244043</v>") is None
+    # a share total: 1 with AVX-512, 0.9999999999999999 without (seen in CI's variant run)
+    assert part_difference(b"<v>0.9999999999999999</v>", b"<v>1</v>") is None
 
 
 @pytest.mark.parametrize(

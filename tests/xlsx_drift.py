@@ -22,7 +22,17 @@ from pathlib import Path
 VOLATILE = frozenset({"docProps/core.xml"})
 #: Relative tolerance for decimal numbers (integers, and all text, must match exactly).
 REL_TOL = 1e-7
-_DECIMAL = re.compile(rb"-?\d+\.\d+(?:[eE][-+]?\d+)?")
+_NUM = rb"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
+#: Decimal numbers anywhere (also inside text such as chart caches), and every number that is a
+#: cell's or chart point's value, integers included: a total that is 1 on one CPU can be
+#: 0.9999999999999999 on another.
+_DECIMAL = re.compile(
+    rb"(?<=<v>)"
+    + _NUM
+    + rb"(?=</v>)|(?<=<c:v>)"
+    + _NUM
+    + rb"(?=</c:v>)|-?\d+\.\d+(?:[eE][-+]?\d+)?"
+)
 
 
 def parts(path: Path) -> dict[str, bytes]:
