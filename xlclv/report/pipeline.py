@@ -865,7 +865,14 @@ def validate(data: Cleaned, settings: Settings, fits: Fits | None = None) -> Hol
 
 
 def _holdout(key: str, data: Cleaned, settings: Settings) -> Holdout:
-    return holdout_check(key, data.tx, data.end, settings.time_unit, settings.holdout_weeks)
+    return holdout_check(
+        key,
+        data.tx,
+        data.end,
+        settings.time_unit,
+        settings.holdout_weeks,
+        include_zero_amounts=data.include_zero,
+    )
 
 
 # -- segment -------------------------------------------------------------------------------------
