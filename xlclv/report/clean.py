@@ -341,8 +341,13 @@ def _shown(cols: list[Any], limit: int = 30) -> str:
     cols = [c for c in cols if not str(c).startswith("__xlclv")]
     if not cols:
         return "no columns at all"
-    text = ", ".join(str(c) for c in cols[:limit])
+    text = ", ".join(_clipped(str(c)) for c in cols[:limit])
     return text + (f" ... ({len(cols):,} columns)" if len(cols) > limit else "")
+
+
+def _clipped(name: str, n: int = 80) -> str:
+    """A header as a message shows it: at most ``n`` characters."""
+    return name if len(name) <= n else f"{name[: n - 1]}… ({len(name):,} characters)"
 
 
 # -- dates written as text ----------------------------------------------------------------------

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import signal
 import threading
 import time
@@ -501,8 +502,30 @@ def _stoppable(args: argparse.Namespace, run: Callable[[], int]) -> int:
         return stop.code if isinstance(stop.code, int) else 128 + signal.SIGTERM
 
 
+#: A message is cut to this many characters, and each word in it to :data:`_MAX_WORD` (a
+#: message can quote a hostile file's content: DuckDB quotes a whole over-long line).
+_MAX_MESSAGE, _MAX_WORD = 1000, 80
+
+
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+    text = str(exc)
+    m = re.search(r"Maximum line size of ([\d,]+) bytes exceeded\. Actual Size:\s*([\d,]+)", text)
+    if m:  # DuckDB (the big-data path) on a CSV line it will not read
+        file = re.search(r"\bfile = (\S+)", text)
+        where = f"'{file.group(1)}'" if file else "The CSV file"
+        most, actual = (int(g.replace(",", "")) for g in m.groups())
+        return (
+            f"{where} has a line longer than {most:,} bytes, the most that is read (at least "
+            f"{actual:,} bytes without a line break): a CSV of transactions has one row per "
+            "line. This is not such a file (or it was cut or joined): export the data again "
+            "as CSV"
+        )
+    words = [
+        w if len(w) <= _MAX_WORD else f"{w[: _MAX_WORD - 1]}…({len(w):,} characters)"
+        for w in text.split()
+    ]
+    line = " ".join(words) or type(exc).__name__
+    return line if len(line) <= _MAX_MESSAGE else line[: _MAX_MESSAGE - 1] + "…"
 
 
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
