@@ -1151,7 +1151,10 @@ def clean_transactions(
         decimal_separator or given.get("decimal_separator"), (".", ","), "--decimal-separator"
     )
     cols = resolve_columns(list(raw.columns), columns, sheet=sheet)
-    data, positions = _drop_blank_rows(raw)
+    filled, merged_issues = _fill_merged(
+        raw, given.get("merged_ranges") or {}, cols, first_row, sheet
+    )
+    data, positions = _drop_blank_rows(filled)
     rows = _excel_rows(positions, first_row)
 
     cid_raw, date_raw, amt_raw = (data[cols[k]] for k in REQUIRED)
@@ -1177,7 +1180,7 @@ def clean_transactions(
     order = date_info.order if date_info is not None else date_order
     merged = set((given.get("merged_rows") or {}).get(cols["customer_id"], ()))
     above = cid_text.where(~cid_error).ffill().shift(1) if cid_blank.any() else None
-    issues: list[tuple] = []
+    issues: list[tuple] = list(merged_issues)
     for i in np.flatnonzero(rejected):
         row = int(rows[i])
         if bad_id[i]:
@@ -1288,6 +1291,65 @@ def _option(value: Any, allowed: tuple[str, ...], flag: str) -> str | None:
     if text not in allowed:
         raise WorkbookError(f"{flag} must be one of {', '.join(allowed)}, got {value!r}")
     return text
+
+
+def _fill_merged(
+    raw: pd.DataFrame, ranges: Mapping[str, list], cols: Mapping[str, str], first_row: int,
+    sheet: str,
+) -> tuple[pd.DataFrame, list[tuple]]:  # fmt: skip
+    """Merged cells over several rows: the top cell's value applies to each row of an id, date
+    or segment column (Excel shows it on every row), listed in Data issues as merged-cell
+    continuations; an amount merged over several rows stops the run (copying it down would
+    multiply the revenue, keeping it once would guess which row it belongs to).
+
+    ``ranges``: ``{header: [(top row, last row, "B5:B7", holds the value)]}`` (Excel rows),
+    from the workbook reader. Returns the filled table (``raw`` itself when nothing is
+    merged) and the issues."""
+    amount = cols["amount"]
+    if ranges.get(amount):
+        top, last, ref, _ = ranges[amount][0]
+        raise WorkbookError(
+            f"Sheet '{sheet}': the amount cells {ref} are merged over rows {top}-{last}, so it "
+            "is unclear which row the amount belongs to (copying it to each row would count "
+            "it several times). Unmerge them and put each row's own amount in it (or the "
+            "amount on one row and 0 on the others)"
+        )
+    field = {v: k for k, v in cols.items()}
+    filled, issues = raw, []
+    for col, spans in ranges.items():
+        if col not in raw.columns:
+            continue
+        values = None
+        for top, last, _ref, holds in spans:
+            if not holds or top < first_row:  # the header, or a cell left of the value
+                continue
+            if values is None:
+                values = raw[col].to_numpy(dtype=object, copy=True)
+            value = values[top - first_row]
+            if _blank_cell(value):
+                continue
+            for row in range(top + 1, min(last, first_row + len(raw) - 1) + 1):
+                if _blank_cell(values[row - first_row]):
+                    values[row - first_row] = value
+                    issues.append(
+                        (
+                            sheet,
+                            row,
+                            col,
+                            _cell_text(value),
+                            f"merged cell continuation: {field.get(col, col)} "
+                            f"{_cell_text(value)!r} of row {top} applied to this row (kept)",
+                        )
+                    )
+        if values is not None:
+            if filled is raw:
+                filled = raw.copy(deep=False)
+            filled[col] = pd.Series(values, index=raw.index, dtype=object)
+    return filled, issues
+
+
+def _blank_cell(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip()) or bool(pd.isna(v) is True)
 
 
 def _blank_id_problem(prev: Any, merged: bool) -> str:

@@ -37,7 +37,7 @@ from xlclv.report.clean import (
     parse_column_mapping,
     recognised_fields,
 )
-from xlclv.report.guards import EXCEL_MAX_COLUMNS, check_xlsx
+from xlclv.report.guards import EXCEL_MAX_COLUMNS, check_xlsx, column_letters
 
 __all__ = [
     "HEADER_SCAN_ROWS",
@@ -115,6 +115,7 @@ def _grid_to_frame(
         attrs["columns"] = dict(columns)
     if merged:
         attrs["merged_rows"] = _merged_rows(merged, keep_cols, names, first_row)
+        attrs["merged_ranges"] = _merged_ranges(merged, keep_cols, names, first_row)
     if attrs:
         frame.attrs[READING_ATTR] = attrs
     # Empty cells stay as calamine gives them (""): cleaning treats "" and None alike.
@@ -130,6 +131,21 @@ def _merged_rows(merged, keep_cols, names, first_row) -> dict[str, list[int]]:
             if c in col_name:
                 rows = [r + 1 for r in range(r0 + 1, r1 + 1) if r + 1 >= first_row]
                 out.setdefault(col_name[c], []).extend(rows)
+    return out
+
+
+def _merged_ranges(merged, keep_cols, names, first_row) -> dict[str, list[tuple]]:
+    """{header: [(top Excel row, last Excel row, "B5:B7", holds the value)]} of the merged
+    ranges over more than one data row (the cleaning fills or refuses them)."""
+    col_name = dict(zip(keep_cols, names, strict=True))
+    out: dict[str, list[tuple]] = {}
+    for (r0, c0), (r1, c1) in merged:
+        if r1 <= r0 or r1 + 1 < first_row:
+            continue
+        ref = f"{column_letters(c0 + 1)}{r0 + 1}:{column_letters(c1 + 1)}{r1 + 1}"
+        for c in range(c0, c1 + 1):
+            if c in col_name:
+                out.setdefault(col_name[c], []).append((r0 + 1, r1 + 1, ref, c == c0))
     return out
 
 
