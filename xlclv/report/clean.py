@@ -708,7 +708,7 @@ def _issues(rows: list[tuple]) -> pd.DataFrame:
 
 
 def _cell_text(v: Any) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
+    if v is None or v is pd.NaT or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
         return ""
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
@@ -787,12 +787,42 @@ def _id_text(s: pd.Series) -> pd.Series:
         codes, uniques = pd.factorize(obj, use_na_sentinel=True)
         text = np.array([str(int(u)) for u in uniques] + [None], dtype=object)
         return pd.Series(text[codes], index=s.index, dtype=object)
-    if kind in ("floating", "mixed-integer-float"):
+    if kind == "floating":  # (mixed ints and floats: _texts keeps the ints' exact digits)
         obj = pd.Series(obj.to_numpy(dtype=float), index=s.index)
     codes, uniques = pd.factorize(obj, use_na_sentinel=True)
     text = _texts(pd.Series(np.asarray(uniques, dtype=object), dtype=object))
     text = np.append(text, None)  # code -1 (a missing value) -> None
     return pd.Series(text[codes], index=s.index, dtype=object)
+
+
+#: Whole numbers from 2**53 on are not all exact as floating point (Excel's numbers, float64).
+EXACT_FLOAT_LIMIT = 2**53
+
+
+def _check_exact_ids(ids: pd.Series, column: str, sheet: str, rows: np.ndarray) -> None:
+    """Stop on a customer id held as a floating-point number of 2**53 or more: such a number
+    may be a rounded form of another id (9007199254740993 is stored as 9007199254740992), so
+    customers could be merged silently. Ids as text or as integers (CSV, Parquet int64) are
+    exact and pass. Excel itself keeps only 15 significant digits of a number."""
+    if ids.dtype == object:
+        if _kind(ids) in ("string", "integer", "empty"):
+            return
+        floats = ids.map(lambda v: isinstance(v, float | np.floating)).to_numpy(dtype=bool)
+        values = np.where(floats, pd.to_numeric(ids.where(floats), errors="coerce"), np.nan)
+    elif pd.api.types.is_float_dtype(ids.dtype):
+        values = ids.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        return
+    big = np.flatnonzero(np.isfinite(values) & (np.abs(values) >= EXACT_FLOAT_LIMIT))
+    if big.size:
+        i = int(big[0])
+        raise WorkbookError(
+            f"Sheet '{sheet}' row {int(rows[i])}, column '{column}': the customer id "
+            f"{values[i]:.0f} is stored as a number too large to be exact (from 2^53 = "
+            f"{EXACT_FLOAT_LIMIT:,} on; Excel keeps 15 digits), so different customers may "
+            f"have been merged ({big.size:,} such id(s)). Store the ids as text: format the "
+            "column as Text and paste the ids again, or export them as text (CSV)"
+        )
 
 
 def _texts(values: pd.Series) -> np.ndarray:
@@ -1158,6 +1188,7 @@ def clean_transactions(
     rows = _excel_rows(positions, first_row)
 
     cid_raw, date_raw, amt_raw = (data[cols[k]] for k in REQUIRED)
+    _check_exact_ids(cid_raw, str(cols["customer_id"]), sheet, rows)
     cid_text = _id_text(cid_raw)
     cid_blank = cid_text.isna().to_numpy()
     cid_error = cid_text.isin(EXCEL_ERRORS).to_numpy(dtype=bool)

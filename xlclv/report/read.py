@@ -600,7 +600,11 @@ def _read_parquet(p: Path) -> pd.DataFrame:
         if pa.types.is_dictionary(t):
             col = col.cast(t.value_type)
             t = col.type
-        if pa.types.is_decimal(t):
+        if pa.types.is_decimal(t) and t.scale <= 0:  # whole numbers (ids): exact ints
+            out[name] = np.array(
+                [None if v is None else int(v) for v in col.to_pylist()], dtype=object
+            )
+        elif pa.types.is_decimal(t):
             out[name] = col.cast(pa.float64()).to_numpy(zero_copy_only=False)
         elif pa.types.is_integer(t):
             out[name] = np.array(col.to_pylist(), dtype=object)
