@@ -1173,12 +1173,8 @@ def clean_transactions(
     above :data:`MAX_AMOUNT` or not finite: a data issue.
     """
     given = dict(raw.attrs.get(READING_ATTR) or {})
-    columns = columns if columns is not None else given.get("columns")
-    if isinstance(columns, str):
-        columns = parse_column_mapping(columns)
-    date_order = _option(date_order or given.get("date_order"), DATE_ORDERS, "--date-order")
-    decimal_separator = _option(
-        decimal_separator or given.get("decimal_separator"), (".", ","), "--decimal-separator"
+    columns, date_order, decimal_separator = _reading_choices(
+        given, columns, date_order, decimal_separator
     )
     cols = resolve_columns(list(raw.columns), columns, sheet=sheet)
     filled, merged_issues = _fill_merged(
@@ -1186,108 +1182,181 @@ def clean_transactions(
     )
     data, positions = _drop_blank_rows(filled)
     rows = _excel_rows(positions, first_row)
+    parsed = _parse_fields(data, cols, sheet, rows, date_order, decimal_separator)
+    rejected = parsed.rejected(observation_end)
+    merged = set((given.get("merged_rows") or {}).get(cols["customer_id"], ()))
+    issues = list(merged_issues)
+    issues += _rejected_issues(parsed, rejected, rows, cols, sheet, merged)
+    issues += _zero_issues(parsed, rejected, rows, cols, sheet)
+    clean = _clean_table(parsed, ~rejected, data, raw.columns, cols)
+    chosen = _chosen(given, cols, parsed, date_order, decimal_separator)
+    clean.attrs[READING_ATTR] = chosen
+    raw.attrs[CHOSEN_ATTR] = chosen
+    return clean, _sorted_issues(issues)
 
+
+def _reading_choices(given: dict, columns: Any, date_order: Any, decimal_separator: Any):
+    """The column mapping, date order and decimal separator: the arguments, else what the
+    reader left in ``raw.attrs`` (validated)."""
+    columns = columns if columns is not None else given.get("columns")
+    if isinstance(columns, str):
+        columns = parse_column_mapping(columns)
+    date_order = _option(date_order or given.get("date_order"), DATE_ORDERS, "--date-order")
+    decimal_separator = _option(
+        decimal_separator or given.get("decimal_separator"), (".", ","), "--decimal-separator"
+    )
+    return columns, date_order, decimal_separator
+
+
+@dataclass
+class _Parsed:
+    """The three required fields of each non-blank row, parsed, with what is wrong."""
+
+    cid_raw: pd.Series
+    cid_text: pd.Series  # None where blank
+    cid_blank: np.ndarray
+    cid_error: np.ndarray  # an Excel error such as #N/A
+    date_raw: pd.Series
+    dates: pd.Series
+    date_bad: np.ndarray
+    date_info: Any
+    amt_raw: pd.Series
+    amounts: pd.Series
+    amt_bad: np.ndarray
+    amt_info: Any
+    early: np.ndarray  # before 1900
+    huge: np.ndarray  # above MAX_AMOUNT
+    order: str | None  # the date order used
+    late: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    end: pd.Timestamp | None = None
+
+    @property
+    def bad_id(self) -> np.ndarray:
+        return self.cid_blank | self.cid_error
+
+    def rejected(self, observation_end: Any) -> np.ndarray:
+        """Rows not used; sets :attr:`late` (dated after ``observation_end``)."""
+        self.end = None if observation_end is None else pd.Timestamp(observation_end).normalize()
+        self.late = np.zeros(len(self.dates), dtype=bool)
+        if self.end is not None:
+            self.late = ~self.date_bad & (self.dates.to_numpy() > self.end.to_datetime64())
+        bad = self.bad_id | self.date_bad | self.early | self.amt_bad | self.huge
+        return bad | self.late
+
+
+def _parse_fields(data, cols, sheet, rows, date_order, decimal_separator) -> _Parsed:
     cid_raw, date_raw, amt_raw = (data[cols[k]] for k in REQUIRED)
     _check_exact_ids(cid_raw, str(cols["customer_id"]), sheet, rows)
     cid_text = _id_text(cid_raw)
-    cid_blank = cid_text.isna().to_numpy()
-    cid_error = cid_text.isin(EXCEL_ERRORS).to_numpy(dtype=bool)
     dates, date_bad, date_info = _parse_dates(
         date_raw, date_order, column=str(cols["date"]), sheet=sheet, rows=rows
     )
     amounts, amt_bad, amt_info = _parse_amounts(
         amt_raw, decimal_separator, column=str(cols["amount"]), sheet=sheet, rows=rows
     )
-    early = ~date_bad & (dates.to_numpy() < np.datetime64("1900-01-01"))
-    huge = ~amt_bad & (np.abs(amounts.to_numpy()) > MAX_AMOUNT)
+    return _Parsed(
+        cid_raw=cid_raw,
+        cid_text=cid_text,
+        cid_blank=cid_text.isna().to_numpy(),
+        cid_error=cid_text.isin(EXCEL_ERRORS).to_numpy(dtype=bool),
+        date_raw=date_raw,
+        dates=dates,
+        date_bad=date_bad,
+        date_info=date_info,
+        amt_raw=amt_raw,
+        amounts=amounts,
+        amt_bad=amt_bad,
+        amt_info=amt_info,
+        early=~date_bad & (dates.to_numpy() < np.datetime64("1900-01-01")),
+        huge=~amt_bad & (np.abs(amounts.to_numpy()) > MAX_AMOUNT),
+        order=date_info.order if date_info is not None else date_order,
+    )
 
-    end = None if observation_end is None else pd.Timestamp(observation_end).normalize()
-    late = np.zeros(len(data), dtype=bool)
-    if end is not None:
-        late = ~date_bad & (dates.to_numpy() > end.to_datetime64())
 
-    bad_id = cid_blank | cid_error
-    rejected = bad_id | date_bad | early | amt_bad | huge | late
-    order = date_info.order if date_info is not None else date_order
-    merged = set((given.get("merged_rows") or {}).get(cols["customer_id"], ()))
-    above = cid_text.where(~cid_error).ffill().shift(1) if cid_blank.any() else None
-    issues: list[tuple] = list(merged_issues)
+def _rejected_issues(
+    f: _Parsed, rejected: np.ndarray, rows: np.ndarray, cols: Mapping[str, str], sheet: str,
+    merged: set[int],
+) -> list[tuple]:  # fmt: skip
+    """One issue per row not used: the first of a bad id, date or amount, or a late date."""
+    above = f.cid_text.where(~f.cid_error).ffill().shift(1) if f.cid_blank.any() else None
+    bad_id = f.bad_id
+    issues: list[tuple] = []
     for i in np.flatnonzero(rejected):
         row = int(rows[i])
         if bad_id[i]:
-            text = _cell_text(cid_raw.iloc[i])
-            if cid_blank[i]:
+            text = _cell_text(f.cid_raw.iloc[i])
+            if f.cid_blank[i]:
                 problem = _blank_id_problem(above.iloc[i], row in merged)
             else:
                 problem = f"customer_id is the Excel error {text}: row not used"
             issues.append((sheet, row, cols["customer_id"], text, problem))
-        elif date_bad[i] or early[i]:
-            v = date_raw.iloc[i]
+        elif f.date_bad[i] or f.early[i]:
+            v = f.date_raw.iloc[i]
             problem = (
                 f"date {_cell_text(v)!r} is before 1900: row not used (xlclv reads dates from "
                 "1900 to 2262; fix the year)"
-                if early[i]
-                else _problem_for_bad(v, "date", order)
+                if f.early[i]
+                else _problem_for_bad(v, "date", f.order)
             )
             issues.append((sheet, row, cols["date"], _cell_text(v), problem))
-        elif amt_bad[i] or huge[i]:
-            v = amt_raw.iloc[i]
+        elif f.amt_bad[i] or f.huge[i]:
+            v = f.amt_raw.iloc[i]
             problem = (
                 f"amount {_cell_text(v)!r} is implausibly large (above {MAX_AMOUNT:.0e} in "
                 "absolute value): row not used (check the cell)"
-                if huge[i]
+                if f.huge[i]
                 else _problem_for_bad(v, "amount")
             )
             issues.append((sheet, row, cols["amount"], _cell_text(v), problem))
         else:
-            issues.append(
-                (
-                    sheet,
-                    row,
-                    cols["date"],
-                    dates.iloc[i].strftime("%Y-%m-%d"),
-                    f"date after observation_end ({end:%Y-%m-%d}): row not used",
-                )
-            )
-    zero = ~rejected & (amounts.to_numpy() == 0)
-    for i in np.flatnonzero(zero):
-        issues.append(
-            (
-                sheet,
-                int(rows[i]),
-                cols["amount"],
-                "0",
-                "zero amount: kept, but not counted as a purchase",
-            )
-        )
+            day = f.dates.iloc[i].strftime("%Y-%m-%d")
+            problem = f"date after observation_end ({f.end:%Y-%m-%d}): row not used"
+            issues.append((sheet, row, cols["date"], day, problem))
+    return issues
 
-    keep = ~rejected
+
+def _zero_issues(f: _Parsed, rejected, rows, cols, sheet) -> list[tuple]:
+    """Zero amounts among the rows used: kept, listed (the report relabels them)."""
+    zero = ~rejected & (f.amounts.to_numpy() == 0)
+    problem = "zero amount: kept, but not counted as a purchase"
+    return [(sheet, int(rows[i]), cols["amount"], "0", problem) for i in np.flatnonzero(zero)]
+
+
+def _clean_table(f: _Parsed, keep: np.ndarray, data, raw_columns, cols) -> pd.DataFrame:
+    """customer_id, date, amount of the rows kept, then the segment columns as text."""
     clean = pd.DataFrame(
         {
-            "customer_id": cid_text[keep].to_numpy(dtype=object),
-            "date": dates[keep].to_numpy(),
-            "amount": amounts[keep].to_numpy(dtype=float),
+            "customer_id": f.cid_text[keep].to_numpy(dtype=object),
+            "date": f.dates[keep].to_numpy(),
+            "amount": f.amounts[keep].to_numpy(dtype=float),
         }
     )
     used = set(cols.values())
-    seg_cols = [c for c in raw.columns if c not in used and str(c).strip() != ""]
+    seg_cols = [c for c in raw_columns if c not in used and str(c).strip() != ""]
     if seg_cols:
         clean = pd.concat([clean, _segment_texts(data.loc[:, seg_cols][keep])], axis=1)
         clean.index = pd.RangeIndex(len(clean))
+    return clean
+
+
+def _sorted_issues(issues: list[tuple]) -> pd.DataFrame:
     issue_df = _issues(issues)
     if not issue_df.empty:
         issue_df = issue_df.sort_values(["Sheet", "Row"], kind="stable").reset_index(drop=True)
+    return issue_df
+
+
+def _chosen(given: dict, cols, f: _Parsed, date_order, decimal_separator) -> dict[str, Any]:
+    """What the reading chose (``clean.attrs[READING_ATTR]``): columns, date order, decimal
+    separator and notes."""
     notes = list(given.get("notes") or [])
-    notes += [x.note for x in (date_info, amt_info) if x is not None and x.note]
-    chosen = {
+    notes += [x.note for x in (f.date_info, f.amt_info) if x is not None and x.note]
+    return {
         "columns": {k: str(v) for k, v in cols.items()},
-        "date_order": order,
-        "decimal_separator": amt_info.decimal if amt_info is not None else decimal_separator,
+        "date_order": f.order,
+        "decimal_separator": f.amt_info.decimal if f.amt_info is not None else decimal_separator,
         "notes": notes,
     }
-    clean.attrs[READING_ATTR] = chosen
-    raw.attrs[CHOSEN_ATTR] = chosen
-    return clean, issue_df
 
 
 #: Key of ``raw.attrs`` where :func:`clean_transactions` leaves its choices (a caller holding
@@ -1345,7 +1414,7 @@ def _fill_merged(
             "it several times). Unmerge them and put each row's own amount in it (or the "
             "amount on one row and 0 on the others)"
         )
-    field = {v: k for k, v in cols.items()}
+    field_of = {v: k for k, v in cols.items()}
     filled, issues = raw, []
     for col, spans in ranges.items():
         if col not in raw.columns:
@@ -1368,7 +1437,7 @@ def _fill_merged(
                             row,
                             col,
                             _cell_text(value),
-                            f"merged cell continuation: {field.get(col, col)} "
+                            f"merged cell continuation: {field_of.get(col, col)} "
                             f"{_cell_text(value)!r} of row {top} applied to this row (kept)",
                         )
                     )
