@@ -11,6 +11,8 @@ import sys
 import textwrap
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xlclv import WorkbookError
 from xlclv.cli import main
@@ -100,6 +102,24 @@ def test_a_long_value_within_the_limit_is_read(tmp_path, monkeypatch):
     assert frame["note"].str.len().tolist() == [1000]
 
 
+@settings(max_examples=200)
+@given(st.lists(st.sampled_from([b"x", b"\n", b"\r", b"ab"]), max_size=60), st.integers(1, 7))
+def test_longest_line_matches_a_brute_force_split(parts, chunk):
+    data = b"".join(parts)
+    length, start = read_mod._longest_line(data, chunk=chunk)
+    pieces = re.split(rb"[\r\n]", data)
+    assert length == max((len(x) for x in pieces), default=0)
+    if length:
+        assert (
+            b"\n" not in data[start : start + length] and b"\r" not in data[start : start + length]
+        )
+        assert start == 0 or data[start - 1 : start] in (b"\n", b"\r")
+        assert start + length == len(data) or data[start + length : start + length + 1] in (
+            b"\n",
+            b"\r",
+        )
+
+
 def test_a_header_of_megabytes_is_clipped_in_the_message(tmp_path, capsys):
     src = tmp_path / "t.csv"
     src.write_text("x" * 3_000_000 + "\nA\n")
@@ -109,10 +129,12 @@ def test_a_header_of_megabytes_is_clipped_in_the_message(tmp_path, capsys):
 
 def test_one_line_clips_what_a_message_quotes():
     assert _one_line(ValueError("bad " + "z" * 5000 + " end")) == (
-        "bad " + "z" * 79 + "…(5,000 characters) end"
+        "bad " + "z" * 299 + "…(5,000 characters) end"
     )
+    path = "/" + "d" * 250 + "/out.xlsx"  # a long path is not clipped
+    assert _one_line(ValueError(f"'{path}' already exists")) == f"'{path}' already exists"
     long = _one_line(ValueError(" ".join(["word"] * 1000)))
-    assert len(long) == 1000 and long.endswith("…")
+    assert len(long) == 4000 and long.endswith("…")
 
 
 _MEASURE = textwrap.dedent(

@@ -101,3 +101,12 @@ def test_a_range_starting_in_the_header_row_copies_no_header_text(tmp_path):
     assert "customer_id" not in set(data.tx["customer_id"])
     problems = data.issues[data.issues["Row"] == 2]["Problem"].tolist()
     assert any("customer_id blank" in x and "not used" in x for x in problems)
+
+
+def test_an_amount_header_merged_into_the_first_row_copies_nothing(tmp_path):
+    # C1:C2: the header cell spans the first data row, whose amount is then blank: that row is
+    # not used (listed), and no amount is counted twice
+    data = _cleaned(_write(tmp_path / "in.xlsx", ["C1:C2"]))
+    assert data.tx["amount"].sum() == pytest.approx(sum(r[2] for r in ROWS[1:]))
+    problems = data.issues[data.issues["Row"] == 2]["Problem"].tolist()
+    assert any("not used" in x for x in problems)

@@ -805,10 +805,14 @@ def _check_exact_ids(ids: pd.Series, column: str, sheet: str, rows: np.ndarray) 
     customers could be merged silently. Ids as text or as integers (CSV, Parquet int64) are
     exact and pass. Excel itself keeps only 15 significant digits of a number."""
     if ids.dtype == object:
-        if _kind(ids) in ("string", "integer", "empty"):
+        kind = _kind(ids)
+        if kind in ("string", "integer", "empty"):
             return
-        floats = ids.map(lambda v: isinstance(v, float | np.floating)).to_numpy(dtype=bool)
-        values = np.where(floats, pd.to_numeric(ids.where(floats), errors="coerce"), np.nan)
+        if kind == "floating":  # numbers only (an Excel number column): no per-cell check
+            values = ids.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            floats = ids.map(lambda v: isinstance(v, float | np.floating)).to_numpy(dtype=bool)
+            values = np.where(floats, pd.to_numeric(ids.where(floats), errors="coerce"), np.nan)
     elif pd.api.types.is_float_dtype(ids.dtype):
         values = ids.to_numpy(dtype=float, na_value=np.nan)
     else:
@@ -1405,9 +1409,9 @@ def _fill_merged(
     ``ranges``: ``{header: [(top row, last row, "B5:B7", holds the value)]}`` (Excel rows),
     from the workbook reader. Returns the filled table (``raw`` itself when nothing is
     merged) and the issues."""
-    amount = cols["amount"]
-    if ranges.get(amount):
-        top, last, ref, _ = ranges[amount][0]
+    over_rows = [span for span in ranges.get(cols["amount"], ()) if span[0] >= first_row]
+    if over_rows:  # (a range from the header down leaves the rows under it blank: not used)
+        top, last, ref, _ = over_rows[0]
         raise WorkbookError(
             f"Sheet '{sheet}': the amount cells {ref} are merged over rows {top}-{last}, so it "
             "is unclear which row the amount belongs to (copying it to each row would count "

@@ -504,7 +504,7 @@ def _stoppable(args: argparse.Namespace, run: Callable[[], int]) -> int:
 
 #: A message is cut to this many characters, and each word in it to :data:`_MAX_WORD` (a
 #: message can quote a hostile file's content: DuckDB quotes a whole over-long line).
-_MAX_MESSAGE, _MAX_WORD = 1000, 80
+_MAX_MESSAGE, _MAX_WORD = 4000, 300
 
 
 def _one_line(exc: BaseException) -> str:

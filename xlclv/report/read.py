@@ -547,7 +547,9 @@ def _read_csv(p: Path, columns: dict[str, str] | None) -> tuple[pd.DataFrame, in
     keep = [j for j, h in enumerate(cells) if not _is_blank(h)]
     names = unique_names([str(cells[j]).strip() for j in keep])
     frame = frame.iloc[:, keep].set_axis(names, axis=1)
-    if longest > MAX_CSV_FIELD_CHARS or b'"' in data:  # else no value can be that long
+    newline = b"\n" if b"\n" in data else b"\r"
+    one_line_each = data.count(newline) <= len(frame) + 1 + header  # no value spans lines
+    if longest > MAX_CSV_FIELD_CHARS or not one_line_each:  # else no value can be that long
         _check_fields(frame, names, p.name, header + 2)
     frame = frame.where(frame.notna(), "")  # short lines: blank cells
     return frame, header + 2, notes
