@@ -133,8 +133,7 @@ def test_every_function_writes_through_xlclvs_converter():
 
 
 def test_the_udf_server_settles_the_heap_once_new_modules_came_in(monkeypatch):
-    xl.call_udf("LIFETIME", 0.5)  # the harness stands in for xlwings.com_server
-    assert "xlwings.com_server" in sys.modules
+    xl.call_udf("LIFETIME", 0.5)  # through xlwings' call_udf, as in its UDF server
     assert gc.get_freeze_count() > 0  # what was loaded is out of the collector's way
     freezes = []
     monkeypatch.setattr(gc, "freeze", lambda: freezes.append(len(sys.modules)))
@@ -146,15 +145,13 @@ def test_the_udf_server_settles_the_heap_once_new_modules_came_in(monkeypatch):
     assert freezes == [len(sys.modules)]
 
 
-def test_outside_the_udf_server_the_heap_is_left_alone(monkeypatch):
+def test_a_function_called_from_python_leaves_the_heap_alone(monkeypatch):
+    from xlclv import udfs
+
     freezes = []
     monkeypatch.setattr(gc, "freeze", lambda: freezes.append(1))
     monkeypatch.setattr(xc, "_settled_modules", 0)
-    monkeypatch.delitem(sys.modules, "xlwings.com_server")
-    xc._settle_heap()
+    assert udfs.LIFETIME([[0.5]]) == 2.0
     assert freezes == []
-    monkeypatch.undo()
-    monkeypatch.setattr(gc, "freeze", lambda: freezes.append(1))
-    monkeypatch.setattr(xc, "_settled_modules", 0)
-    xc._settle_heap()  # the same call in the server does settle
+    xl.call_udf("LIFETIME", 0.5)  # the same function dispatched by xlwings does settle
     assert freezes == [1]

@@ -112,8 +112,6 @@ def _guarded(f: Callable) -> Callable:
             return f(*args, **kwargs)
         except Exception as exc:
             return error_text(exc)
-        finally:
-            _settle_heap()
 
     return call
 
@@ -122,8 +120,9 @@ _settled_modules = 0
 
 
 def _settle_heap() -> None:
-    """In xlwings' UDF server, move what is loaded to Python's permanent GC generation once
-    new modules came in (``gc.freeze``).
+    """Once new modules came in, move what is loaded to Python's permanent GC generation
+    (``gc.freeze``). Run by :data:`CELLS`' writer, so only when xlwings' UDF server
+    (``call_udf``) dispatched the call, never when Python code calls a function directly.
 
     Every recalculation of a function over ``A:A`` makes xlwings allocate tens of thousands
     of rows (the COM arguments, their cleaned copies, the result). That triggers full
@@ -131,10 +130,10 @@ def _settle_heap() -> None:
     process: pandas, SciPy, xlwings and xlclv's modules, about 10^5 objects that live as long
     as the server. Measured: most of a cache hit's time (benchmarks/bench_udf_cache.py).
     Frozen objects are still freed by reference counting; only a reference cycle among them
-    would never be collected. Outside the server (a notebook, a script) nothing happens.
+    would never be collected.
     """
     global _settled_modules
-    if "xlwings.com_server" not in sys.modules or len(sys.modules) == _settled_modules:
+    if len(sys.modules) == _settled_modules:
         return
     _settled_modules = len(sys.modules)
     gc.collect(1)  # this call's young garbage; only older cycles would stay uncollected
@@ -201,8 +200,9 @@ def _fast_clean_write(slow: Any) -> Callable:
             sum(itertools.compress(cells, map(float.__instancecheck__, cells)))
         ):
             c.value = [row if type(row) is list else list(row) for row in c.value]
-            return
-        slow(c)
+        else:
+            slow(c)
+        _settle_heap()  # the function ran in xlwings' UDF server: see there
 
     return stage
 
