@@ -129,11 +129,13 @@ def ms(t: tuple[float, float]) -> str:
 
 
 def cold_import(repeat: int) -> dict[str, list[float]]:
-    """Wall times of fresh processes running each of :data:`COLD`, interleaved run by run so
-    that load from other jobs hits them alike."""
+    """Wall times of fresh processes running each of :data:`COLD`, interleaved run by run (in
+    a rotating order) so that load from other jobs hits them alike."""
     times: dict[str, list[float]] = {k: [] for k in COLD}
-    for _ in range(repeat):
-        for name, code in COLD.items():
+    names = list(COLD)
+    for i in range(repeat):
+        for name in names[i % len(names) :] + names[: i % len(names)]:  # no fixed order
+            code = COLD[name]
             start = time.perf_counter()
             subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
             times[name].append(time.perf_counter() - start)
@@ -285,8 +287,8 @@ def main() -> None:
     )
     for name, t in med.items():
         print(
-            f"  {name}: {t:.2f} s (fastest {min(times[name]):.2f} s) = "
-            f"{t / med['pandas']:.2f}x import pandas"
+            f"  {name}: {t:.2f} s = {t / med['pandas']:.2f}x import pandas (fastest run "
+            f"{min(times[name]):.2f} s = {min(times[name]) / min(times['pandas']):.2f}x)"
             + (
                 f"; target 1 s -> {t:.2f} of target"
                 if name in ("first status", "button imports")
