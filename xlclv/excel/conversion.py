@@ -9,6 +9,11 @@ Values arrive as xlwings gives them to a UDF whose argument has ``ndim=2``: a sc
 as ``[[v]]``, a range as a list of rows; blanks as ``None``; numbers as ``float``; date
 cells as ``datetime``; error cells as strings such as ``"#N/A"`` (``err_to_str=True``).
 
+Speed: array arguments (:data:`USED_CELLS`) and every result (:data:`CELLS`) use xlwings' own
+value converters, minus the per-cell cleaning where it would change nothing, and the UDF
+server's loaded modules are kept out of the garbage collector's way (:func:`_settle_heap`);
+``benchmarks/bench_udf_cache.py`` measures both.
+
 Errors go back to the sheet as a short text, ``xlclv: <what is wrong and how to fix it>``
 (:func:`error_text`), never as an exception: classic xlwings would put the exception's text
 *and traceback* into the cell (with local paths and the user's name). Excel error values
