@@ -155,3 +155,32 @@ def test_a_function_called_from_python_leaves_the_heap_alone(monkeypatch):
     assert freezes == []
     xl.call_udf("LIFETIME", 0.5)  # the same function dispatched by xlwings does settle
     assert freezes == [1]
+
+
+def test_a_whole_column_call_cleans_only_the_dates_cell_by_cell(monkeypatch):
+    # the shortcuts are taken, not only correct: with xlwings' stages renamed or reordered,
+    # every cell would go through the engine's hooks again (the benchmark's 2x)
+    rows = [["customer_id", "date", "amount"]]
+    for i in range(30):
+        rows.append([float(i % 4), dt.datetime(2024, 1, 1) + dt.timedelta(days=5 * i), 10.0 + i])
+    sheet = xl.ComSheet(rows)
+    ranges = [sheet.column(k, first_row=2) for k in (1, 2, 3)]
+    xl.dispatch("CLV_RFM", *ranges)  # loads what the call needs
+    hooks = type(xl._HOOKS)
+    cleaned, prepared = [], []
+    clean, prepare = hooks.clean_value_data, hooks.prepare_xl_data_element
+    monkeypatch.setattr(
+        hooks,
+        "clean_value_data",
+        staticmethod(lambda data, *a: cleaned.append(data) or clean(data, *a)),
+    )
+    monkeypatch.setattr(
+        hooks,
+        "prepare_xl_data_element",
+        staticmethod(lambda x, *a: prepared.append(x) or prepare(x, *a)),
+    )
+    out = xl.dispatch("CLV_RFM", *ranges)
+    assert len(out) == 1 + 4
+    assert [len(d) for d in cleaned] == [30]  # the date column only
+    assert all(isinstance(r[0], dt.datetime) for r in cleaned[0])
+    assert prepared == []  # the table holds numbers and text only
