@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from xlclv._errors import WorkbookError
+from xlclv.report.currency import Written, meanings, one_currency
 
 __all__ = [
     "COLUMN_ALIASES",
@@ -537,15 +538,16 @@ _CURRENCY = (
     + r")|kr\.?|zł|Fr\.?|R\$|Rs\.?)"
 )
 _AMOUNT = re.compile(
-    r"^(?P<s1>[-−+])?\s*(?:" + _CURRENCY + r")?\s*(?P<s2>[-−+])?\s*"
-    r"(?P<num>\d[\d.,'’\s]*|[.,]\d+)\s*(?P<s3>[-−])?\s*(?:" + _CURRENCY + r")?\s*(?P<s4>[-−])?$"
+    r"^(?P<s1>[-−+])?\s*(?P<c1>" + _CURRENCY + r")?\s*(?P<s2>[-−+])?\s*"
+    r"(?P<num>\d[\d.,'’\s]*|[.,]\d+)\s*(?P<s3>[-−])?\s*(?P<c2>" + _CURRENCY + r")?\s*"
+    r"(?P<s4>[-−])?$"
 )
 _SPACES = re.compile(r"[\s'’\u00a0\u202f\u2009]")
 
 
-def _amount_parts(text: str) -> tuple[float, str] | None:
-    """(sign, digits with separators) of an amount written as text, currency and accounting
-    brackets removed; None when the text is not an amount."""
+def _amount_parts(text: str) -> tuple[float, str, str | None] | None:
+    """(sign, digits with separators, currency mark) of an amount written as text, currency
+    and accounting brackets removed; None when the text is not an amount."""
     t = text.strip()
     sign = 1.0
     if len(t) > 2 and t[0] == "(" and t[-1] == ")":
@@ -558,7 +560,10 @@ def _amount_parts(text: str) -> tuple[float, str] | None:
         return None
     if signs and signs[0] in "-−":
         sign = -sign
-    return sign, m.group("num").strip()
+    marks = sorted((m.group(k) for k in ("c1", "c2") if m.group(k)), key=lambda c: len(meanings(c)))
+    if len(marks) > 1 and not meanings(marks[0]) & meanings(marks[1]):
+        return None  # "$12 EUR": two currencies in one cell
+    return sign, m.group("num").strip(), (marks[0] if marks else None)  # "$12 USD": USD
 
 
 def _decimal_hint(core: str) -> str | None:
@@ -609,6 +614,7 @@ class _TextAmounts:
     values: np.ndarray
     decimal: str | None = None
     note: str | None = None
+    marks: np.ndarray | None = None  # each value's currency mark ($, €, USD...) or None
 
 
 def _text_amounts(
@@ -637,6 +643,7 @@ def _text_amounts(
         parts[i] = p
         if p is not None:
             hints[i] = _decimal_hint(p[1])
+    out.marks = np.array([p[2] if p is not None else None for p in parts], dtype=object)
     if decimal is None:
         decimal, out.note = _infer_decimal(text, hints, column, sheet, rows)
     out.decimal = decimal
@@ -659,6 +666,20 @@ def _text_amounts(
             if v is not None:
                 out.values[i] = v
     return out
+
+
+def _written_in(
+    marks: np.ndarray, cells: pd.Series, rows: np.ndarray, column: str, sheet: str
+) -> Written | None:
+    """The one currency the used amounts' marks ($, €, USD...) name; stops on a mix."""
+    marked = np.flatnonzero(pd.notna(marks))
+    first = marked[~pd.Series(marks[marked]).duplicated().to_numpy()]
+    return one_currency(
+        ((marks[i], _cell_text(cells.iloc[i]), int(rows[i])) for i in first),
+        what=f"Amounts in column '{column}' of sheet '{sheet}'",
+        how_to_fix="Convert them to one currency, or split the rows by currency and make one "
+        "report for each",
+    )
 
 
 def _infer_decimal(text, hints, column, sheet, rows):
@@ -1006,6 +1027,9 @@ def _parse_amounts(
         rows_u = rows[is_str][first]
         info = _text_amounts(uniques, decimal, column=column, sheet=sheet, rows=rows_u)
         values[is_str] = info.values[codes]
+        row_marks = np.full(len(obj), None, dtype=object)
+        row_marks[is_str] = info.marks[codes]
+        info.marks = row_marks
     out = pd.Series(values, index=s.index)
     return out, ~np.isfinite(values), info
 
@@ -1245,6 +1269,9 @@ def clean_transactions(
         "date_order": order,
         "decimal_separator": amt_info.decimal if amt_info is not None else decimal_separator,
         "notes": notes,
+        "written_in": None
+        if amt_info is None
+        else _written_in(amt_info.marks[keep], amt_raw[keep], rows[keep], cols["amount"], sheet),
     }
     clean.attrs[READING_ATTR] = chosen
     raw.attrs[CHOSEN_ATTR] = chosen
