@@ -27,6 +27,7 @@ import pandas as pd
 
 from xlclv._errors import WorkbookError
 from xlclv.report.currency import Written, meanings, one_currency
+from xlclv.report.guards import column_letters
 
 __all__ = [
     "COLUMN_ALIASES",
@@ -252,6 +253,18 @@ def parse_column_mapping(value: object) -> dict[str, str]:
     return out
 
 
+_REPEATED = re.compile(r"^(?P<base>.*) \((?P<n>[2-9]|[1-9]\d+)\)$")
+
+
+def _repeated_of(column: object, names: set[str]) -> object:
+    """The header ``column`` repeats: ``amount`` for ``amount (2)`` when the sheet also has an
+    ``amount`` column (the readers number repeated headers so); else ``column`` itself."""
+    m = _REPEATED.match(str(column))
+    if m is None or m.group("base") not in names:
+        return column
+    return m.group("base")
+
+
 def _match_explicit(columns: list[str], header: str) -> list[str]:
     exact = [c for c in columns if str(c).strip() == header]
     if exact:
@@ -279,9 +292,10 @@ def resolve_columns(
         ``Customer ID`` and ``customer_id``): the message names both.
     """
     cols = [c for c in columns if str(c).strip()]
+    names = {str(c) for c in cols}
     keys: dict[str, list[str]] = {}
     for c in cols:  # one pass over the headers: linear in the column count
-        keys.setdefault(alias_key(c), []).append(c)
+        keys.setdefault(alias_key(_repeated_of(c, names)), []).append(c)
     explicit = dict(explicit or {})
     found: dict[str, str] = {}
     missing = []
@@ -300,9 +314,11 @@ def resolve_columns(
                 continue
         if len(hits) > 1:
             both = " and ".join(repr(str(h)) for h in hits[:3])
+            repeated = any(_repeated_of(h, names) != h for h in hits)
+            note = " (a repeated header gets (2), (3)... after its name)" if repeated else ""
             raise WorkbookError(
-                f"Sheet '{sheet}' has two columns for {name}: {both}. Rename or delete one, or "
-                f'choose one with --columns {name}="{hits[0]}" (Settings: columns)'
+                f"Sheet '{sheet}' has two columns for {name}: {both}{note}. Rename or delete "
+                f'one, or choose one with --columns {name}="{hits[0]}" (Settings: columns)'
             )
         found[name] = hits[0]
     taken: dict[str, str] = {}
@@ -1257,7 +1273,10 @@ def clean_transactions(
     used = set(cols.values())
     seg_cols = [c for c in raw.columns if c not in used and str(c).strip() != ""]
     if seg_cols:
-        clean = pd.concat([clean, _segment_texts(data.loc[:, seg_cols][keep])], axis=1)
+        block = _segment_texts(data.loc[:, seg_cols][keep])
+        headers = list(raw.columns)
+        block.columns = [_beside_fields(c, headers) for c in seg_cols]
+        clean = pd.concat([clean, block], axis=1)
         clean.index = pd.RangeIndex(len(clean))
     issue_df = _issues(issues)
     if not issue_df.empty:
@@ -1281,6 +1300,15 @@ def clean_transactions(
 #: Key of ``raw.attrs`` where :func:`clean_transactions` leaves its choices (a caller holding
 #: only the inputs, such as the CLI, prints them from there).
 CHOSEN_ATTR = "xlclv_chosen"
+
+
+def _beside_fields(column: Any, headers: list[Any]) -> Any:
+    """An extra column's name in the clean table: its header, unless that is a field's name
+    (an ``amount`` column left over when ``--columns`` maps amount to another): then
+    ``amount (column C)``, so it never replaces the field."""
+    if column not in REQUIRED:
+        return column
+    return f"{column} (column {column_letters(headers.index(column) + 1)})"
 
 
 def _segment_texts(block: pd.DataFrame) -> pd.DataFrame:
