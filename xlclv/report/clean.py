@@ -879,6 +879,9 @@ def _dates_from_text(
     text: pd.Series, order: str | None, *, column: str, sheet: str, rows: np.ndarray
 ) -> tuple[np.ndarray, _TextDates]:
     text = text.astype(str).str.strip()
+    digits = _digit_dates(text, column=column, sheet=sheet, rows=rows)
+    if digits is not None:
+        return digits.values, digits
     values = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[ns]")
     fast = _iso_fast(text, values)
     parsed = _TextDates(values)
@@ -889,6 +892,36 @@ def _dates_from_text(
         values[slow] = parsed.values[codes]
         parsed.values = values
     return values, parsed
+
+
+def _digit_dates(
+    text: pd.Series, *, column: str, sheet: str, rows: np.ndarray
+) -> _TextDates | None:
+    """A date column written only in digits, all of one length: ``20241018`` (yyyymmdd, as
+    ERP exports write dates) or ``45583`` (an Excel serial number saved to CSV as text).
+    None for any other column. Four digits (a year alone) or mixed lengths are not read so."""
+    if text.empty:
+        return None
+    width = text.str.len()
+    if not (width.iloc[0] in (5, 8) and (width == width.iloc[0]).all()):
+        return None
+    if not text.str.fullmatch(r"\d+").all():
+        return None
+    if width.iloc[0] == 8:
+        parsed = pd.to_datetime(text, format="%Y%m%d", errors="coerce")
+        values, how = _as_ns(parsed.to_numpy(dtype="datetime64[ns]")), "yyyymmdd"
+    else:
+        values, how = _serial_dates(text.astype(float).to_numpy()), "Excel serial numbers"
+    ok = ~np.isnat(values)
+    if not ok.any():
+        return None
+    i = int(np.flatnonzero(ok)[0])
+    day = pd.Timestamp(values[i]).strftime("%Y-%m-%d")
+    note = (
+        f"Dates in column '{column}' of sheet '{sheet}' read as {how}: {text.iloc[i]!r} in "
+        f"row {rows[i]} is {day}"
+    )
+    return _TextDates(values, note=note)
 
 
 def _iso_fast(text: pd.Series, values: np.ndarray) -> np.ndarray:
@@ -1059,8 +1092,8 @@ def _problem_for_bad(v: Any, what: str, order: str | None = None) -> str:
     if what == "date":
         return _date_text_problem(text, order) or (
             f"date {text!r} is not a date between 1900 and 2262: row not used (use a date "
-            "cell, an Excel serial number, yyyy-mm-dd, or dd/mm/yyyy or mm/dd/yyyy with "
-            "--date-order)"
+            "cell, an Excel serial number, yyyy-mm-dd, yyyymmdd, or dd/mm/yyyy or mm/dd/yyyy "
+            "with --date-order)"
         )
     if what == "amount" and isinstance(v, _NUMBER_TYPES) and not isinstance(v, bool):
         return f"amount {text!r} is not a finite number: row not used"
