@@ -56,7 +56,13 @@ class _ExcelValueHooks:
                 return empty_as
             if isinstance(value, dt.datetime):
                 return datetime_builder(
-                    value.year, value.month, value.day, value.hour, value.minute, value.second
+                    value.year,
+                    value.month,
+                    value.day,
+                    value.hour,
+                    value.minute,
+                    value.second,
+                    value.microsecond,
                 )
             if number_builder is not None and isinstance(value, float):
                 return number_builder(value)
@@ -134,16 +140,15 @@ class ComRange:
     def raw_value(self) -> Any:
         rows, cols = self.shape
         self.sheet.reads.append(self.shape)
-        data = self.sheet.rows
-        out = []
-        for i in range(self.row - 1, self.row - 1 + rows):
-            r = data[i] if i < len(data) else ()
-            out.append(
-                tuple(
-                    r[j] if j < len(r) else None
-                    for j in range(self.column - 1, self.column - 1 + cols)
-                )
-            )
+        first, stop = self.column - 1, self.column - 1 + cols
+        filled = self.sheet.rows[self.row - 1 : self.row - 1 + rows]
+        pad = (None,) * cols
+        # a tuple per row, as COM hands over a 2-D SAFEARRAY; cells past a row's end are blank
+        out = [
+            tuple(r[first:stop]) if len(r) >= stop else (tuple(r[first:stop]) + pad)[:cols]
+            for r in filled
+        ]
+        out.extend([pad] * (rows - len(filled)))
         if rows == 1 and cols == 1:
             return out[0][0]  # COM gives a single cell's value, not a 1x1 array
         return tuple(out)

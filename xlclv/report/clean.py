@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 
 from xlclv._errors import WorkbookError
+from xlclv.report.currency import Written, meanings, one_currency
+from xlclv.report.guards import column_letters
 
 __all__ = [
     "COLUMN_ALIASES",
@@ -251,6 +253,18 @@ def parse_column_mapping(value: object) -> dict[str, str]:
     return out
 
 
+_REPEATED = re.compile(r"^(?P<base>.*) \((?P<n>[2-9]|[1-9]\d+)\)$")
+
+
+def _repeated_of(column: object, names: set[str]) -> object:
+    """The header ``column`` repeats: ``amount`` for ``amount (2)`` when the sheet also has an
+    ``amount`` column (the readers number repeated headers so); else ``column`` itself."""
+    m = _REPEATED.match(str(column))
+    if m is None or m.group("base") not in names:
+        return column
+    return m.group("base")
+
+
 def _match_explicit(columns: list[str], header: str) -> list[str]:
     exact = [c for c in columns if str(c).strip() == header]
     if exact:
@@ -278,9 +292,10 @@ def resolve_columns(
         ``Customer ID`` and ``customer_id``): the message names both.
     """
     cols = [c for c in columns if str(c).strip()]
+    names = {str(c) for c in cols}
     keys: dict[str, list[str]] = {}
     for c in cols:  # one pass over the headers: linear in the column count
-        keys.setdefault(alias_key(c), []).append(c)
+        keys.setdefault(alias_key(_repeated_of(c, names)), []).append(c)
     explicit = dict(explicit or {})
     found: dict[str, str] = {}
     missing = []
@@ -299,9 +314,11 @@ def resolve_columns(
                 continue
         if len(hits) > 1:
             both = " and ".join(repr(str(h)) for h in hits[:3])
+            repeated = any(_repeated_of(h, names) != h for h in hits)
+            note = " (a repeated header gets (2), (3)... after its name)" if repeated else ""
             raise WorkbookError(
-                f"Sheet '{sheet}' has two columns for {name}: {both}. Rename or delete one, or "
-                f'choose one with --columns {name}="{hits[0]}" (Settings: columns)'
+                f"Sheet '{sheet}' has two columns for {name}: {both}{note}. Rename or delete "
+                f'one, or choose one with --columns {name}="{hits[0]}" (Settings: columns)'
             )
         found[name] = hits[0]
     taken: dict[str, str] = {}
@@ -542,15 +559,16 @@ _CURRENCY = (
     + r")|kr\.?|zł|Fr\.?|R\$|Rs\.?)"
 )
 _AMOUNT = re.compile(
-    r"^(?P<s1>[-−+])?\s*(?:" + _CURRENCY + r")?\s*(?P<s2>[-−+])?\s*"
-    r"(?P<num>\d[\d.,'’\s]*|[.,]\d+)\s*(?P<s3>[-−])?\s*(?:" + _CURRENCY + r")?\s*(?P<s4>[-−])?$"
+    r"^(?P<s1>[-−+])?\s*(?P<c1>" + _CURRENCY + r")?\s*(?P<s2>[-−+])?\s*"
+    r"(?P<num>\d[\d.,'’\s]*|[.,]\d+)\s*(?P<s3>[-−])?\s*(?P<c2>" + _CURRENCY + r")?\s*"
+    r"(?P<s4>[-−])?$"
 )
 _SPACES = re.compile(r"[\s'’\u00a0\u202f\u2009]")
 
 
-def _amount_parts(text: str) -> tuple[float, str] | None:
-    """(sign, digits with separators) of an amount written as text, currency and accounting
-    brackets removed; None when the text is not an amount."""
+def _amount_parts(text: str) -> tuple[float, str, str | None] | None:
+    """(sign, digits with separators, currency mark) of an amount written as text, currency
+    and accounting brackets removed; None when the text is not an amount."""
     t = text.strip()
     sign = 1.0
     if len(t) > 2 and t[0] == "(" and t[-1] == ")":
@@ -563,7 +581,10 @@ def _amount_parts(text: str) -> tuple[float, str] | None:
         return None
     if signs and signs[0] in "-−":
         sign = -sign
-    return sign, m.group("num").strip()
+    marks = sorted((m.group(k) for k in ("c1", "c2") if m.group(k)), key=lambda c: len(meanings(c)))
+    if len(marks) > 1 and not meanings(marks[0]) & meanings(marks[1]):
+        return None  # "$12 EUR": two currencies in one cell
+    return sign, m.group("num").strip(), (marks[0] if marks else None)  # "$12 USD": USD
 
 
 def _decimal_hint(core: str) -> str | None:
@@ -614,6 +635,7 @@ class _TextAmounts:
     values: np.ndarray
     decimal: str | None = None
     note: str | None = None
+    marks: np.ndarray | None = None  # each value's currency mark ($, €, USD...) or None
 
 
 def _text_amounts(
@@ -642,6 +664,7 @@ def _text_amounts(
         parts[i] = p
         if p is not None:
             hints[i] = _decimal_hint(p[1])
+    out.marks = np.array([p[2] if p is not None else None for p in parts], dtype=object)
     if decimal is None:
         decimal, out.note = _infer_decimal(text, hints, column, sheet, rows)
     out.decimal = decimal
@@ -664,6 +687,20 @@ def _text_amounts(
             if v is not None:
                 out.values[i] = v
     return out
+
+
+def _written_in(
+    marks: np.ndarray, cells: pd.Series, rows: np.ndarray, column: str, sheet: str
+) -> Written | None:
+    """The one currency the used amounts' marks ($, €, USD...) name; stops on a mix."""
+    marked = np.flatnonzero(pd.notna(marks))
+    first = marked[~pd.Series(marks[marked]).duplicated().to_numpy()]
+    return one_currency(
+        ((marks[i], _cell_text(cells.iloc[i]), int(rows[i])) for i in first),
+        what=f"Amounts in column '{column}' of sheet '{sheet}'",
+        how_to_fix="Convert them to one currency, or split the rows by currency and make one "
+        "report for each",
+    )
 
 
 def _infer_decimal(text, hints, column, sheet, rows):
@@ -881,6 +918,9 @@ def _dates_from_text(
     text: pd.Series, order: str | None, *, column: str, sheet: str, rows: np.ndarray
 ) -> tuple[np.ndarray, _TextDates]:
     text = text.astype(str).str.strip()
+    digits = _digit_dates(text, column=column, sheet=sheet, rows=rows)
+    if digits is not None:
+        return digits.values, digits
     values = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[ns]")
     fast = _iso_fast(text, values)
     parsed = _TextDates(values)
@@ -891,6 +931,36 @@ def _dates_from_text(
         values[slow] = parsed.values[codes]
         parsed.values = values
     return values, parsed
+
+
+def _digit_dates(
+    text: pd.Series, *, column: str, sheet: str, rows: np.ndarray
+) -> _TextDates | None:
+    """A date column written only in digits, all of one length: ``20241018`` (yyyymmdd, as
+    ERP exports write dates) or ``45583`` (an Excel serial number saved to CSV as text).
+    None for any other column. Four digits (a year alone) or mixed lengths are not read so."""
+    if text.empty:
+        return None
+    width = text.str.len()
+    if not (width.iloc[0] in (5, 8) and (width == width.iloc[0]).all()):
+        return None
+    if not text.str.fullmatch(r"\d+").all():
+        return None
+    if width.iloc[0] == 8:
+        parsed = pd.to_datetime(text, format="%Y%m%d", errors="coerce")
+        values, how = _as_ns(parsed.to_numpy(dtype="datetime64[ns]")), "yyyymmdd"
+    else:
+        values, how = _serial_dates(text.astype(float).to_numpy()), "Excel serial numbers"
+    ok = ~np.isnat(values)
+    if not ok.any():
+        return None
+    i = int(np.flatnonzero(ok)[0])
+    day = pd.Timestamp(values[i]).strftime("%Y-%m-%d")
+    note = (
+        f"Dates in column '{column}' of sheet '{sheet}' read as {how}: {text.iloc[i]!r} in "
+        f"row {rows[i]} is {day}"
+    )
+    return _TextDates(values, note=note)
 
 
 def _iso_fast(text: pd.Series, values: np.ndarray) -> np.ndarray:
@@ -1045,6 +1115,9 @@ def _parse_amounts(
         rows_u = rows[is_str][first]
         info = _text_amounts(uniques, decimal, column=column, sheet=sheet, rows=rows_u)
         values[is_str] = info.values[codes]
+        row_marks = np.full(len(obj), None, dtype=object)
+        row_marks[is_str] = info.marks[codes]
+        info.marks = row_marks
     out = pd.Series(values, index=s.index)
     return out, ~np.isfinite(values), info
 
@@ -1058,8 +1131,8 @@ def _problem_for_bad(v: Any, what: str, order: str | None = None) -> str:
     if what == "date":
         return _date_text_problem(text, order) or (
             f"date {text!r} is not a date between 1900 and 2262: row not used (use a date "
-            "cell, an Excel serial number, yyyy-mm-dd, or dd/mm/yyyy or mm/dd/yyyy with "
-            "--date-order)"
+            "cell, an Excel serial number, yyyy-mm-dd, yyyymmdd, or dd/mm/yyyy or mm/dd/yyyy "
+            "with --date-order)"
         )
     if what == "amount" and isinstance(v, _NUMBER_TYPES) and not isinstance(v, bool):
         return f"amount {text!r} is not a finite number: row not used"
@@ -1193,7 +1266,7 @@ def clean_transactions(
     issues += _rejected_issues(parsed, rejected, rows, cols, sheet, merged)
     issues += _zero_issues(parsed, rejected, rows, cols, sheet)
     clean = _clean_table(parsed, ~rejected, data, raw.columns, cols)
-    chosen = _chosen(given, cols, parsed, date_order, decimal_separator)
+    chosen = _chosen(given, cols, parsed, date_order, decimal_separator, ~rejected, rows, sheet)
     clean.attrs[READING_ATTR] = chosen
     raw.attrs[CHOSEN_ATTR] = chosen
     return clean, _sorted_issues(issues)
@@ -1338,7 +1411,10 @@ def _clean_table(f: _Parsed, keep: np.ndarray, data, raw_columns, cols) -> pd.Da
     used = set(cols.values())
     seg_cols = [c for c in raw_columns if c not in used and str(c).strip() != ""]
     if seg_cols:
-        clean = pd.concat([clean, _segment_texts(data.loc[:, seg_cols][keep])], axis=1)
+        block = _segment_texts(data.loc[:, seg_cols][keep])
+        headers = list(raw_columns)
+        block.columns = [_beside_fields(c, headers) for c in seg_cols]
+        clean = pd.concat([clean, block], axis=1)
         clean.index = pd.RangeIndex(len(clean))
     return clean
 
@@ -1350,9 +1426,11 @@ def _sorted_issues(issues: list[tuple]) -> pd.DataFrame:
     return issue_df
 
 
-def _chosen(given: dict, cols, f: _Parsed, date_order, decimal_separator) -> dict[str, Any]:
+def _chosen(
+    given: dict, cols, f: _Parsed, date_order, decimal_separator, keep, rows, sheet
+) -> dict[str, Any]:
     """What the reading chose (``clean.attrs[READING_ATTR]``): columns, date order, decimal
-    separator and notes."""
+    separator, notes and the currency the amounts are written in (stops on a mix)."""
     notes = list(given.get("notes") or [])
     notes += [x.note for x in (f.date_info, f.amt_info) if x is not None and x.note]
     return {
@@ -1360,12 +1438,26 @@ def _chosen(given: dict, cols, f: _Parsed, date_order, decimal_separator) -> dic
         "date_order": f.order,
         "decimal_separator": f.amt_info.decimal if f.amt_info is not None else decimal_separator,
         "notes": notes,
+        "written_in": None
+        if f.amt_info is None
+        else _written_in(
+            f.amt_info.marks[keep], f.amt_raw[keep], rows[keep], cols["amount"], sheet
+        ),
     }
 
 
 #: Key of ``raw.attrs`` where :func:`clean_transactions` leaves its choices (a caller holding
 #: only the inputs, such as the CLI, prints them from there).
 CHOSEN_ATTR = "xlclv_chosen"
+
+
+def _beside_fields(column: Any, headers: list[Any]) -> Any:
+    """An extra column's name in the clean table: its header, unless that is a field's name
+    (an ``amount`` column left over when ``--columns`` maps amount to another): then
+    ``amount (column C)``, so it never replaces the field."""
+    if column not in REQUIRED:
+        return column
+    return f"{column} (column {column_letters(headers.index(column) + 1)})"
 
 
 def _segment_texts(block: pd.DataFrame) -> pd.DataFrame:

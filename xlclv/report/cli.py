@@ -150,7 +150,11 @@ def register(subparsers: Any) -> None:
     g.add_argument("--time-unit", choices=("D", "W", "M"), type=str.upper, help="model time unit")
     g.add_argument("--observation-end", help="last day of the data, YYYY-MM-DD")
     g.add_argument("--segment-by", help="comma-separated segment columns, e.g. region,channel")
-    g.add_argument("--currency", help="three-letter currency code for number formats")
+    g.add_argument(
+        "--currency",
+        help="three-letter currency code for number formats (default: the currency "
+        "the amounts are written in, else USD)",
+    )
     g.add_argument(
         "--model",
         choices=("AUTO", "BGNBD", "PNBD", "MBGNBD"),

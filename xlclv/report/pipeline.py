@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -151,6 +151,7 @@ def build_report(
     step = progress or (lambda stage: None)
     step("clean")
     data = clean(inputs, settings)
+    settings = with_data_currency(settings, data)
     step("summarise")
     base = summarise(data, settings)
     step("fit")
@@ -273,12 +274,56 @@ def clean(inputs: Any, settings: Settings) -> Cleaned:
     from xlclv.report.clean import CHOSEN_ATTR
 
     reading = dict(marked.attrs.get(CHOSEN_ATTR) or {})
+    reading["written_in"] = _written_in(tx, rows, extra, reading.get("written_in"), sheet)
     notes = [*reading.get("notes", []), *notes]
     return Cleaned(
         tx, issues, sheet, dims, notes, end, codes, len(uniques), np.asarray(uniques), amount,
         only_returns, purchase, returned_all, loss, skipped, settings.include_zero_amounts,
         reading,
     )  # fmt: skip
+
+
+def _written_in(tx, rows, extra, marks, sheet: str):
+    """The one currency of the used rows: their amounts' marks and a ``Currency`` column."""
+    from xlclv.report import currency
+
+    column = next((c for c in extra if currency.is_currency_header(c)), None)
+    if column is None:
+        return marks
+    text = tx[column].astype(str).str.strip().reset_index(drop=True)
+    given = (text != "(blank)").to_numpy()
+    code = text.str.fullmatch(r"[A-Za-z]{3}") | text.map(currency.normal_mark).isin(currency.MARKS)
+    if not code.to_numpy()[given].all():
+        return marks  # not currency codes: an ordinary segment column
+    first = np.flatnonzero(~text.duplicated().to_numpy() & given)
+    listed = [(text.iloc[i], text.iloc[i], int(rows[i])) for i in first]
+    fix = "Convert the amounts to one currency, or report on each currency's rows separately"
+    where = f"The values of column '{column}' of sheet '{sheet}'"
+    said = currency.one_currency(listed, what=where, how_to_fix=fix)
+    if said is None or marks is None:
+        return said or marks
+    if not said.codes & marks.codes:
+        raise WorkbookError(
+            f"Amounts in sheet '{sheet}' are written in {marks.shown()}, but column "
+            f"'{column}' says {said.shown()}. Fix the amounts or the currency column"
+        )
+    return currency.Written(said.codes & marks.codes, marks.example, marks.row)
+
+
+def with_data_currency(settings: Settings, data: Cleaned) -> Settings:
+    """``settings`` with the report's currency: the one set, else the data's, else USD."""
+    from xlclv.report.currency import report_currency
+
+    written = data.reading.get("written_in")
+    chosen = report_currency(
+        settings.currency, written, where=f"the amounts in sheet '{data.sheet}'"
+    )
+    if written is not None and not settings.currency:
+        data.notes.append(
+            f"Currency {chosen}, as the data are written: {written.shown()}. Set --currency "
+            "(Settings: currency) to override"
+        )
+    return replace(settings, currency=chosen)
 
 
 def _no_purchase_problem(returns: int, total: float, zeros: int) -> str:
