@@ -110,3 +110,12 @@ def test_an_amount_header_merged_into_the_first_row_copies_nothing(tmp_path):
     assert data.tx["amount"].sum() == pytest.approx(sum(r[2] for r in ROWS[1:]))
     problems = data.issues[data.issues["Row"] == 2]["Problem"].tolist()
     assert any("not used" in x for x in problems)
+
+
+def test_a_blank_spacer_row_under_a_merged_id_stays_blank(tmp_path):
+    rows = [*ROWS[:3], (None, None, None, None), *ROWS[3:]]  # row 5 is empty
+    merges = ["A2:A5", "D2:D5"]  # the merge covers the spacer row too
+    data = _cleaned(_write(tmp_path / "in.xlsx", merges, rows=rows))
+    assert data.tx["amount"].sum() == pytest.approx(sum(r[2] for r in ROWS))
+    assert 5 not in set(data.issues["Row"])  # not a row "not used", not a continuation
+    assert data.loss.rows == 0

@@ -1512,6 +1512,9 @@ def _fill_merged(
         )
     field_of = {v: k for k, v in cols.items()}
     filled, issues = raw, []
+    if not any(ranges.get(c) for c in raw.columns):
+        return filled, issues
+    used_rows = set((_drop_blank_rows(raw)[1] + first_row).tolist())  # a blank row stays blank
     for col, spans in ranges.items():
         if col not in raw.columns:
             continue
@@ -1525,7 +1528,7 @@ def _fill_merged(
             if _blank_cell(value):
                 continue
             for row in range(top + 1, min(last, first_row + len(raw) - 1) + 1):
-                if _blank_cell(values[row - first_row]):
+                if row in used_rows and _blank_cell(values[row - first_row]):
                     values[row - first_row] = value
                     issues.append(
                         (
