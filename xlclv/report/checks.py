@@ -454,6 +454,37 @@ def material_loss(
     )
 
 
+def case_variants(ids: pd.Series) -> tuple[pd.Series, str | None]:
+    """Customer ids that differ only in upper/lower case: (ids, note or None).
+
+    E-mail addresses (most ids of the column look like one) are one customer whatever their
+    case (``John@x.com`` = ``john@x.com``, as shops treat them): each takes the spelling of its
+    first row. Other ids stay apart, and the note says which look alike.
+    """
+    text = ids.astype(str)
+    distinct = pd.Series(text.unique())
+    lower = distinct.str.lower()
+    clash = lower.duplicated(keep=False).to_numpy()
+    if not clash.any():
+        return ids, None
+    pair = distinct[clash]
+    first = pair[lower[clash] == lower[clash].iloc[0]].tolist()[:2]
+    groups = int(lower[clash].nunique())
+    shown = " and ".join(repr(x) for x in first)
+    if distinct.str.match(_EMAIL).mean() < 0.9:
+        return ids, (
+            f"{groups:,} customer id(s) differ from another only in upper/lower case (e.g. "
+            f"{shown}): they are counted as different customers. If they are the same, make "
+            "the ids identical."
+        )
+    spelling = dict(zip(lower[::-1], distinct[::-1], strict=True))  # the first spelling wins
+    merged = text.str.lower().map(spelling)
+    return merged.astype(ids.dtype), (
+        f"{groups:,} e-mail address(es) appear in different upper/lower case (e.g. {shown}): "
+        "each is one customer, whatever its case."
+    )
+
+
 #: Status words of a row whose positive amount was refunded, returned or cancelled.
 _UNDONE = re.compile(
     r"(?i)\b(?:(?:partially[\s_-]*)?refund(?:s|ed)?|returns?|returned|credit[\s_-]?(?:note|memo)|"

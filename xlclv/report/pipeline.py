@@ -233,6 +233,8 @@ def clean(inputs: Any, settings: Settings) -> Cleaned:
     tx, rows, issues, handled, notes = _guards(tx, rows, issues, settings, sheet, names)
     extra = [c for c in tx.columns if c not in ("customer_id", "date", "amount")]
     order_col = checks.order_id_column(tx, extra)
+    tx["customer_id"], case_note = checks.case_variants(tx["customer_id"])
+    notes += [case_note] if case_note else []
     undone, undone_issues = checks.refunded_rows(
         tx, rows, [c for c in extra if c != order_col], sheet
     )
