@@ -190,6 +190,7 @@ class Cleaned:
     skipped_segments: list[tuple[str, str]] = field(default_factory=list)
     include_zero: bool = True
     reading: dict[str, Any] = field(default_factory=dict)  # columns, date order, separator
+    undone: Any = None  # checks.Undone: purchases a status column calls refunded
 
 
 #: Hidden column that carries each raw row's Excel row number through the cleaning.
@@ -232,6 +233,14 @@ def clean(inputs: Any, settings: Settings) -> Cleaned:
     tx, rows, issues, handled, notes = _guards(tx, rows, issues, settings, sheet, names)
     extra = [c for c in tx.columns if c not in ("customer_id", "date", "amount")]
     order_col = checks.order_id_column(tx, extra)
+    tx["customer_id"], case_note = checks.case_variants(tx["customer_id"])
+    notes += [case_note] if case_note else []
+    undone, undone_issues = checks.refunded_rows(
+        tx, rows, [c for c in extra if c != order_col], sheet
+    )
+    issues = _concat_issues(issues, undone_issues)
+    if undone is not None and undone.share <= settings.max_rejected_share:
+        notes.append(undone.message())  # above the limit: a loud warning (see _warnings)
     skipped: list[tuple[str, str]] = []
     if settings.segment_by is None:
         dims, skipped = checks.choose_segments(tx, extra, MAX_SEGMENTS, order_col)
@@ -279,7 +288,7 @@ def clean(inputs: Any, settings: Settings) -> Cleaned:
     return Cleaned(
         tx, issues, sheet, dims, notes, end, codes, len(uniques), np.asarray(uniques), amount,
         only_returns, purchase, returned_all, loss, skipped, settings.include_zero_amounts,
-        reading,
+        reading, undone,
     )  # fmt: skip
 
 
@@ -1259,6 +1268,8 @@ def _warnings(data: Cleaned, fits: Fits, settings: Settings) -> list[str]:
             loss.message() + f" (warning above {settings.max_rejected_share:.1%}: "
             "max_rejected_share)"
         )
+    if data.undone is not None and data.undone.share > settings.max_rejected_share:
+        out.append(data.undone.message())
     if not fits.purchase.converged_:
         out.append(not_converged_message(MODELS[fits.model_key(settings)], fits.purchase))
     if not fits.spend_note and not getattr(fits.spend, "converged_", True):
