@@ -133,7 +133,7 @@ def test_saas_formulas_reference_the_inputs():
     assert re.fullmatch(r"=D5\*\(sbg_beta\+A6-1\)/\(sbg_alpha\+sbg_beta\+A6-1\)", ret["D6"].value)
 
 
-def _sbg_log_likelihood(alpha, beta, active):
+def sbg_cohort_log_likelihood(alpha, beta, active):
     """sBG log-likelihood of a cohort's active counts (Fader & Hardie 2007, eq. 7):
     P(T = 1) = alpha / (alpha + beta), P(T = t) = P(T = t - 1) (beta + t - 2) / (alpha + beta
     + t - 1), and the still active after the last period at S(n) = 1 - sum of P(T = t)."""
@@ -174,7 +174,7 @@ def test_saas_sbg_cells_link_to_the_sbg_fit_result():
     active = np.array([cached.cell(r, 2).value for r in range(5, 18)], dtype=float)
     alpha, beta = cached["I5"].value, cached["I6"].value
     best = optimize.minimize(
-        lambda v: -_sbg_log_likelihood(*np.exp(v), active),
+        lambda v: -sbg_cohort_log_likelihood(*np.exp(v), active),
         np.log([1.0, 1.0]),
         method="Nelder-Mead",
         options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20_000},
@@ -187,8 +187,8 @@ def test_saas_sbg_cells_link_to_the_sbg_fit_result():
         step[i] = 1e-5
         here = np.log([alpha, beta])
         slope = (
-            _sbg_log_likelihood(*np.exp(here + step), active)
-            - _sbg_log_likelihood(*np.exp(here - step), active)
+            sbg_cohort_log_likelihood(*np.exp(here + step), active)
+            - sbg_cohort_log_likelihood(*np.exp(here - step), active)
         ) / 2e-5
         assert abs(slope) < 1e-3, (i, slope)  # 0.1 % off in alpha, the slope is 0.68
     assert cached.cell(top + 1, left + 1).value == pytest.approx(cached["I5"].value, rel=1e-12)
