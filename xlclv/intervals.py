@@ -302,6 +302,22 @@ def _spend_coefficients(theta, x) -> tuple[np.ndarray, np.ndarray]:
     return v * p / denom, x[None, :] * p / denom
 
 
+def _weights(weights, n: int) -> np.ndarray | None:
+    """The customers each row stands for: finite, 0 or more, one per row (None: 1 each)."""
+    if weights is None:
+        return None
+    w = np.asarray(weights, dtype=float).reshape(-1)
+    if w.size != n:
+        raise InputError(f"weights must have one number per customer row: got {w.size} for {n}")
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"weights must be customer counts (0 or more), got {w[i]!r} at position {i}"
+        )
+    return w
+
+
 # -- the public functions ----------------------------------------------------------------------
 def clv_interval(
     purchase_model,
@@ -320,6 +336,7 @@ def clv_interval(
     seed=None,
     groups=None,
     per_customer: bool = True,
+    weights=None,
 ) -> CLVInterval:
     """Predictive CLV with ranges from the uncertainty in the fitted parameters.
 
@@ -357,6 +374,15 @@ def clv_interval(
         A label per customer (e.g. a segment): adds the ranges of each group's total.
     per_customer : bool, default True
         False skips the per-customer quantiles (faster when only totals are needed).
+    weights : array-like, optional
+        The number of customers each row stands for (default 1 each), for data compressed
+        to one row per distinct ``(frequency, recency, T)`` (and group) with
+        ``monetary_value`` the mean of its customers' mean spends: the totals and group
+        totals are then those of the customers. Exact, because a customer's CLV is linear
+        in her mean spend given the rest of her history (the Gamma-Gamma conditional
+        expectation, Fader, Hardie & Lee 2005, eq. 5): ``n`` customers with mean spends
+        ``m_1..m_n`` add up to ``n`` times the value at their average. The per-customer
+        quantiles are those of each row (its average customer).
 
     Returns
     -------
@@ -429,6 +455,7 @@ def clv_interval(
         gcodes, glabels = pd.factorize(labels, use_na_sentinel=False)
     else:
         gcodes, glabels = np.zeros(x.size, dtype=np.int64), None
+    w = _weights(weights, x.size)
 
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     p_draws = _draws(purchase_model, "purchase", int(n_draws), rng)
@@ -440,7 +467,7 @@ def clv_interval(
     # Distinct customers, and the distinct (x, T) and x among them.
     rep, row_of = _factorize(x, tx, TT, m, gcodes)
     ux, utx, uT, um, ug = x[rep], tx[rep], TT[rep], m[rep], gcodes[rep]
-    count = np.bincount(row_of, minlength=rep.size).astype(float)
+    count = np.bincount(row_of, weights=w, minlength=rep.size).astype(float)
     xT_rep, xT_of = _factorize(ux, uT)
     x_rep, x_of = _factorize(ux)
     H = _discounted_growth(kind, p_theta, ux[xT_rep], uT[xT_rep], ends, unit, monthly)
@@ -515,7 +542,7 @@ def clv_interval(
         group_frame = pd.DataFrame(
             np.column_stack(
                 [
-                    np.bincount(gcodes, minlength=n_groups),
+                    np.bincount(gcodes, weights=w, minlength=n_groups),
                     group_totals[:, 0],
                     np.quantile(group_totals[:, 1:], qs, axis=1).T,
                 ]
@@ -523,7 +550,8 @@ def clv_interval(
             columns=["customers", "clv", *qnames],
             index=pd.Index(glabels, name=getattr(groups, "name", None) or "group"),
         )
-        group_frame["customers"] = group_frame["customers"].astype(np.int64)
+        if w is None or np.all(w == np.round(w)):  # whole counts stay whole
+            group_frame["customers"] = group_frame["customers"].astype(np.int64)
     return CLVInterval(
         customers=customers,
         total=total,
