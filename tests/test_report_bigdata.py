@@ -204,8 +204,12 @@ def test_same_report_as_the_workbook_path(files, kind):
     assert counts["zero amount (kept, not a purchase)"] == 1
 
 
+@pytest.mark.slow
 def test_same_report_with_settings(files):
-    """Days, Pareto/NBD, an observation end (later rows counted), one segment column."""
+    """Days, Pareto/NBD, an observation end (later rows counted), one segment column.
+
+    Slow (about 2 minutes on 2 busy CPUs): both paths draw the Pareto/NBD ranges, whose
+    P(alive) needs a hypergeometric series per customer history and draw at daily T."""
     settings = Settings(
         time_unit="D",
         model="PNBD",
