@@ -63,7 +63,7 @@ import pandas as pd
 from xlclv._errors import InputError, WorkbookError, XlclvError
 from xlclv._timeunits import DAYS_PER_UNIT, months_to_units
 from xlclv.report.fit import compare_models, fit_purchase, fit_spend, params_table
-from xlclv.report.holdout import Holdout, holdout_check
+from xlclv.report.holdout import Holdout, holdout_check, opportunity_holdout_check
 from xlclv.report.settings import (
     AUTO,
     MAX_SEGMENTS,
@@ -851,11 +851,10 @@ def validate(data: Cleaned, settings: Settings, fits: Fits | None = None) -> Hol
     if fits is not None and fits.holdout is not None:
         return fits.holdout
     if settings.periods:
-        text = "The holdout check is not available for BG/BB (discrete opportunities) yet."
-        table = pd.DataFrame(
-            columns=["Measure", "Predicted", "Actual", "Difference", "Difference %"]
+        purchases = data.tx.loc[data.purchase_rows, ["customer_id", "date"]]
+        return opportunity_holdout_check(
+            purchases, data.end, settings.periods, settings.holdout_weeks
         )
-        return Holdout(table, text, [("Holdout check", "not available for BG/BB")])
     key = fits.model_key(settings) if fits is not None else settings.model
     if key == AUTO:  # no fit stage: the choice needs every model's check
         return compare_models(
