@@ -115,3 +115,122 @@ def test_the_report_with_periods_runs_the_bgbb_holdout(tx):
     alone = opportunity_holdout_check(tx, pd.Timestamp("2023-12-31"), "Y")
     pd.testing.assert_frame_equal(check.table, alone.table)
     assert check.text == alone.text and len(check.conditional) > 3
+
+
+# -- CLV ranges -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bgbb_fits():
+    """BG/BB on the published donations data, Gamma-Gamma on simulated spends of its donors."""
+    from xlclv import simulate as sim
+    from xlclv.datasets import load_donations
+    from xlclv.models import BetaGeoBetaBinomModel, GammaGammaModel
+
+    d = load_donations()
+    d = d.loc[d.index.repeat(d["weights"].astype(int))].reset_index(drop=True)  # 11,104 donors
+    rng = np.random.default_rng(9)
+    d["monetary_value"] = np.round(sim.gamma_gamma_spend(d["frequency"], 6.0, 4.0, 20.0, rng), 2)
+    d["monetary_value"] = np.where(d["frequency"] > 0, d["monetary_value"], 0.0)
+    bgbb = BetaGeoBetaBinomModel().fit(d["frequency"], d["recency"], d["periods"])
+    repeat = d[d["frequency"] > 0]
+    gg = GammaGammaModel().fit(repeat["frequency"], repeat["monetary_value"])
+    return d, bgbb, gg
+
+
+def _naive_bgbb(result, d, months: int, horizon: float, margin: float, annual: float):
+    """Per draw: set_params, each opportunity's expected transactions (eq. 13 differences),
+    discounted by whole opportunities, times the Gamma-Gamma expected spend."""
+    from xlclv.models import BetaGeoBetaBinomModel, GammaGammaModel
+
+    x, tx, n, m = (d[c].to_numpy() for c in ("frequency", "recency", "periods", "monetary_value"))
+    ahead = int(np.floor(horizon / months + 1e-9))
+    out = np.empty((result.n_draws, len(d)))
+    for k in range(result.n_draws):
+        pm = BetaGeoBetaBinomModel().set_params(**result.purchase_draws.iloc[k].to_dict())
+        sm = GammaGammaModel().set_params(**result.spend_draws.iloc[k].to_dict())
+        value = np.zeros(len(d))
+        for j in range(1, ahead + 1):
+            step = pm.expected_purchases(j, x, tx, n) - pm.expected_purchases(j - 1, x, tx, n)
+            value += step / (1 + annual) ** (j * months / 12)
+        out[k] = value * sm.expected_spend(x, m) * margin
+    return out
+
+
+@pytest.mark.parametrize("months,horizon", [(12, 60), (3, 13.5)])
+def test_bgbb_ranges_match_a_naive_loop_over_the_same_draws(bgbb_fits, months, horizon):
+    from xlclv.intervals import clv_interval
+
+    d, bgbb, gg = bgbb_fits
+    sub = d.iloc[::25]
+    args = [sub[c] for c in ("frequency", "recency", "periods", "monetary_value")]
+    kw = dict(gross_margin=0.4, horizon_months=horizon, annual_discount_rate=0.08)
+    r = clv_interval(bgbb, gg, *args, **kw, months_per_period=months, n_draws=80, seed=4)
+    values = _naive_bgbb(r, sub, months, horizon, 0.4, 0.08)
+    want = np.quantile(values, [0.1, 0.5, 0.9], axis=0).T
+    np.testing.assert_allclose(r.customers[["p10", "p50", "p90"]], want, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(r.total_draws, values.sum(axis=1), rtol=1e-9)
+    assert (r.total["p10"] < r.total["clv"] < r.total["p90"]) and r.total["p10"] > 0
+
+
+def test_bgbb_ranges_need_the_opportunity_length(bgbb_fits):
+    from xlclv import InputError
+    from xlclv.intervals import clv_interval
+
+    d, bgbb, gg = bgbb_fits
+    args = [d[c].iloc[:5] for c in ("frequency", "recency", "periods", "monetary_value")]
+    with pytest.raises(InputError, match="months_per_period"):
+        clv_interval(bgbb, gg, *args, n_draws=5)
+    with pytest.raises(InputError, match="months_per_period"):
+        clv_interval(bgbb, gg, *args, months_per_period=1.5, n_draws=5)
+    with pytest.raises(InputError, match="BG/BB model only"):
+        from xlclv.models import BetaGeoModel
+
+        bg = BetaGeoModel().set_params(r=0.25, alpha=4.4, a=0.8, b=2.4)  # checked first
+        clv_interval(bg, gg, *args, months_per_period=12, n_draws=5)
+
+
+def test_the_report_with_periods_shows_bgbb_ranges(tx):
+    """The Customers, Segments and Dashboard ranges are the public clv_interval's (same
+    seed and draws), scaled by 1 - the return rate; the point value is the report's."""
+    from xlclv.intervals import clv_interval
+
+    tx = tx.assign(region=np.where(tx["customer_id"].str[-1] < "5", "North", "South"))
+    inputs = WorkbookInputs(
+        transactions=tx.astype(object),
+        settings={
+            "observation_end": pd.Timestamp("2023-12-31").date(),
+            "periods": "Y",
+            "horizon_months": 36,
+            "gross_margin": 0.3,
+        },
+    )
+    st = Settings.from_values(inputs.settings)
+    r = P.build_report(inputs, st)
+    c = r.customers
+    rfm = [c[h] for h in ("Frequency", "Recency (Y)", "T (Y)")]
+    # the mean spend per repeat year, by hand from the transactions
+    q = tx.assign(k=tx["date"].dt.year)
+    q["k"] -= q.groupby("customer_id")["k"].transform("min")
+    spend = q[q["k"] > 0].groupby(["customer_id", "k"])["amount"].sum().groupby(level=0).mean()
+    m = spend.reindex(c["Customer ID"]).fillna(0.0).to_numpy()
+    fits = P.fit(P.summarise(P.clean(inputs, st), st), P.clean(inputs, st), st)
+    kw = dict(gross_margin=0.3, horizon_months=36, annual_discount_rate=st.annual_discount_rate)
+    ref = clv_interval(
+        fits.purchase, fits.spend, *rfm, m, **kw, months_per_period=12,
+        n_draws=P.RANGE_DRAWS, quantiles=(0.1, 0.9), seed=P.RANGE_SEED, groups=c["region"],
+    )  # fmt: skip
+    scale = 1.0 - r.summary["return_rate"]
+    np.testing.assert_allclose(c["Predicted CLV"], ref.customers["clv"] * scale, rtol=1e-9)
+    np.testing.assert_allclose(c["Predicted CLV (P10)"], ref.customers["p10"] * scale, rtol=1e-9)
+    np.testing.assert_allclose(c["Predicted CLV (P90)"], ref.customers["p90"] * scale, rtol=1e-9)
+    lo, hi = r.summary["total_clv_range"]
+    assert lo == pytest.approx(ref.total["p10"] * scale, rel=1e-9)
+    assert hi == pytest.approx(ref.total["p90"] * scale, rel=1e-9)
+    seg = r.segments["region"].set_index("region")
+    for label in ("North", "South"):
+        want = ref.groups.loc[label, ["p10", "p90"]].to_numpy(dtype=float) * scale
+        got = seg.loc[label, ["Predicted CLV (P10)", "Predicted CLV (P90)"]].to_numpy(float)
+        np.testing.assert_allclose(got, want, rtol=1e-9)
+    assert "CLV range (P10 to P90)" in r.model_fit["Item"].tolist()
+    assert not any("ranges are not" in n for n in r.summary["notes"])

@@ -47,8 +47,15 @@ from scipy import sparse, special
 
 from ._errors import FitError, InputError
 from ._timeunits import annual_to_monthly_rate, check_time_unit, units_per_month
-from .models import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
+from .models import (
+    BetaGeoBetaBinomModel,
+    BetaGeoModel,
+    GammaGammaModel,
+    ModifiedBetaGeoModel,
+    ParetoNBDModel,
+)
 from .models import beta_geo as _bg
+from .models import beta_geo_beta_binom as _bgbb
 from .models import modified_beta_geo as _mbg
 from .models import pareto_nbd as _pnbd
 from .models._base import validate_rfm
@@ -124,6 +131,20 @@ def _bg_like_p_alive(theta, x, tx, T, shift: float, lone_alive: bool) -> np.ndar
     return w
 
 
+def _distinct(p_alive):
+    """Evaluate a draw-by-draw P(alive) once per distinct (x, t_x, T) of the rows: the rows
+    of a chunk differ in mean spend or group too (``per_draw`` kinds get their rows sorted by
+    history, so a chunk holds few distinct histories)."""
+
+    def once(theta, x, tx, T):
+        rep, inverse = _factorize(x, tx, T)
+        if rep.size == x.size:
+            return p_alive(theta, x, tx, T)
+        return np.take(p_alive(theta, x[rep], tx[rep], T[rep]), inverse, axis=0)
+
+    return once
+
+
 class _BetaGeo:
     """BG/NBD: E = P(alive) * _one_minus_scaled_2f1(a, b, r, x, t / (alpha + T + t))."""
 
@@ -156,8 +177,10 @@ class _ParetoNBD:
     """Pareto/NBD: E = P(alive) (r+x)(beta+T)/(alpha+T) * power_ratio(s, log1p(t/(beta+T)))."""
 
     names = ("r", "alpha", "s", "beta")
+    per_draw = True
 
     @staticmethod
+    @_distinct
     def p_alive(theta, x, tx, T):
         # P(alive) needs a 2F1 per customer whose branch depends on alpha >= beta: one draw at
         # a time (the cost grows with distinct (x, t_x, T) rows times draws).
@@ -178,8 +201,38 @@ class _ParetoNBD:
         return (r + x) * (beta + T) / (alpha + T) * _pnbd._power_ratio(s, np.log1p(t / (beta + T)))
 
 
+class _BetaGeoBetaBinom:
+    """BG/BB (Fader, Hardie & Shang 2010, eq. 13): E[X(n, n + m) | x, t_x, n] =
+    B(alpha+x+1, beta+n-x) / B(alpha, beta) / L(x, t_x, n) * sum_{j=1}^{m} B(gamma,
+    delta+n+j) / B(gamma, delta): a factor of the history (in place of P(alive)) times a
+    growth in the whole opportunities ``m = floor(t)`` passed, ``t`` in opportunities."""
+
+    names = ("alpha", "beta", "gamma", "delta")
+    per_draw = True
+
+    @staticmethod
+    @_distinct
+    def p_alive(theta, x, tx, T):
+        out = np.empty((x.size, theta.shape[0]))
+        for k, params in enumerate(theta):
+            alpha, beta = params[0], params[1]
+            out[:, k] = np.exp(
+                _bgbb._betaln(alpha + x + 1.0, beta + T - x)
+                - _bgbb._betaln(alpha, beta)
+                - _bgbb._log_likelihood_rows(params, x, tx, T)
+            )
+        return out
+
+    @staticmethod
+    def growth(th, x, T, t):
+        gamma, delta = th[2], th[3]
+        # whole opportunities passed (t is a whole number at the opportunity's month end)
+        return _bgbb._future_survival_sum(gamma, delta, T, np.floor(t + 1e-9))
+
+
 def _purchase_kind(model):
     kinds = {
+        BetaGeoBetaBinomModel: _BetaGeoBetaBinom,
         ModifiedBetaGeoModel: _ModifiedBetaGeo,
         BetaGeoModel: _BetaGeo,
         ParetoNBDModel: _ParetoNBD,
@@ -188,8 +241,8 @@ def _purchase_kind(model):
         if isinstance(model, cls):
             return kind
     raise InputError(
-        "clv_interval supports BetaGeoModel, ModifiedBetaGeoModel and ParetoNBDModel purchase "
-        f"models, got {type(model).__name__}"
+        "clv_interval supports BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel and "
+        f"BetaGeoBetaBinomModel purchase models, got {type(model).__name__}"
     )
 
 
@@ -260,9 +313,10 @@ def _order_statistics(
     return out
 
 
-def _discounted_growth(kind, theta, x, T, ends, unit, monthly) -> np.ndarray:
-    """H[j, k] = sum over months of the clipped growth increments, discounted (rows, K)."""
-    t = ends * units_per_month(unit)
+def _discounted_growth(kind, theta, x, T, ends, per_month, monthly) -> np.ndarray:
+    """H[j, k] = sum over months of the clipped growth increments, discounted (rows, K);
+    ``per_month``: the model's time units (or opportunities) in a month."""
+    t = ends * per_month
     disc = (1.0 + monthly) ** -ends
     out = np.zeros((x.size, theta.shape[0]))
     if ends.size == 0:
@@ -302,6 +356,21 @@ def _spend_coefficients(theta, x) -> tuple[np.ndarray, np.ndarray]:
     return v * p / denom, x[None, :] * p / denom
 
 
+def _per_month(kind, unit: str, months_per_period) -> float:
+    """Time units a month (opportunities a month for BG/BB, from ``months_per_period``)."""
+    if kind is not _BetaGeoBetaBinom:
+        if months_per_period is not None:
+            raise InputError("months_per_period is for the BG/BB model only; use time_unit")
+        return units_per_month(unit)
+    months = _number("months_per_period", months_per_period) if months_per_period else 0.0
+    if not (months >= 1 and months == round(months)):
+        raise InputError(
+            "A BG/BB range needs months_per_period, the whole months between two "
+            f"opportunities (12 for yearly, 3 for quarterly), got {months_per_period!r}"
+        )
+    return 1.0 / months
+
+
 def _weights(weights, n: int) -> np.ndarray | None:
     """The customers each row stands for: finite, 0 or more, one per row (None: 1 each)."""
     if weights is None:
@@ -331,6 +400,7 @@ def clv_interval(
     horizon_months: float = 12,
     annual_discount_rate: float = 0.1,
     time_unit: str = "W",
+    months_per_period: float | None = None,
     n_draws: int = 1000,
     quantiles=(0.1, 0.5, 0.9),
     seed=None,
@@ -356,7 +426,8 @@ def clv_interval(
     purchase_model
         A fitted :class:`~xlclv.models.BetaGeoModel`,
         :class:`~xlclv.models.ModifiedBetaGeoModel` or :class:`~xlclv.models.ParetoNBDModel`
-        (fitted on data in ``time_unit``). The Pareto/NBD is slower: its P(alive) needs a
+        (fitted on data in ``time_unit``), or a :class:`~xlclv.models.BetaGeoBetaBinomModel`
+        (with ``months_per_period``). The Pareto/NBD is slower: its P(alive) needs a
         hypergeometric function per distinct (frequency, recency, T) row and draw.
     spend_model
         A fitted :class:`~xlclv.models.GammaGammaModel`.
@@ -364,6 +435,13 @@ def clv_interval(
         The RFM summary, one value per customer; recency and T in ``time_unit``.
     gross_margin, horizon_months, annual_discount_rate, time_unit
         As in :func:`~xlclv.valuation.customer_lifetime_value`.
+    months_per_period : int, optional
+        BG/BB only (and required there): the months between two opportunities (12 for
+        yearly). ``recency`` and ``T`` are then opportunities (``T``: those observed after
+        the first purchase) and the CLV adds, for each opportunity ``j`` within
+        ``horizon_months``, its expected transactions times the expected spend, discounted
+        ``j * months_per_period`` months (Fader, Hardie & Shang 2010, eq. 13); ``time_unit``
+        is not used.
     n_draws : int, default 1000
         Parameter draws (at least 1,000 recommended for 10 % / 90 % quantiles).
     quantiles : sequence of float, default (0.1, 0.5, 0.9)
@@ -420,6 +498,7 @@ def clv_interval(
             f"clv_interval needs a GammaGammaModel spend model, got {type(spend_model).__name__}"
         )
     unit = check_time_unit(time_unit)
+    per_month = _per_month(kind, unit, months_per_period)
     margin = _number("gross_margin", gross_margin)
     if not 0 <= margin <= 1:
         raise InputError(
@@ -441,7 +520,10 @@ def clv_interval(
     if len(set(qnames)) < len(qnames):
         raise InputError(f"quantiles must be distinct, got {quantiles!r}")
 
-    x, tx, TT, _ = validate_rfm(frequency, recency, T)
+    if kind is _BetaGeoBetaBinom:
+        x, tx, TT, _ = _bgbb.validate_xtn(frequency, recency, T)
+    else:
+        x, tx, TT, _ = validate_rfm(frequency, recency, T)
     m = _monetary(monetary_value, x)
     spend_model.expected_spend(x, m)  # the spend model's own checks of monetary_value
     m = np.where(x > 0, m, 0.0)  # ignored for customers without repeat purchases
@@ -466,11 +548,16 @@ def clv_interval(
 
     # Distinct customers, and the distinct (x, T) and x among them.
     rep, row_of = _factorize(x, tx, TT, m, gcodes)
+    if getattr(kind, "per_draw", False):  # rows of one history side by side (see _distinct)
+        order = np.lexsort((TT[rep], tx[rep], x[rep]))
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        rep, row_of = rep[order], rank[row_of]
     ux, utx, uT, um, ug = x[rep], tx[rep], TT[rep], m[rep], gcodes[rep]
     count = np.bincount(row_of, weights=w, minlength=rep.size).astype(float)
     xT_rep, xT_of = _factorize(ux, uT)
     x_rep, x_of = _factorize(ux)
-    H = _discounted_growth(kind, p_theta, ux[xT_rep], uT[xT_rep], ends, unit, monthly)
+    H = _discounted_growth(kind, p_theta, ux[xT_rep], uT[xT_rep], ends, per_month, monthly)
     A, B = _spend_coefficients(s_theta, ux[x_rep])
     # CLV = P(alive) * (HA + HB * mbar), with HA, HB per distinct (x, T) and draw.
     x_of_xT = x_of[xT_rep]

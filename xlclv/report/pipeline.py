@@ -701,11 +701,9 @@ def _value_bgbb(base: Summary, fits: Fits, data: Cleaned, settings: Settings) ->
     returned = abs(float(data.amount[data.amount < 0].sum()))
     return_rate = min(returned / gross, 1.0) if gross > 0 else 0.0
     clv = spend * settings.gross_margin * (per_period @ discount) * (1.0 - return_rate)
-    notes = [
-        "CLV ranges (P10/P90) are not shown: they are computed for BG/NBD, MBG/NBD and "
-        "Pareto/NBD; BG/BB ranges are not implemented yet.",
-        f"{churn_header(settings)} is not shown for BG/BB (discrete opportunities).",
-    ]
+    notes: list[str] = []
+    ranges = _clv_ranges(base, fits, data, settings, 1.0 - return_rate, notes)
+    notes.append(f"{churn_header(settings)} is not shown for BG/BB (discrete opportunities).")
     return Values(
         p_alive=np.asarray(model.probability_alive(x, tx_, n), dtype=float).reshape(-1),
         expected=cumulative[:, -1],
@@ -714,6 +712,7 @@ def _value_bgbb(base: Summary, fits: Fits, data: Cleaned, settings: Settings) ->
         gross=gross,
         returned=returned,
         return_rate=return_rate,
+        ranges=ranges,
         notes=notes,
     )
 
@@ -747,6 +746,8 @@ def _clv_ranges(
         annual_discount_rate=settings.annual_discount_rate, time_unit=settings.time_unit,
         n_draws=RANGE_DRAWS, quantiles=(0.1, 0.9), seed=RANGE_SEED,
     )  # fmt: skip
+    if key == "BGBB":  # opportunities: recency and T count periods (Fader, Hardie & Shang 2010)
+        common["months_per_period"] = PERIOD_MONTHS[settings.periods]
     # One call for the customers, the total and every dimension's segments: the customers are
     # stacked once per dimension, labelled (dimension, segment). The draws' work is per distinct
     # history, so the copies cost little; each copy adds the same total to every draw, so the
