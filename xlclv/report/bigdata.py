@@ -23,7 +23,10 @@ transactions in Python:
 - **value**: the purchase model once per distinct (frequency, recency, T) row, spread to the
   customers by index, with the same operations per customer as
   :func:`xlclv.valuation.customer_lifetime_value`; the spend model in chunks of
-  :data:`CHUNK` customers.
+  :data:`CHUNK` customers; the churn column ``P(no purchase, next N days)`` likewise; the
+  CLV ranges of the total and of every segment's total exactly from one weighted row per
+  distinct (frequency, recency, T, segment) (:func:`_clv_ranges`), per customer only for
+  the Customers sheet's customers.
 - **segment**: segment, cohort, concentration and P(alive) tables over *all* customers.
 - **assemble**: the workbook path's own :func:`~xlclv.report.pipeline.assemble`.
 

@@ -313,9 +313,10 @@ def opportunity_holdout_check(
     text = (
         f"Holding out the last {hold} {name}" + ("s" if hold > 1 else "")
         + f" (after {cal_end.date().isoformat()}), BG/BB fitted on the earlier {name}s "
-        f"predicted that the {n:,} customers acquired before then would buy in {pred:,.0f} "
-        f"{name}s of the holdout (from each one's history); they actually bought in "
-        f"{actual:,.0f}{pct}. BG/BB predicts per {name}, so there is no weekly tracking chart."
+        f"predicted {pred:,.0f} customer-{name}s with a purchase in the holdout by the {n:,} "
+        f"customers acquired before then (from each one's history); they actually bought in "
+        f"{actual:,.0f} customer-{name}s{pct}. BG/BB predicts per {name}, so there is no "
+        "weekly tracking chart."
     )  # fmt: skip
     items = [
         ("Holdout calibration end", cal_end.date().isoformat()),
