@@ -598,3 +598,31 @@ def test_cli_big_path_columns_and_exit_code_of_a_material_loss(tmp_path, capsys,
     bad = main(["report", str(path), "-o", str(tmp_path / "x.xlsx"), "--columns", "amount=Sum"])
     assert bad == 2
     assert "--columns names 'Sum' for amount" in capsys.readouterr().err
+
+
+def test_ranges_without_segment_columns_and_with_the_mean_spend_fallback(tmp_path, monkeypatch):
+    """No segment column: the total's range alone, as the workbook path's. Without the
+    Gamma-Gamma model: no ranges, and the workbook path's note says why."""
+    from xlclv.report.fit import MeanSpend
+
+    path = tmp_path / "plain.parquet"
+    _sample(300)[["customer_id", "date", "amount"]].to_parquet(path, index=False)
+    big, mem = _both(path)
+    r = big.report
+    assert r.segments == {} == mem.segments
+    _frames_equal(r.customers, mem.customers)
+    assert r.summary["total_clv_range"] == pytest.approx(
+        mem.summary["total_clv_range"], rel=RANGE_RTOL
+    )
+    lo, hi = r.summary["total_clv_range"]
+    assert lo < r.summary["total_predicted_clv"] < hi
+
+    def fallback(con):
+        return MeanSpend(30.0), "fallback used", []
+
+    monkeypatch.setattr(bd, "_fit_spend", fallback)
+    r = bd.build_report_big(path, S).report
+    assert "Predicted CLV (P10)" not in r.customers.columns
+    assert r.summary["total_clv_range"] is None
+    assert any("mean-spend fallback" in n for n in r.summary["notes"])
+    assert "P(no purchase, next 90 days)" in r.customers.columns
