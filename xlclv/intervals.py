@@ -149,8 +149,10 @@ class _BetaGeo:
     """BG/NBD: E = P(alive) * _one_minus_scaled_2f1(a, b, r, x, t / (alpha + T + t))."""
 
     names = ("r", "alpha", "a", "b")
+    per_draw = True
 
     @staticmethod
+    @_distinct
     def p_alive(theta, x, tx, T):  # theta: (K, 4) -> (rows, K)
         return _bg_like_p_alive(theta, x, tx, T, -1.0, lone_alive=True)
 
@@ -164,6 +166,7 @@ class _ModifiedBetaGeo(_BetaGeo):
     """MBG/NBD: as the BG/NBD with b + 1 given alive, and its own P(alive)."""
 
     @staticmethod
+    @_distinct
     def p_alive(theta, x, tx, T):
         return _bg_like_p_alive(theta, x, tx, T, 0.0, lone_alive=False)
 
