@@ -626,3 +626,21 @@ def test_ranges_without_segment_columns_and_with_the_mean_spend_fallback(tmp_pat
     assert r.summary["total_clv_range"] is None
     assert any("mean-spend fallback" in n for n in r.summary["notes"])
     assert "P(no purchase, next 90 days)" in r.customers.columns
+
+
+def test_ranges_over_the_evaluation_limit_are_left_out_with_a_note(files, monkeypatch):
+    """The BG/NBD ranges' hypergeometric evaluations: distinct (frequency, T) pairs (by hand
+    from the Customers sheet) x 12 months x 1,000 draws; above the limit, a note instead."""
+    full = bd.build_report_big(files["parquet"], S).report
+    pairs = len(full.customers[["Frequency", "T (W)"]].drop_duplicates())
+    monkeypatch.setattr(bd, "RANGE_EVALUATIONS", pairs * 12 * 1000 - 1)
+    r = bd.build_report_big(files["parquet"], S).report
+    assert "Predicted CLV (P10)" not in r.customers.columns
+    assert "Predicted CLV (P10)" not in r.segments["region"].columns
+    assert r.summary["total_clv_range"] is None
+    note = f"{pairs * 12 * 1000:,} hypergeometric function evaluations ({pairs:,} distinct"
+    assert any(note in n for n in r.summary["notes"])
+    _frames_equal(r.customers, full.customers.drop(columns=list(RANGE_COLUMNS)))
+    monkeypatch.setattr(bd, "RANGE_EVALUATIONS", pairs * 12 * 1000)
+    r = bd.build_report_big(files["parquet"], S).report
+    assert r.summary["total_clv_range"] == full.summary["total_clv_range"]
