@@ -161,6 +161,22 @@ def test_rows_grouped_with_counts_and_mean_spends_give_the_customers_totals(
     ]
 
 
+def test_per_customer_quantiles_for_flagged_rows_only(cdnow, spend, fitted):
+    """The flagged customers' quantiles are those of the full computation; the others are
+    left out; totals do not change."""
+    bg = fitted[BetaGeoModel]
+    d = cdnow.iloc[::5]
+    flag = np.arange(len(d)) % 7 == 3
+    full = clv_interval(bg, spend, *cols(d), **SETTINGS, n_draws=60, seed=8)
+    some = clv_interval(bg, spend, *cols(d), **SETTINGS, n_draws=60, seed=8, per_customer=flag)
+    pd.testing.assert_frame_equal(some.customers, full.customers[flag], rtol=1e-12)
+    np.testing.assert_allclose(some.total_draws, full.total_draws, rtol=1e-12)
+    none = clv_interval(bg, spend, *cols(d), n_draws=10, seed=8, per_customer=flag & False)
+    assert none.customers is None
+    with pytest.raises(InputError, match="per_customer must be"):
+        clv_interval(bg, spend, *cols(d), n_draws=10, per_customer=flag[:-1])
+
+
 def test_weights_are_checked(cdnow, spend, fitted):
     c = cols(cdnow.iloc[:3])
     for bad in ([1, 2], [1, -1, 1], [1, np.nan, 1]):

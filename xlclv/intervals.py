@@ -408,7 +408,7 @@ def clv_interval(
     quantiles=(0.1, 0.5, 0.9),
     seed=None,
     groups=None,
-    per_customer: bool = True,
+    per_customer=True,
     weights=None,
 ) -> CLVInterval:
     """Predictive CLV with ranges from the uncertainty in the fitted parameters.
@@ -453,8 +453,11 @@ def clv_interval(
         Seed of the draws (``numpy.random.default_rng(seed)``); no global random state.
     groups : array-like, optional
         A label per customer (e.g. a segment): adds the ranges of each group's total.
-    per_customer : bool, default True
-        False skips the per-customer quantiles (faster when only totals are needed).
+    per_customer : bool or array of bool, default True
+        False skips the per-customer quantiles (faster when only totals are needed); an
+        array with one flag per customer computes them for the flagged customers only
+        (``customers`` then has their rows, in input order, indexed by position or by the
+        labels of ``frequency``).
     weights : array-like, optional
         The number of customers each row stands for (default 1 each), for data compressed
         to one row per distinct ``(frequency, recency, T)`` (and group) with
@@ -541,6 +544,15 @@ def clv_interval(
     else:
         gcodes, glabels = np.zeros(x.size, dtype=np.int64), None
     w = _weights(weights, x.size)
+    if isinstance(per_customer, bool | np.bool_):
+        mask = None if per_customer else np.zeros(x.size, dtype=bool)
+    else:
+        mask = np.asarray(per_customer)
+        if mask.dtype != bool or mask.shape != x.shape:
+            raise InputError(
+                "per_customer must be True, False or one True/False per customer row, got "
+                f"{mask.size} values of type {mask.dtype} for {x.size} rows"
+            )
 
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     p_draws = _draws(purchase_model, "purchase", int(n_draws), rng)
@@ -573,7 +585,12 @@ def clv_interval(
 
     K1 = p_theta.shape[0]
     n_groups = 1 if glabels is None else len(glabels)
-    row_q = np.empty((rep.size, qs.size)) if per_customer else None
+    want = None
+    if mask is not None:  # the distinct rows whose quantiles are wanted
+        want = np.zeros(rep.size, dtype=bool)
+        want[row_of[mask]] = True
+    quantify = want is None or bool(want.any())
+    row_q = np.full((rep.size, qs.size), np.nan) if quantify else None
     row_point = np.empty(rep.size)
     chunk = max(1, _CHUNK_CELLS // K1)
     # The draws' order statistics that the quantiles interpolate between (numpy's "linear").
@@ -596,10 +613,12 @@ def clv_interval(
             (count[sl], (ug[sl], np.arange(clv.shape[0]))), shape=(n_groups, clv.shape[0])
         )
         part = onehot @ clv
-        if per_customer:
-            stats = _order_statistics(clv[:, 1:], kth, nexts)
+        rows = sl if want is None else lo + np.flatnonzero(want[sl])
+        if quantify and (want is None or rows.size):
+            draws = clv[:, 1:] if want is None else clv[rows - lo, 1:]
+            stats = _order_statistics(draws, kth, nexts)
             frac = pos - lo_k
-            row_q[sl] = np.column_stack(
+            row_q[rows] = np.column_stack(
                 [
                     stats[a] * (1.0 - f) + stats[b] * f
                     for a, b, f in zip(lo_k, hi_k, frac, strict=True)
@@ -620,10 +639,18 @@ def clv_interval(
         [totals[0], *np.quantile(totals[1:], qs)], index=["clv", *qnames], name="total"
     )
     customers = None
-    if per_customer:
+    if mask is None:
         index = frequency.index if isinstance(frequency, pd.Series) else None
         customers = pd.DataFrame(
             np.column_stack([row_point[row_of], row_q[row_of]]),
+            columns=["clv", *qnames],
+            index=index,
+        )
+    elif mask.any():
+        at = np.flatnonzero(mask)
+        index = frequency.index[at] if isinstance(frequency, pd.Series) else at
+        customers = pd.DataFrame(
+            np.column_stack([row_point[row_of[at]], row_q[row_of[at]]]),
             columns=["clv", *qnames],
             index=index,
         )

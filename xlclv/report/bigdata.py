@@ -1238,9 +1238,8 @@ def _clv_ranges(
 
 
 #: The most hypergeometric function evaluations (distinct (frequency, T) pairs x months of
-#: the horizon x draws) the BG/NBD and MBG/NBD ranges may take on this path, twice (totals,
-#: then the Customers sheet's customers): measured 0.14 us each on 2 busy CPUs, so about 15 s
-#: of CPU. T counted to the day gives up to one pair per (frequency, day of first purchase):
+#: the horizon x draws) the BG/NBD and MBG/NBD ranges may take on this path: measured
+#: 0.14 us each on 2 busy CPUs, so about 15 s of CPU. T counted to the day gives up to one pair per (frequency, day of first purchase):
 #: 20,000 pairs for 100,000 customers over two years, 3.5 times the limit.
 RANGE_EVALUATIONS = 100_000_000
 
@@ -1280,26 +1279,29 @@ def _grouped_ranges(fits, settings, rfm, u, seg_codes, shown, scale: float) -> _
         parts.append((row, total / count, count, code + offset))
         labels += [(d, t) for t in texts]
         offset += len(texts)
+    # then the shown customers themselves, with weight 0 (nothing added to any total) in a
+    # group of their own, flagged for per-customer quantiles: one call, so the draws' work
+    # per distinct (frequency, T) is done once for both
+    rows = np.asarray(shown, dtype=np.int64)
+    parts.append((uid[rows], m[rows], np.zeros(rows.size), np.full(rows.size, offset)))
     row, mbar, count, group = (np.concatenate(c) for c in zip(*parts, strict=True))
+    flag = np.zeros(row.size, dtype=bool)
+    flag[row.size - rows.size :] = True
     res = clv_interval(
         fits.purchase, fits.spend, u["frequency"][row], u["recency"][row], u["T"][row], mbar,
-        groups=group, weights=count, per_customer=False, **common,
+        groups=group, weights=count, per_customer=flag, **common,
     )  # fmt: skip
     k = len(dims)
     segments: dict[str, pd.DataFrame] = {}
     for d in seg_codes:
-        got = [(labels[g][1], g) for g in res.groups.index if labels[g][0] == d]
+        got = [(labels[g][1], g) for g in res.groups.index if g < offset and labels[g][0] == d]
         part = res.groups.loc[[g for _, g in got], ["p10", "p90"]] * scale
         part.index = pd.Index([t for t, _ in got], dtype=object)
         segments[d] = part
-    rows = np.asarray(shown, dtype=np.int64)
-    one = clv_interval(
-        fits.purchase, fits.spend, x[rows], u["recency"][uid[rows]], u["T"][uid[rows]],
-        m[rows], per_customer=True, **common,
-    )  # fmt: skip
+    one = res.customers
     return _ShownRanges(
-        p10=one.customers["p10"].to_numpy(dtype=float) * scale,
-        p90=one.customers["p90"].to_numpy(dtype=float) * scale,
+        p10=one["p10"].to_numpy(dtype=float) * scale,
+        p90=one["p90"].to_numpy(dtype=float) * scale,
         total=(float(res.total["p10"]) * scale / k, float(res.total["p90"]) * scale / k),
         segments=segments,
         rows=rows,
