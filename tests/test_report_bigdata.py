@@ -643,4 +643,7 @@ def test_ranges_over_the_evaluation_limit_are_left_out_with_a_note(files, monkey
     _frames_equal(r.customers, full.customers.drop(columns=list(RANGE_COLUMNS)))
     monkeypatch.setattr(bd, "RANGE_EVALUATIONS", pairs * 12 * 1000)
     r = bd.build_report_big(files["parquet"], S).report
-    assert r.summary["total_clv_range"] == full.summary["total_clv_range"]
+    # (DuckDB's parallel sums may differ in the last bits from run to run: see RANGE_RTOL)
+    assert r.summary["total_clv_range"] == pytest.approx(
+        full.summary["total_clv_range"], rel=RANGE_RTOL
+    )
