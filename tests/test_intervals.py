@@ -121,6 +121,69 @@ def test_groups_add_up_and_the_group_function_agrees(cdnow, spend, fitted):
     pd.testing.assert_frame_equal(only, g)
 
 
+@pytest.mark.parametrize("model_cls", MODELS, ids=lambda m: m.__name__)
+def test_rows_grouped_with_counts_and_mean_spends_give_the_customers_totals(
+    cdnow, spend, fitted, model_cls
+):
+    """The big-data report's computation: one row per distinct (x, t_x, T, segment) with its
+    customer count as weight and the average of its customers' mean spends. The per-draw
+    totals and each segment's range must be the per-customer computation's (and the naive
+    loop's, one customer_lifetime_value per draw) to 1e-9: CLV is linear in the mean spend."""
+    d = cdnow.iloc[::3].copy()
+    d["seg"] = np.where(np.arange(len(d)) % 3 == 0, "a", "b")
+    # coarse recency and T, so that many customers share a history but not a mean spend
+    d["recency"] = np.floor(d["recency"] / 4) * 4
+    d["T"] = np.ceil(d["T"] / 4) * 4
+    g = (
+        d.assign(m=np.where(d["frequency"] > 0, d["monetary_value"], 0.0))
+        .groupby(["frequency", "recency", "T", "seg"], as_index=False)
+        .agg(n=("m", "size"), m=("m", "mean"))
+    )
+    assert len(g) < len(d) / 2 and (g["n"] > 1).any()
+    pm, kw = fitted[model_cls], dict(**SETTINGS, n_draws=120, seed=3)
+    each = clv_interval(pm, spend, *cols(d), groups=d["seg"], **kw)
+    grouped = clv_interval(
+        pm, spend, g["frequency"], g["recency"], g["T"], g["m"], groups=g["seg"],
+        weights=g["n"], per_customer=False, **kw,
+    )  # fmt: skip
+    assert grouped.customers is None
+    np.testing.assert_allclose(grouped.total_draws, each.total_draws, rtol=1e-9)
+    np.testing.assert_allclose(grouped.total, each.total, rtol=1e-9)
+    pd.testing.assert_frame_equal(grouped.groups, each.groups, check_exact=False, rtol=1e-9)
+    values = naive(model_cls, each, d)  # independent of both: the public per-customer API
+    np.testing.assert_allclose(grouped.total_draws, values.sum(axis=1), rtol=1e-9)
+    for label in ("a", "b"):
+        want = np.quantile(values[:, (d["seg"] == label).to_numpy()].sum(axis=1), [0.1, 0.9])
+        got = grouped.groups.loc[label, ["p10", "p90"]].to_numpy(dtype=float)
+        np.testing.assert_allclose(got, want, rtol=1e-9)
+    assert grouped.groups["customers"].tolist() == [
+        int((d["seg"] == label).sum()) for label in grouped.groups.index
+    ]
+
+
+def test_per_customer_quantiles_for_flagged_rows_only(cdnow, spend, fitted):
+    """The flagged customers' quantiles are those of the full computation; the others are
+    left out; totals do not change."""
+    bg = fitted[BetaGeoModel]
+    d = cdnow.iloc[::5]
+    flag = np.arange(len(d)) % 7 == 3
+    full = clv_interval(bg, spend, *cols(d), **SETTINGS, n_draws=60, seed=8)
+    some = clv_interval(bg, spend, *cols(d), **SETTINGS, n_draws=60, seed=8, per_customer=flag)
+    pd.testing.assert_frame_equal(some.customers, full.customers[flag], rtol=1e-12)
+    np.testing.assert_allclose(some.total_draws, full.total_draws, rtol=1e-12)
+    none = clv_interval(bg, spend, *cols(d), n_draws=10, seed=8, per_customer=flag & False)
+    assert none.customers is None
+    with pytest.raises(InputError, match="per_customer must be"):
+        clv_interval(bg, spend, *cols(d), n_draws=10, per_customer=flag[:-1])
+
+
+def test_weights_are_checked(cdnow, spend, fitted):
+    c = cols(cdnow.iloc[:3])
+    for bad in ([1, 2], [1, -1, 1], [1, np.nan, 1]):
+        with pytest.raises(InputError, match="weights must"):
+            clv_interval(fitted[BetaGeoModel], spend, *c, weights=bad, n_draws=10)
+
+
 def test_seed_makes_it_reproducible_and_chunking_does_not_matter(cdnow, spend, fitted, monkeypatch):
     bg = fitted[BetaGeoModel]
     a = clv_interval(bg, spend, *cols(cdnow), n_draws=100, seed=5)

@@ -36,18 +36,21 @@ from xlclv.report.writer import write_report
 #: path on pandas' (other summation orders), so their parameters agree to 1e-7 (compared
 #: at that), and nothing computed from them can be asked to agree more closely.
 RTOL = 1e-7
+#: The CLV ranges come from parameter draws scaled by the Cholesky factor of the covariance,
+#: whose finite-difference Hessian the two paths compute on differently compressed data (the
+#: standard errors agree to 1e-5, see above): a P10/P90 moves by at most that share of its
+#: distance from the point value. Measured: 5e-8.
+RANGE_RTOL = 1e-5
+RANGE_COLUMNS = ("Predicted CLV (P10)", "Predicted CLV (P90)")
 #: The settings of the comparisons with the workbook path. model = AUTO chooses on the
 #: holdout errors there but by AIC here, and $0 purchases (include_zero_amounts) stop the big
 #: path (see the guard tests): both are set so the two paths do the same thing.
 S = Settings(model="BGNBD", include_zero_amounts=False)
-#: Customers columns of the workbook path that the big-data path does not compute yet.
-MEMORY_ONLY_COLUMNS = {
-    "Predicted CLV (P10)",
-    "Predicted CLV (P90)",
-    "P(no purchase, next 90 days)",
-}
-MEMORY_ONLY_ITEMS = {"CLV range (P10 to P90)", "Churn risk"}
-MEMORY_ONLY_SEGMENT_COLUMNS = {"Predicted CLV (P10)", "Predicted CLV (P90)"}
+#: Customers columns, Model sheet items and Segments columns of the workbook path that the
+#: big-data path does not compute: none (the CLV ranges and churn risk are on both).
+MEMORY_ONLY_COLUMNS: set[str] = set()
+MEMORY_ONLY_ITEMS: set[str] = set()
+MEMORY_ONLY_SEGMENT_COLUMNS: set[str] = set()
 
 
 # -- data -----------------------------------------------------------------------------------------
@@ -100,9 +103,15 @@ def _both(path: Path, settings: Settings | None = None, **kw):
 
 
 def _frames_equal(a: pd.DataFrame, b: pd.DataFrame, rtol: float = RTOL) -> None:
+    """Equal within ``rtol``; the CLV ranges (P10/P90) within RANGE_RTOL."""
+    a, b = a.reset_index(drop=True), b.reset_index(drop=True)
+    ranges = [c for c in RANGE_COLUMNS if c in a.columns or c in b.columns]
     pd.testing.assert_frame_equal(
-        a.reset_index(drop=True), b.reset_index(drop=True), check_exact=False, rtol=rtol
-    )
+        a.drop(columns=ranges, errors="ignore"), b.drop(columns=ranges, errors="ignore"),
+        check_exact=False, rtol=rtol,
+    )  # fmt: skip
+    if ranges:
+        pd.testing.assert_frame_equal(a[ranges], b[ranges], check_exact=False, rtol=RANGE_RTOL)
 
 
 def _same_customers(a: pd.DataFrame, b: pd.DataFrame) -> None:
@@ -130,6 +139,18 @@ def _common(big: pd.DataFrame, mem: pd.DataFrame, memory_only: set[str]) -> pd.D
 def _ns(frame: pd.DataFrame) -> pd.DataFrame:
     """Dates as pandas holds them (files store them in other units)."""
     return frame.astype({"First purchase": "datetime64[ns]"})
+
+
+def _same_scores(written: pd.DataFrame, full: pd.DataFrame, shown: pd.Series) -> None:
+    """The scores file of a truncated Customers sheet: every customer's row as the untruncated
+    sheet, but the P10/P90 only for the ``shown`` customers (blank for the others)."""
+    top = written["Customer ID"].isin(shown).to_numpy()
+    assert top.sum() == len(shown) < len(written)
+    assert written.loc[~top, list(RANGE_COLUMNS)].isna().all().all()
+    written = _ns(written)
+    ranges = list(RANGE_COLUMNS)
+    _frames_equal(written.loc[top, ranges], full.loc[top, ranges])
+    _same_customers(written.drop(columns=ranges), full.drop(columns=ranges))
 
 
 def _same_fit_rows(big: pd.DataFrame, mem: pd.DataFrame) -> None:
@@ -188,13 +209,24 @@ def test_same_report_as_the_workbook_path(files, kind):
         mem.summary["total_predicted_clv"], rel=RTOL
     )
     assert r.summary["return_rate"] == pytest.approx(mem.summary["return_rate"], rel=RTOL)
+    # the ranges of the total (Dashboard) and the churn column's meaning (Model sheet)
+    assert r.summary["total_clv_range"] == pytest.approx(
+        mem.summary["total_clv_range"], rel=RANGE_RTOL
+    )
+    assert "P(no purchase, next 90 days)" in r.customers.columns
+    assert "Predicted CLV (P10)" in r.segments["region"].columns
+    assert r.summary["palive_note"] == mem.summary["palive_note"]
     counts = dict(zip(big.issue_counts["Problem"], big.issue_counts["Rows"], strict=True))
     assert sum(counts.values()) == n_issues
     assert counts["zero amount (kept, not a purchase)"] == 1
 
 
+@pytest.mark.slow
 def test_same_report_with_settings(files):
-    """Days, Pareto/NBD, an observation end (later rows counted), one segment column."""
+    """Days, Pareto/NBD, an observation end (later rows counted), one segment column.
+
+    Slow (about 2 minutes on 2 busy CPUs): both paths draw the Pareto/NBD ranges, whose
+    P(alive) needs a hypergeometric series per customer history and draw at daily T."""
     settings = Settings(
         time_unit="D",
         model="PNBD",
@@ -212,6 +244,9 @@ def test_same_report_with_settings(files):
     _frames_equal(r.cohorts, mem.cohorts)
     np.testing.assert_allclose(r.model_params["Estimate"], mem.model_params["Estimate"], rtol=1e-7)
     pd.testing.assert_frame_equal(r.issues, mem.issues)
+    assert r.summary["total_clv_range"] == pytest.approx(
+        mem.summary["total_clv_range"], rel=RANGE_RTOL
+    )
     late = mem.issues["Problem"].str.startswith("date after observation_end").sum()
     assert late > 0
     counts = dict(zip(big.issue_counts["Problem"], big.issue_counts["Rows"], strict=True))
@@ -317,9 +352,12 @@ def test_truncated_customers_sheet_and_the_scores_file(files, tmp_path):
     )
     _frames_equal(r.customers, expected.drop(columns="_k").head(25))
     assert (r.customers["Tier"] == "Top 10%").all()
-    # every customer's scores, as the untruncated sheet
-    written = pd.read_parquet(scores)
-    _same_customers(_ns(written), full.customers)
+    # every customer's scores, as the untruncated sheet; the P10/P90 of the top 25 only
+    _same_scores(pd.read_parquet(scores), full.customers, r.customers["Customer ID"])
+    assert any(
+        "computed for the 25 customers on the Customers sheet only" in str(v)
+        for v in r.model_fit["Value"]
+    )
     # segments, cohorts, the Model sheet and the Dashboard cover all customers
     _frames_equal(r.segments["region"], full.segments["region"])
     _frames_equal(r.cohorts, full.cohorts)
@@ -438,7 +476,7 @@ def test_the_settings_sheet_can_name_a_data_source(files, tmp_path):
     assert len(r.customers) == 30 and r.summary["customers"] == len(full.customers)
     scores = files["parquet"].parent / "book-scores.parquet"
     assert scores.exists() and str(scores) in r.summary["customers_note"]
-    _same_customers(_ns(pd.read_parquet(scores)), full.customers)
+    _same_scores(pd.read_parquet(scores), full.customers, r.customers["Customer ID"])
     scores.unlink()
     # without a data source: the pasted table, the same limit
     pasted = read_inputs(files["csv"])
@@ -577,3 +615,52 @@ def test_cli_big_path_columns_and_exit_code_of_a_material_loss(tmp_path, capsys,
     bad = main(["report", str(path), "-o", str(tmp_path / "x.xlsx"), "--columns", "amount=Sum"])
     assert bad == 2
     assert "--columns names 'Sum' for amount" in capsys.readouterr().err
+
+
+def test_ranges_without_segment_columns_and_with_the_mean_spend_fallback(tmp_path, monkeypatch):
+    """No segment column: the total's range alone, as the workbook path's. Without the
+    Gamma-Gamma model: no ranges, and the workbook path's note says why."""
+    from xlclv.report.fit import MeanSpend
+
+    path = tmp_path / "plain.parquet"
+    _sample(300)[["customer_id", "date", "amount"]].to_parquet(path, index=False)
+    big, mem = _both(path)
+    r = big.report
+    assert r.segments == {} == mem.segments
+    _frames_equal(r.customers, mem.customers)
+    assert r.summary["total_clv_range"] == pytest.approx(
+        mem.summary["total_clv_range"], rel=RANGE_RTOL
+    )
+    lo, hi = r.summary["total_clv_range"]
+    assert lo < r.summary["total_predicted_clv"] < hi
+
+    def fallback(con):
+        return MeanSpend(30.0), "fallback used", []
+
+    monkeypatch.setattr(bd, "_fit_spend", fallback)
+    r = bd.build_report_big(path, S).report
+    assert "Predicted CLV (P10)" not in r.customers.columns
+    assert r.summary["total_clv_range"] is None
+    assert any("mean-spend fallback" in n for n in r.summary["notes"])
+    assert "P(no purchase, next 90 days)" in r.customers.columns
+
+
+def test_ranges_over_the_evaluation_limit_are_left_out_with_a_note(files, monkeypatch):
+    """The BG/NBD ranges' hypergeometric evaluations: distinct (frequency, T) pairs (by hand
+    from the Customers sheet) x 12 months x 1,000 draws; above the limit, a note instead."""
+    full = bd.build_report_big(files["parquet"], S).report
+    pairs = len(full.customers[["Frequency", "T (W)"]].drop_duplicates())
+    monkeypatch.setattr(bd, "RANGE_EVALUATIONS", pairs * 12 * 1000 - 1)
+    r = bd.build_report_big(files["parquet"], S).report
+    assert "Predicted CLV (P10)" not in r.customers.columns
+    assert "Predicted CLV (P10)" not in r.segments["region"].columns
+    assert r.summary["total_clv_range"] is None
+    note = f"{pairs * 12 * 1000:,} hypergeometric function evaluations ({pairs:,} distinct"
+    assert any(note in n for n in r.summary["notes"])
+    _frames_equal(r.customers, full.customers.drop(columns=list(RANGE_COLUMNS)))
+    monkeypatch.setattr(bd, "RANGE_EVALUATIONS", pairs * 12 * 1000)
+    r = bd.build_report_big(files["parquet"], S).report
+    # (DuckDB's parallel sums may differ in the last bits from run to run: see RANGE_RTOL)
+    assert r.summary["total_clv_range"] == pytest.approx(
+        full.summary["total_clv_range"], rel=RANGE_RTOL
+    )

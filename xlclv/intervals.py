@@ -47,8 +47,15 @@ from scipy import sparse, special
 
 from ._errors import FitError, InputError
 from ._timeunits import annual_to_monthly_rate, check_time_unit, units_per_month
-from .models import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
+from .models import (
+    BetaGeoBetaBinomModel,
+    BetaGeoModel,
+    GammaGammaModel,
+    ModifiedBetaGeoModel,
+    ParetoNBDModel,
+)
 from .models import beta_geo as _bg
+from .models import beta_geo_beta_binom as _bgbb
 from .models import modified_beta_geo as _mbg
 from .models import pareto_nbd as _pnbd
 from .models._base import validate_rfm
@@ -124,12 +131,28 @@ def _bg_like_p_alive(theta, x, tx, T, shift: float, lone_alive: bool) -> np.ndar
     return w
 
 
+def _distinct(p_alive):
+    """Evaluate a draw-by-draw P(alive) once per distinct (x, t_x, T) of the rows: the rows
+    of a chunk differ in mean spend or group too (``per_draw`` kinds get their rows sorted by
+    history, so a chunk holds few distinct histories)."""
+
+    def once(theta, x, tx, T):
+        rep, inverse = _factorize(x, tx, T)
+        if rep.size == x.size:
+            return p_alive(theta, x, tx, T)
+        return np.take(p_alive(theta, x[rep], tx[rep], T[rep]), inverse, axis=0)
+
+    return once
+
+
 class _BetaGeo:
     """BG/NBD: E = P(alive) * _one_minus_scaled_2f1(a, b, r, x, t / (alpha + T + t))."""
 
     names = ("r", "alpha", "a", "b")
+    per_draw = True
 
     @staticmethod
+    @_distinct
     def p_alive(theta, x, tx, T):  # theta: (K, 4) -> (rows, K)
         return _bg_like_p_alive(theta, x, tx, T, -1.0, lone_alive=True)
 
@@ -143,6 +166,7 @@ class _ModifiedBetaGeo(_BetaGeo):
     """MBG/NBD: as the BG/NBD with b + 1 given alive, and its own P(alive)."""
 
     @staticmethod
+    @_distinct
     def p_alive(theta, x, tx, T):
         return _bg_like_p_alive(theta, x, tx, T, 0.0, lone_alive=False)
 
@@ -156,8 +180,10 @@ class _ParetoNBD:
     """Pareto/NBD: E = P(alive) (r+x)(beta+T)/(alpha+T) * power_ratio(s, log1p(t/(beta+T)))."""
 
     names = ("r", "alpha", "s", "beta")
+    per_draw = True
 
     @staticmethod
+    @_distinct
     def p_alive(theta, x, tx, T):
         # P(alive) needs a 2F1 per customer whose branch depends on alpha >= beta: one draw at
         # a time (the cost grows with distinct (x, t_x, T) rows times draws).
@@ -178,8 +204,38 @@ class _ParetoNBD:
         return (r + x) * (beta + T) / (alpha + T) * _pnbd._power_ratio(s, np.log1p(t / (beta + T)))
 
 
+class _BetaGeoBetaBinom:
+    """BG/BB (Fader, Hardie & Shang 2010, eq. 13): E[X(n, n + m) | x, t_x, n] =
+    B(alpha+x+1, beta+n-x) / B(alpha, beta) / L(x, t_x, n) * sum_{j=1}^{m} B(gamma,
+    delta+n+j) / B(gamma, delta): a factor of the history (in place of P(alive)) times a
+    growth in the whole opportunities ``m = floor(t)`` passed, ``t`` in opportunities."""
+
+    names = ("alpha", "beta", "gamma", "delta")
+    per_draw = True
+
+    @staticmethod
+    @_distinct
+    def p_alive(theta, x, tx, T):
+        out = np.empty((x.size, theta.shape[0]))
+        for k, params in enumerate(theta):
+            alpha, beta = params[0], params[1]
+            out[:, k] = np.exp(
+                _bgbb._betaln(alpha + x + 1.0, beta + T - x)
+                - _bgbb._betaln(alpha, beta)
+                - _bgbb._log_likelihood_rows(params, x, tx, T)
+            )
+        return out
+
+    @staticmethod
+    def growth(th, x, T, t):
+        gamma, delta = th[2], th[3]
+        # whole opportunities passed (t is a whole number at the opportunity's month end)
+        return _bgbb._future_survival_sum(gamma, delta, T, np.floor(t + 1e-9))
+
+
 def _purchase_kind(model):
     kinds = {
+        BetaGeoBetaBinomModel: _BetaGeoBetaBinom,
         ModifiedBetaGeoModel: _ModifiedBetaGeo,
         BetaGeoModel: _BetaGeo,
         ParetoNBDModel: _ParetoNBD,
@@ -188,8 +244,8 @@ def _purchase_kind(model):
         if isinstance(model, cls):
             return kind
     raise InputError(
-        "clv_interval supports BetaGeoModel, ModifiedBetaGeoModel and ParetoNBDModel purchase "
-        f"models, got {type(model).__name__}"
+        "clv_interval supports BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel and "
+        f"BetaGeoBetaBinomModel purchase models, got {type(model).__name__}"
     )
 
 
@@ -260,9 +316,10 @@ def _order_statistics(
     return out
 
 
-def _discounted_growth(kind, theta, x, T, ends, unit, monthly) -> np.ndarray:
-    """H[j, k] = sum over months of the clipped growth increments, discounted (rows, K)."""
-    t = ends * units_per_month(unit)
+def _discounted_growth(kind, theta, x, T, ends, per_month, monthly) -> np.ndarray:
+    """H[j, k] = sum over months of the clipped growth increments, discounted (rows, K);
+    ``per_month``: the model's time units (or opportunities) in a month."""
+    t = ends * per_month
     disc = (1.0 + monthly) ** -ends
     out = np.zeros((x.size, theta.shape[0]))
     if ends.size == 0:
@@ -302,6 +359,37 @@ def _spend_coefficients(theta, x) -> tuple[np.ndarray, np.ndarray]:
     return v * p / denom, x[None, :] * p / denom
 
 
+def _per_month(kind, unit: str, months_per_period) -> float:
+    """Time units a month (opportunities a month for BG/BB, from ``months_per_period``)."""
+    if kind is not _BetaGeoBetaBinom:
+        if months_per_period is not None:
+            raise InputError("months_per_period is for the BG/BB model only; use time_unit")
+        return units_per_month(unit)
+    months = _number("months_per_period", months_per_period) if months_per_period else 0.0
+    if not (months >= 1 and months == round(months)):
+        raise InputError(
+            "A BG/BB range needs months_per_period, the whole months between two "
+            f"opportunities (12 for yearly, 3 for quarterly), got {months_per_period!r}"
+        )
+    return 1.0 / months
+
+
+def _weights(weights, n: int) -> np.ndarray | None:
+    """The customers each row stands for: finite, 0 or more, one per row (None: 1 each)."""
+    if weights is None:
+        return None
+    w = np.asarray(weights, dtype=float).reshape(-1)
+    if w.size != n:
+        raise InputError(f"weights must have one number per customer row: got {w.size} for {n}")
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"weights must be customer counts (0 or more), got {w[i]!r} at position {i}"
+        )
+    return w
+
+
 # -- the public functions ----------------------------------------------------------------------
 def clv_interval(
     purchase_model,
@@ -315,11 +403,13 @@ def clv_interval(
     horizon_months: float = 12,
     annual_discount_rate: float = 0.1,
     time_unit: str = "W",
+    months_per_period: float | None = None,
     n_draws: int = 1000,
     quantiles=(0.1, 0.5, 0.9),
     seed=None,
     groups=None,
-    per_customer: bool = True,
+    per_customer=True,
+    weights=None,
 ) -> CLVInterval:
     """Predictive CLV with ranges from the uncertainty in the fitted parameters.
 
@@ -339,7 +429,8 @@ def clv_interval(
     purchase_model
         A fitted :class:`~xlclv.models.BetaGeoModel`,
         :class:`~xlclv.models.ModifiedBetaGeoModel` or :class:`~xlclv.models.ParetoNBDModel`
-        (fitted on data in ``time_unit``). The Pareto/NBD is slower: its P(alive) needs a
+        (fitted on data in ``time_unit``), or a :class:`~xlclv.models.BetaGeoBetaBinomModel`
+        (with ``months_per_period``). The Pareto/NBD is slower: its P(alive) needs a
         hypergeometric function per distinct (frequency, recency, T) row and draw.
     spend_model
         A fitted :class:`~xlclv.models.GammaGammaModel`.
@@ -347,6 +438,13 @@ def clv_interval(
         The RFM summary, one value per customer; recency and T in ``time_unit``.
     gross_margin, horizon_months, annual_discount_rate, time_unit
         As in :func:`~xlclv.valuation.customer_lifetime_value`.
+    months_per_period : int, optional
+        BG/BB only (and required there): the months between two opportunities (12 for
+        yearly). ``recency`` and ``T`` are then opportunities (``T``: those observed after
+        the first purchase) and the CLV adds, for each opportunity ``j`` within
+        ``horizon_months``, its expected transactions times the expected spend, discounted
+        ``j * months_per_period`` months (Fader, Hardie & Shang 2010, eq. 13); ``time_unit``
+        is not used.
     n_draws : int, default 1000
         Parameter draws (at least 1,000 recommended for 10 % / 90 % quantiles).
     quantiles : sequence of float, default (0.1, 0.5, 0.9)
@@ -355,8 +453,20 @@ def clv_interval(
         Seed of the draws (``numpy.random.default_rng(seed)``); no global random state.
     groups : array-like, optional
         A label per customer (e.g. a segment): adds the ranges of each group's total.
-    per_customer : bool, default True
-        False skips the per-customer quantiles (faster when only totals are needed).
+    per_customer : bool or array of bool, default True
+        False skips the per-customer quantiles (faster when only totals are needed); an
+        array with one flag per customer computes them for the flagged customers only
+        (``customers`` then has their rows, in input order, indexed by position or by the
+        labels of ``frequency``).
+    weights : array-like, optional
+        The number of customers each row stands for (default 1 each), for data compressed
+        to one row per distinct ``(frequency, recency, T)`` (and group) with
+        ``monetary_value`` the mean of its customers' mean spends: the totals and group
+        totals are then those of the customers. Exact, because a customer's CLV is linear
+        in her mean spend given the rest of her history (the Gamma-Gamma conditional
+        expectation, Fader, Hardie & Lee 2005, eq. 5): ``n`` customers with mean spends
+        ``m_1..m_n`` add up to ``n`` times the value at their average. The per-customer
+        quantiles are those of each row (its average customer).
 
     Returns
     -------
@@ -394,6 +504,7 @@ def clv_interval(
             f"clv_interval needs a GammaGammaModel spend model, got {type(spend_model).__name__}"
         )
     unit = check_time_unit(time_unit)
+    per_month = _per_month(kind, unit, months_per_period)
     margin = _number("gross_margin", gross_margin)
     if not 0 <= margin <= 1:
         raise InputError(
@@ -415,7 +526,10 @@ def clv_interval(
     if len(set(qnames)) < len(qnames):
         raise InputError(f"quantiles must be distinct, got {quantiles!r}")
 
-    x, tx, TT, _ = validate_rfm(frequency, recency, T)
+    if kind is _BetaGeoBetaBinom:
+        x, tx, TT, _ = _bgbb.validate_xtn(frequency, recency, T)
+    else:
+        x, tx, TT, _ = validate_rfm(frequency, recency, T)
     m = _monetary(monetary_value, x)
     spend_model.expected_spend(x, m)  # the spend model's own checks of monetary_value
     m = np.where(x > 0, m, 0.0)  # ignored for customers without repeat purchases
@@ -429,6 +543,16 @@ def clv_interval(
         gcodes, glabels = pd.factorize(labels, use_na_sentinel=False)
     else:
         gcodes, glabels = np.zeros(x.size, dtype=np.int64), None
+    w = _weights(weights, x.size)
+    if isinstance(per_customer, bool | np.bool_):
+        mask = None if per_customer else np.zeros(x.size, dtype=bool)
+    else:
+        mask = np.asarray(per_customer)
+        if mask.dtype != bool or mask.shape != x.shape:
+            raise InputError(
+                "per_customer must be True, False or one True/False per customer row, got "
+                f"{mask.size} values of type {mask.dtype} for {x.size} rows"
+            )
 
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     p_draws = _draws(purchase_model, "purchase", int(n_draws), rng)
@@ -439,11 +563,16 @@ def clv_interval(
 
     # Distinct customers, and the distinct (x, T) and x among them.
     rep, row_of = _factorize(x, tx, TT, m, gcodes)
+    if getattr(kind, "per_draw", False):  # rows of one history side by side (see _distinct)
+        order = np.lexsort((TT[rep], tx[rep], x[rep]))
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        rep, row_of = rep[order], rank[row_of]
     ux, utx, uT, um, ug = x[rep], tx[rep], TT[rep], m[rep], gcodes[rep]
-    count = np.bincount(row_of, minlength=rep.size).astype(float)
+    count = np.bincount(row_of, weights=w, minlength=rep.size).astype(float)
     xT_rep, xT_of = _factorize(ux, uT)
     x_rep, x_of = _factorize(ux)
-    H = _discounted_growth(kind, p_theta, ux[xT_rep], uT[xT_rep], ends, unit, monthly)
+    H = _discounted_growth(kind, p_theta, ux[xT_rep], uT[xT_rep], ends, per_month, monthly)
     A, B = _spend_coefficients(s_theta, ux[x_rep])
     # CLV = P(alive) * (HA + HB * mbar), with HA, HB per distinct (x, T) and draw.
     x_of_xT = x_of[xT_rep]
@@ -456,7 +585,12 @@ def clv_interval(
 
     K1 = p_theta.shape[0]
     n_groups = 1 if glabels is None else len(glabels)
-    row_q = np.empty((rep.size, qs.size)) if per_customer else None
+    want = None
+    if mask is not None:  # the distinct rows whose quantiles are wanted
+        want = np.zeros(rep.size, dtype=bool)
+        want[row_of[mask]] = True
+    quantify = want is None or bool(want.any())
+    row_q = np.full((rep.size, qs.size), np.nan) if quantify else None
     row_point = np.empty(rep.size)
     chunk = max(1, _CHUNK_CELLS // K1)
     # The draws' order statistics that the quantiles interpolate between (numpy's "linear").
@@ -479,10 +613,12 @@ def clv_interval(
             (count[sl], (ug[sl], np.arange(clv.shape[0]))), shape=(n_groups, clv.shape[0])
         )
         part = onehot @ clv
-        if per_customer:
-            stats = _order_statistics(clv[:, 1:], kth, nexts)
+        rows = sl if want is None else lo + np.flatnonzero(want[sl])
+        if quantify and (want is None or rows.size):
+            draws = clv[:, 1:] if want is None else clv[rows - lo, 1:]
+            stats = _order_statistics(draws, kth, nexts)
             frac = pos - lo_k
-            row_q[sl] = np.column_stack(
+            row_q[rows] = np.column_stack(
                 [
                     stats[a] * (1.0 - f) + stats[b] * f
                     for a, b, f in zip(lo_k, hi_k, frac, strict=True)
@@ -503,10 +639,18 @@ def clv_interval(
         [totals[0], *np.quantile(totals[1:], qs)], index=["clv", *qnames], name="total"
     )
     customers = None
-    if per_customer:
+    if mask is None:
         index = frequency.index if isinstance(frequency, pd.Series) else None
         customers = pd.DataFrame(
             np.column_stack([row_point[row_of], row_q[row_of]]),
+            columns=["clv", *qnames],
+            index=index,
+        )
+    elif mask.any():
+        at = np.flatnonzero(mask)
+        index = frequency.index[at] if isinstance(frequency, pd.Series) else at
+        customers = pd.DataFrame(
+            np.column_stack([row_point[row_of[at]], row_q[row_of[at]]]),
             columns=["clv", *qnames],
             index=index,
         )
@@ -515,7 +659,7 @@ def clv_interval(
         group_frame = pd.DataFrame(
             np.column_stack(
                 [
-                    np.bincount(gcodes, minlength=n_groups),
+                    np.bincount(gcodes, weights=w, minlength=n_groups),
                     group_totals[:, 0],
                     np.quantile(group_totals[:, 1:], qs, axis=1).T,
                 ]
@@ -523,7 +667,8 @@ def clv_interval(
             columns=["customers", "clv", *qnames],
             index=pd.Index(glabels, name=getattr(groups, "name", None) or "group"),
         )
-        group_frame["customers"] = group_frame["customers"].astype(np.int64)
+        if w is None or np.all(w == np.round(w)):  # whole counts stay whole
+            group_frame["customers"] = group_frame["customers"].astype(np.int64)
     return CLVInterval(
         customers=customers,
         total=total,

@@ -23,7 +23,10 @@ transactions in Python:
 - **value**: the purchase model once per distinct (frequency, recency, T) row, spread to the
   customers by index, with the same operations per customer as
   :func:`xlclv.valuation.customer_lifetime_value`; the spend model in chunks of
-  :data:`CHUNK` customers.
+  :data:`CHUNK` customers; the churn column ``P(no purchase, next N days)`` likewise; the
+  CLV ranges of the total and of every segment's total exactly from one weighted row per
+  distinct (frequency, recency, T, segment) (:func:`_clv_ranges`), per customer only for
+  the Customers sheet's customers.
 - **segment**: segment, cohort, concentration and P(alive) tables over *all* customers.
 - **assemble**: the workbook path's own :func:`~xlclv.report.pipeline.assemble`.
 
@@ -65,9 +68,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xlclv._errors import ConvergenceWarning, FitError, InputError, WorkbookError
+from xlclv._errors import ConvergenceWarning, FitError, InputError, WorkbookError, XlclvError
 from xlclv._timeunits import DAYS_PER_MONTH, DAYS_PER_UNIT, months_to_units
 from xlclv.report import checks
+from xlclv.report import pipeline as _mem
 from xlclv.report import segments as seg
 from xlclv.report.clean import _blank_id_problem, _problem_for_bad
 from xlclv.report.fit import Candidate, MeanSpend, _comparison_table, choose_model, purchase_model
@@ -779,6 +783,7 @@ def build_report_big(
         seg_codes = {name: _segment_codes(con, i) for i, name in dims}
         ids_order = _tier_order(values.predicted)
         tiers = _tiers_from_order(ids_order)
+        _clv_ranges(con, fits, settings, rfm, values, seg_codes, ids_order[:max_rows])
         groups = _groups(
             con, settings, rfm, values, first_day, revenue, orders, seg_codes, tiers,
             ids_order, max_rows, curve_rows, end, counts, plan,
@@ -1137,6 +1142,10 @@ def _value(
         part = slice(start, start + CHUNK)
         spend[part] = np.asarray(fits.spend.expected_spend(x[part], m[part]), float).reshape(-1)
     clv = discounted_u[uid] * spend * settings.gross_margin
+    # churn risk: the workbook path's own function on the distinct rows, spread by index
+    notes: list[str] = []
+    distinct = _mem.Summary(pd.DataFrame(u), *[np.empty(0)] * 4)
+    no_purchase_u = _mem._churn_risk(distinct, fits, settings, notes)
     return Values(
         p_alive=p_alive_u[uid],
         expected=expected_u[uid],
@@ -1145,6 +1154,157 @@ def _value(
         gross=gross,
         returned=returned,
         return_rate=return_rate,
+        no_purchase=None if no_purchase_u is None else no_purchase_u[uid],
+        notes=notes,
+    )
+
+
+@dataclass
+class _ShownRanges(_mem.ClvRanges):
+    """The big path's ranges: ``p10``/``p90`` only for the customers at positions ``rows``
+    (those the Customers sheet keeps); ``total`` and ``segments`` over all customers."""
+
+    rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+
+    def at(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """P10 and P90 of the customers at ``positions`` (NaN where not computed)."""
+        where = pd.Index(self.rows).get_indexer(positions)
+        p10, p90 = (np.where(where >= 0, q[where], np.nan) for q in (self.p10, self.p90))
+        return p10, p90
+
+
+def _clv_ranges(
+    con: Any,
+    fits: Fits,
+    settings: Settings,
+    rfm: dict[str, np.ndarray],
+    values: Values,
+    seg_codes: dict[str, tuple[np.ndarray, np.ndarray]],
+    shown: np.ndarray,
+) -> None:
+    """The workbook path's CLV ranges (:func:`xlclv.report.pipeline._clv_ranges`: same draws,
+    seed and meaning), set on ``values.ranges`` (or a note on ``values.notes`` saying why not).
+
+    A customer's CLV is ``P(alive) (A + B mbar)`` with ``P(alive)``, ``A`` and ``B`` functions
+    of her (frequency, recency, T) and the draw (Gamma-Gamma: Fader, Hardie & Lee 2005), so
+    the per-draw total of any group of customers is exact from one row per distinct
+    (frequency, recency, T) in the group, weighted by its customer count, with the average of
+    their mean spends (:func:`xlclv.intervals.clv_interval` with ``weights``). The totals and
+    every segment's total therefore cost (distinct rows x draws), not (customers x draws); the
+    per-customer P10/P90 are computed only for the customers at ``shown`` (the Customers sheet).
+    """
+    from xlclv.models import GammaGammaModel
+
+    skip = "CLV ranges (P10/P90) are not shown: "
+    notes: list[str] = []
+    u = _distinct_rows(con)
+    if fits.spend_note or not isinstance(fits.spend, GammaGammaModel):
+        notes.append(skip + "the spend model is the mean-spend fallback, which has no "
+                     "parameter uncertainty to draw from.")  # fmt: skip
+    elif fits.model_key(settings) == "PNBD" and u["frequency"].size > _mem.PNBD_RANGE_ROWS:
+        rows = u["frequency"].size
+        notes.append(
+            skip + f"the Pareto/NBD ranges need {rows:,} distinct customer histories "
+            f"x {_mem.RANGE_DRAWS:,} draws of a hypergeometric function (over "
+            f"{_mem.PNBD_RANGE_ROWS:,} takes minutes); choose BG/NBD or MBG/NBD for ranges."
+        )
+    elif (evals := _range_evaluations(u, fits, settings)) > RANGE_EVALUATIONS:
+        pairs = evals // (_mem.RANGE_DRAWS * _months(settings))
+        notes.append(
+            skip + f"the draws need {evals:,} hypergeometric "
+            f"function evaluations ({pairs:,} distinct (frequency, T) pairs x "
+            f"{_months(settings)} months x {_mem.RANGE_DRAWS:,} draws), above this path's "
+            f"limit of {RANGE_EVALUATIONS:,} (about 15 s of CPU). The workbook path computes "
+            "them without a limit for data it can read."
+        )
+    else:
+        try:
+            values.ranges = _grouped_ranges(
+                fits, settings, rfm, u, seg_codes, shown, 1.0 - values.return_rate
+            )
+        except XlclvError as exc:
+            notes.append(skip + str(exc))
+        else:
+            n = rfm["uid"].size
+            if shown.size < n:
+                notes.append(
+                    f"Predicted CLV (P10) and (P90) are computed for the {shown.size:,} "
+                    f"customers on the Customers sheet only (in the scores file they are blank "
+                    f"for the other {n - shown.size:,}): each customer's range needs "
+                    f"{_mem.RANGE_DRAWS:,} model evaluations. The ranges of the total and of "
+                    "every segment's total cover all customers."
+                )
+    values.notes[:0] = notes  # before the churn note, as on the workbook path
+
+
+#: The most hypergeometric function evaluations (distinct (frequency, T) pairs x months of
+#: the horizon x draws) the BG/NBD and MBG/NBD ranges may take on this path: measured
+#: 0.14 us each on 2 busy CPUs, so about 15 s of CPU. T counted to the day gives up to one pair per (frequency, day of first purchase):
+#: 20,000 pairs for 100,000 customers over two years, 3.5 times the limit.
+RANGE_EVALUATIONS = 100_000_000
+
+
+def _months(settings: Settings) -> int:
+    return max(1, math.ceil(settings.horizon_months - 1e-12))
+
+
+def _range_evaluations(u: dict[str, np.ndarray], fits: Fits, settings: Settings) -> int:
+    """The BG/NBD-family draws' hypergeometric evaluations (0 for other models)."""
+    if fits.model_key(settings) not in ("BGNBD", "MBGNBD"):
+        return 0
+    pairs = len(pd.MultiIndex.from_arrays([u["frequency"], u["T"]]).unique())
+    return pairs * _months(settings) * _mem.RANGE_DRAWS
+
+
+def _grouped_ranges(fits, settings, rfm, u, seg_codes, shown, scale: float) -> _ShownRanges:
+    """:func:`_clv_ranges`'s arithmetic; ``scale``: 1 - the return rate."""
+    from xlclv.intervals import clv_interval
+
+    common = dict(
+        gross_margin=settings.gross_margin, horizon_months=settings.horizon_months,
+        annual_discount_rate=settings.annual_discount_rate, time_unit=settings.time_unit,
+        n_draws=_mem.RANGE_DRAWS, quantiles=(0.1, 0.9), seed=_mem.RANGE_SEED,
+    )  # fmt: skip
+    uid, x = rfm["uid"].astype(np.int64), rfm["frequency"]
+    m = np.where(x > 0, rfm["monetary_value"], 0.0)  # clv_interval ignores it without repeats
+    # one row per (dimension, segment, distinct history): customers and the sum of mean spends
+    dims = list(seg_codes) or [""]
+    parts, labels, offset = [], [], 0
+    for d in dims:
+        codes, texts = seg_codes[d] if d else (np.zeros(uid.size, np.int64), np.array([""]))
+        key, first = pd.factorize(uid * len(texts) + codes.astype(np.int64))
+        count = np.bincount(key, minlength=first.size).astype(float)
+        total = np.bincount(key, weights=m, minlength=first.size)
+        row, code = first // len(texts), first % len(texts)
+        parts.append((row, total / count, count, code + offset))
+        labels += [(d, t) for t in texts]
+        offset += len(texts)
+    # then the shown customers themselves, with weight 0 (nothing added to any total) in a
+    # group of their own, flagged for per-customer quantiles: one call, so the draws' work
+    # per distinct (frequency, T) is done once for both
+    rows = np.asarray(shown, dtype=np.int64)
+    parts.append((uid[rows], m[rows], np.zeros(rows.size), np.full(rows.size, offset)))
+    row, mbar, count, group = (np.concatenate(c) for c in zip(*parts, strict=True))
+    flag = np.zeros(row.size, dtype=bool)
+    flag[row.size - rows.size :] = True
+    res = clv_interval(
+        fits.purchase, fits.spend, u["frequency"][row], u["recency"][row], u["T"][row], mbar,
+        groups=group, weights=count, per_customer=flag, **common,
+    )  # fmt: skip
+    k = len(dims)
+    segments: dict[str, pd.DataFrame] = {}
+    for d in seg_codes:
+        got = [(labels[g][1], g) for g in res.groups.index if g < offset and labels[g][0] == d]
+        part = res.groups.loc[[g for _, g in got], ["p10", "p90"]] * scale
+        part.index = pd.Index([t for t, _ in got], dtype=object)
+        segments[d] = part
+    one = res.customers
+    return _ShownRanges(
+        p10=one["p10"].to_numpy(dtype=float) * scale,
+        p90=one["p90"].to_numpy(dtype=float) * scale,
+        total=(float(res.total["p10"]) * scale / k, float(res.total["p90"]) * scale / k),
+        segments=segments,
+        rows=rows,
     )
 
 
@@ -1263,7 +1423,7 @@ def _groups(
     for d in dims:
         codes, texts = seg_codes[d]
         light[d] = texts[codes]
-        segments[d] = seg.segment_table(light, d)
+        segments[d] = _mem._with_range(seg.segment_table(light, d), d, values)
         del light[d]
     # cohorts: labels per distinct first day, then per customer
     days, day_code = np.unique(first_day, return_inverse=True)
@@ -1283,9 +1443,14 @@ def _groups(
     customers["Revenue"] = revenue[shown]
     customers["Historical CLV"] = customers["Revenue"] * settings.gross_margin
     customers["P(alive)"] = values.p_alive[shown]
+    if values.no_purchase is not None:
+        customers[_mem.churn_header(settings)] = values.no_purchase[shown]
     customers["Expected purchases"] = values.expected[shown]
     customers["Expected spend"] = values.spend[shown]
     customers["Predicted CLV"] = values.predicted[shown]
+    if values.ranges is not None:
+        p10, p90 = values.ranges.at(shown)
+        customers["Predicted CLV (P10)"], customers["Predicted CLV (P90)"] = p10, p90
     customers["Tier"] = np.asarray(seg.TIERS, dtype=object)[tiers[shown]]
     u = _distinct_rows(con)
     row = rfm["uid"][shown]
@@ -1383,6 +1548,19 @@ def write_scores(
         },
         copy=False,
     )
+    churn = ""
+    if values.no_purchase is not None:
+        scores["no_purchase"] = values.no_purchase
+        churn = f", s.no_purchase AS {_q(_mem.churn_header(settings))}"
+    ranges, join = "", ""
+    if values.ranges is not None:  # only the Customers sheet's customers have them: NULL else
+        rows = getattr(values.ranges, "rows", np.arange(revenue.size))
+        con.register(
+            "xl_ranges",
+            pd.DataFrame({"xl_i": rows, "p10": values.ranges.p10, "p90": values.ranges.p90}),
+        )
+        ranges = ', r.p10 AS "Predicted CLV (P10)", r.p90 AS "Predicted CLV (P90)"'
+        join = " LEFT JOIN xl_ranges r USING (xl_i)"
     con.register("xl_scores", scores)
     segs = "".join(f", c.xl_s{i} AS {_q(name)}" for i, name in _dim_columns(con, dims))
     tier_sql = " ".join(f"WHEN {k} THEN {_lit(t)}" for k, t in enumerate(seg.TIERS))
@@ -1395,14 +1573,16 @@ def write_scores(
           SELECT c.xl_c AS "Customer ID" {segs}, {first} AS "First purchase",
             c.orders AS "Orders", s.revenue AS "Revenue",
             s.revenue * {float(settings.gross_margin)!r} AS "Historical CLV",
-            s.p_alive AS "P(alive)", s.expected AS "Expected purchases",
-            s.spend AS "Expected spend", s.predicted AS "Predicted CLV",
+            s.p_alive AS "P(alive)"{churn}, s.expected AS "Expected purchases",
+            s.spend AS "Expected spend", s.predicted AS "Predicted CLV"{ranges},
             CASE s.tier {tier_sql} END AS "Tier", c.frequency AS "Frequency",
             c.recency AS "Recency ({unit})", c."T" AS "T ({unit})"
-          FROM xl_cust c JOIN xl_scores s USING (xl_i) ORDER BY c.xl_i
+          FROM xl_cust c JOIN xl_scores s USING (xl_i){join} ORDER BY c.xl_i
         ) TO {_lit(str(tmp))} {fmt}"""
     )
     con.unregister("xl_scores")
+    if join:
+        con.unregister("xl_ranges")
     os.replace(tmp, path)
     return path
 

@@ -45,6 +45,7 @@ __all__ = [
     "Holdout",
     "conditional_table",
     "holdout_check",
+    "opportunity_holdout_check",
     "predicted_cumulative",
     "tracking_table",
 ]
@@ -221,6 +222,121 @@ def holdout_check(
         result.split_week = (cal_end - start).days / 7.0
         result.accuracy = _accuracy(result.tracking)
     return result
+
+
+def opportunity_holdout_check(
+    purchases: pd.DataFrame,
+    end: pd.Timestamp,
+    periods: str,
+    holdout_weeks: int | None = None,
+) -> Holdout:
+    """The holdout check of BG/BB (discrete opportunities, the ``periods`` setting).
+
+    The last ``h`` whole periods are held out (by default a quarter of the periods after the
+    earliest first purchase, rounded, at least one; with ``holdout_weeks``, that many weeks
+    rounded to whole periods). BG/BB is refitted on the opportunity summary up to the
+    calibration end (the customers acquired by then: ``x`` periods with a purchase after the
+    first, the last of them ``t_x``, ``n`` periods observed) and each customer's expected
+    number of periods with a purchase among the next ``h``, eq. (13) of Fader, Hardie & Shang
+    (2010), is compared with the periods in which she actually bought; also by calibration
+    frequency (:func:`conditional_table`). There is no weekly tracking chart: the model
+    predicts per period, not per week.
+
+    Parameters
+    ----------
+    purchases : DataFrame
+        ``customer_id`` and ``date`` of every purchase (amount above 0) up to ``end``.
+    end : Timestamp
+        Observation end: the last day of a period (as the opportunity summary requires).
+    periods : {"Y", "Q", "M"}
+        The opportunity: calendar years, quarters or months.
+    holdout_weeks : int, optional
+        Holdout length in weeks, rounded to whole periods; None = a quarter of the periods.
+
+    Returns
+    -------
+    Holdout
+
+    References
+    ----------
+    Fader, P. S., Hardie, B. G. S. & Shang, J. (2010). Customer-base analysis in a
+    discrete-time noncontractual setting. Marketing Science 29(6), 1086-1108.
+    """
+    from xlclv.models import BetaGeoBetaBinomModel
+    from xlclv.report.settings import PERIOD_MONTHS, PERIOD_NAMES
+
+    columns = ["Measure", "Predicted", "Actual", "Difference", "Difference %"]
+    empty = pd.DataFrame(columns=columns)
+    name = PERIOD_NAMES[periods]
+    last = pd.Period(end, freq=periods).ordinal
+    k = pd.PeriodIndex(purchases["date"], freq=periods).asi8
+    cust, _ = pd.factorize(purchases["customer_id"])
+    first = np.full(cust.max() + 1 if cust.size else 0, np.iinfo(np.int64).max)
+    np.minimum.at(first, cust, k)
+    span = int(last - first.min()) if first.size else 0
+    if holdout_weeks is None:
+        hold = max(1, int(round(0.25 * span)))
+    else:
+        hold = int(round(7 * int(holdout_weeks) / (365.25 / 12 * PERIOD_MONTHS[periods])))
+    if hold < 1 or span - hold < 1:
+        text = (
+            f"The holdout check was skipped: it needs at least one {name} with repeat "
+            f"purchases before a holdout of at least one whole {name}, and the data covers "
+            f"{span} {name}(s) after the first purchase"
+            + ("" if holdout_weeks is None else f" (holdout_weeks = {holdout_weeks})")
+            + "."
+        )
+        return Holdout(empty, text, [("Holdout check", "skipped")])
+    cal = last - hold
+    # each customer's distinct purchase periods after the first: calibration or holdout
+    pairs = np.unique(np.stack([cust.astype(np.int64), k]), axis=1)
+    after = pairs[1] > first[pairs[0]]
+    acquired = first <= cal
+    in_cal = after & (pairs[1] <= cal) & acquired[pairs[0]]
+    in_hold = after & (pairs[1] > cal) & acquired[pairs[0]]
+    size = first.size
+    x = np.bincount(pairs[0][in_cal], minlength=size).astype(float)
+    tx = np.zeros(size)
+    np.maximum.at(tx, pairs[0][in_cal], (pairs[1] - first[pairs[0]])[in_cal].astype(float))
+    actual_each = np.bincount(pairs[0][in_hold], minlength=size).astype(float)
+    x, tx, actual_each = x[acquired], tx[acquired], actual_each[acquired]
+    n_cal = (cal - first[acquired]).astype(float)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fitted = BetaGeoBetaBinomModel().fit(x, tx, n_cal)
+        predicted = np.asarray(fitted.expected_purchases(hold, x, tx, n_cal), dtype=float)
+    except (FitError, InputError) as exc:
+        text = f"The holdout check could not be run ({exc})."
+        return Holdout(empty, text, [("Holdout check", "not run")])
+    pred, actual, n = float(predicted.sum()), float(actual_each.sum()), int(x.size)
+    table = pd.DataFrame(
+        [
+            (f"{name.capitalize()}s with a repeat purchase in the holdout", pred, actual),
+            (f"{name.capitalize()}s with a repeat purchase per customer", pred / n, actual / n),
+        ],
+        columns=["Measure", "Predicted", "Actual"],
+    )
+    table["Difference"] = table["Predicted"] - table["Actual"]
+    table["Difference %"] = table["Difference"] / table["Actual"].where(table["Actual"] > 0)
+    cal_end = pd.Period(ordinal=cal, freq=periods).end_time.normalize()
+    pct = f" ({(pred - actual) / actual:+.1%})".replace("%", " %") if actual > 0 else ""
+    text = (
+        f"Holding out the last {hold} {name}" + ("s" if hold > 1 else "")
+        + f" (after {cal_end.date().isoformat()}), BG/BB fitted on the earlier {name}s "
+        f"predicted {pred:,.0f} customer-{name}s with a purchase in the holdout by the {n:,} "
+        f"customers acquired before then (from each one's history); they actually bought in "
+        f"{actual:,.0f} customer-{name}s{pct}. BG/BB predicts per {name}, so there is no "
+        "weekly tracking chart."
+    )  # fmt: skip
+    items = [
+        ("Holdout calibration end", cal_end.date().isoformat()),
+        (f"Holdout length ({name}s)", hold),
+        ("Holdout customers", n),
+        ("Holdout fit converged", "yes" if fitted.converged_ else "NO"),
+    ]
+    conditional, error = conditional_table(x, actual_each, predicted)
+    return Holdout(table, text, items, conditional=conditional, error=error, fitted=fitted)
 
 
 def holdout_sentence(

@@ -63,7 +63,7 @@ import pandas as pd
 from xlclv._errors import InputError, WorkbookError, XlclvError
 from xlclv._timeunits import DAYS_PER_UNIT, months_to_units
 from xlclv.report.fit import compare_models, fit_purchase, fit_spend, params_table
-from xlclv.report.holdout import Holdout, holdout_check
+from xlclv.report.holdout import Holdout, holdout_check, opportunity_holdout_check
 from xlclv.report.settings import (
     AUTO,
     MAX_SEGMENTS,
@@ -755,11 +755,9 @@ def _value_bgbb(base: Summary, fits: Fits, data: Cleaned, settings: Settings) ->
     returned = abs(float(data.amount[data.amount < 0].sum()))
     return_rate = min(returned / gross, 1.0) if gross > 0 else 0.0
     clv = spend * settings.gross_margin * (per_period @ discount) * (1.0 - return_rate)
-    notes = [
-        "CLV ranges (P10/P90) are not shown: they are computed for BG/NBD, MBG/NBD and "
-        "Pareto/NBD; BG/BB ranges are not implemented yet.",
-        f"{churn_header(settings)} is not shown for BG/BB (discrete opportunities).",
-    ]
+    notes: list[str] = []
+    ranges = _clv_ranges(base, fits, data, settings, 1.0 - return_rate, notes)
+    notes.append(f"{churn_header(settings)} is not shown for BG/BB (discrete opportunities).")
     return Values(
         p_alive=np.asarray(model.probability_alive(x, tx_, n), dtype=float).reshape(-1),
         expected=cumulative[:, -1],
@@ -768,6 +766,7 @@ def _value_bgbb(base: Summary, fits: Fits, data: Cleaned, settings: Settings) ->
         gross=gross,
         returned=returned,
         return_rate=return_rate,
+        ranges=ranges,
         notes=notes,
     )
 
@@ -801,6 +800,8 @@ def _clv_ranges(
         annual_discount_rate=settings.annual_discount_rate, time_unit=settings.time_unit,
         n_draws=RANGE_DRAWS, quantiles=(0.1, 0.9), seed=RANGE_SEED,
     )  # fmt: skip
+    if key == "BGBB":  # opportunities: recency and T count periods (Fader, Hardie & Shang 2010)
+        common["months_per_period"] = PERIOD_MONTHS[settings.periods]
     # One call for the customers, the total and every dimension's segments: the customers are
     # stacked once per dimension, labelled (dimension, segment). The draws' work is per distinct
     # history, so the copies cost little; each copy adds the same total to every draw, so the
@@ -905,11 +906,10 @@ def validate(data: Cleaned, settings: Settings, fits: Fits | None = None) -> Hol
     if fits is not None and fits.holdout is not None:
         return fits.holdout
     if settings.periods:
-        text = "The holdout check is not available for BG/BB (discrete opportunities) yet."
-        table = pd.DataFrame(
-            columns=["Measure", "Predicted", "Actual", "Difference", "Difference %"]
+        purchases = data.tx.loc[data.purchase_rows, ["customer_id", "date"]]
+        return opportunity_holdout_check(
+            purchases, data.end, settings.periods, settings.holdout_weeks
         )
-        return Holdout(table, text, [("Holdout check", "not available for BG/BB")])
     key = fits.model_key(settings) if fits is not None else settings.model
     if key == AUTO:  # no fit stage: the choice needs every model's check
         return compare_models(
