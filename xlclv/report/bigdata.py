@@ -11,12 +11,15 @@ transactions in Python:
   unreadable date or amount, or a date after ``observation_end`` are not used; zero amounts
   are kept but are not purchases. Every such row is counted by kind (on the Model sheet) and
   the first :data:`MAX_ISSUE_ROWS` are listed on Data issues, with the workbook path's texts.
-- **summarise** (SQL): one streaming aggregation per customer and day, then per customer:
-  the RFM summary, orders, net revenue (returns netted), the first purchase day, the
-  calibration counts of the holdout check and the cohort revenue curves; and, in a second
-  lean aggregation, each segment column's value on the first purchase (earliest day, then
-  input order: the workbook path's rule). Logs above :data:`ROWS_PER_PASS` rows are split
-  into passes by a hash of the customer id, so each pass fits in DuckDB's memory.
+- **summarise** (SQL), pass by pass: a narrow aggregation per customer and day (rows,
+  purchases and their sum, net amount), then from that day table each customer's first
+  purchase day; per customer: the RFM summary, orders, net revenue and the calibration counts
+  of the holdout check; per (first purchase day, month since it): the cohort revenue curves
+  and the totals. After the passes, one more read of the rows, joined with the first purchase
+  days, gives each segment column's value on the first purchase (earliest day, then input
+  order: the workbook path's rule). Logs above :data:`ROWS_PER_PASS` rows are split into
+  passes by a hash of the customer id, so each pass fits in DuckDB's memory. The customer
+  table ``xl_cust`` stays in DuckDB, stored in customer-id order.
 - **fit**: the models are fitted on the distinct (frequency, recency, T) rows with their counts
   as weights (the same likelihood as over all customers), Gamma-Gamma on the distinct
   (frequency, monetary_value) pairs of the repeat buyers.
@@ -741,6 +744,7 @@ def build_report_big(
         # the returns of customers with no purchase count in the return rate too
         returned = abs(float(found.profile["returned"]))
         values = _value(con, rfm, fits, settings, summary.gross, returned)
+        del rfm["monetary_value"]  # only the spend model needed it
         step(STAGES[4])
         check = _holdout(
             con, fits.model_key(settings), settings, found.end, found.cal, found.hold_days,
@@ -1348,7 +1352,8 @@ def _groups(
             "Historical CLV": hist,
             "Predicted CLV": values.predicted,
             "P(alive)": values.p_alive,
-        }
+        },
+        copy=False,  # the arrays as they are: no second copy of 4 columns of every customer
     )
     segments = {}
     for d in dims:
