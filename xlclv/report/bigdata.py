@@ -816,7 +816,8 @@ def _summarise(
 ) -> tuple[_Summarised, dict[str, np.ndarray]]:
     """The summarise stage: the customer table ``xl_cust`` in DuckDB (:func:`_build_customers`),
     its distinct (frequency, recency, T) rows ``xl_u``, and each customer's frequency,
-    monetary value and distinct-row index (``uid``) in customer-id order."""
+    monetary value and distinct-row index (``uid``) in customer-id order. Adds the count of
+    customers without a purchase to ``found.counts``."""
     cal = found.cal
     summary = _build_customers(
         con,
