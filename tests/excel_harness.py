@@ -8,8 +8,12 @@ conversion; then the reduction of ``com_server.XLPython.CallUDF`` (``[[x]]`` -> 
 
 What is *not* real here (``xlwings/_xlwindows.py`` and ``com_server.py`` need Windows DLLs):
 
-- the COM value hooks of the "excel" engine: ``_ExcelValueHooks`` repeats their few lines
-  (blank -> ``empty``, error codes -> ``None`` or text, numbers, dates);
+- nothing of the COM value hooks of the "excel" engine (blank -> ``empty``, error codes ->
+  ``None`` or text, numbers, dates): :func:`xlwings_value_hooks` takes ``cell_errors``,
+  ``_clean_value_data_element``, the date helpers and ``Engine.prepare_xl_data_element`` /
+  ``clean_value_data`` out of the installed ``xlwings/_xlwindows.py`` source and runs them,
+  with only ``pywintypes.TimeType`` (a COM date, never made here) and ``win32timezone``'s
+  UTC stood in for; COM's own conversion of a datetime to a date serial is not run;
 - ``xlwings._xlwindows`` itself: a stand-in with ``Range`` and ``is_range_instance``. Values
   (tuples of tuples) arrive as when VBA passes an array; a :class:`ComRange` (a reference such
   as ``A:A`` on a :class:`ComSheet`) arrives as a range object, which xlwings' conversion
@@ -30,54 +34,99 @@ from xlclv.excel.metadata import excel_functions, load, vba  # noqa: F401  (re-e
 #: What COM passes for an omitted optional argument (DISP_E_PARAMNOTFOUND), as call_udf tests.
 MISSING = -2147352572
 
-# xlwings/_xlwindows.py: cell_errors (COM error codes of Excel error cells)
-CELL_ERRORS = {
-    -2146826281: "#DIV/0!",
-    -2146826246: "#N/A",
-    -2146826259: "#NAME?",
-    -2146826288: "#NULL!",
-    -2146826252: "#NUM!",
-    -2146826265: "#REF!",
-    -2146826273: "#VALUE!",
-}
 NA = -2146826246  # what COM hands over for a #N/A cell
+
+#: The parts of xlwings/_xlwindows.py the "excel" engine's value hooks are made of.
+_XLWINDOWS_PARTS = (
+    "cell_errors",
+    "time_types",
+    "_com_time_to_datetime",
+    "_datetime_to_com_time",
+    "_clean_value_data_element",
+)
+_ENGINE_HOOKS = ("prepare_xl_data_element", "clean_value_data")
+
+
+def xlwings_value_hooks() -> dict[str, Any]:
+    """The value hooks of ``xlwings._xlwindows`` from the installed source, run off Windows.
+
+    The module cannot be imported without pywin32 and Windows DLLs, so its top-level
+    assignments and functions named in ``_XLWINDOWS_PARTS`` (with the ``if np:`` block after
+    ``time_types``) and the ``Engine`` methods in ``_ENGINE_HOOKS`` are cut out of the source
+    with :mod:`ast` and executed in a namespace of their imports. Raises ``LookupError`` if
+    xlwings no longer has one of them (the harness must then be looked at again).
+    """
+    import ast
+    import importlib.util
+    import types
+
+    import numpy as np
+    import pandas as pd
+    from xlwings.utils import np_datetime_to_datetime
+
+    path = importlib.util.find_spec("xlwings").submodule_search_locations[0] + "/_xlwindows.py"
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), filename=path)
+    body, found = [], set()
+    for i, node in enumerate(tree.body):
+        name = _top_level_name(node)
+        if name in _XLWINDOWS_PARTS:
+            body.append(node)
+            found.add(name)
+            following = tree.body[i + 1] if i + 1 < len(tree.body) else None
+            if name == "time_types" and isinstance(following, ast.If):
+                body.append(following)  # if np: time_types += (np.datetime64,)
+        if isinstance(node, ast.ClassDef) and node.name == "Engine":
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name in _ENGINE_HOOKS:
+                    item.decorator_list = []  # plain functions in the namespace
+                    body.append(item)
+                    found.add(item.name)
+    missing = (set(_XLWINDOWS_PARTS) | set(_ENGINE_HOOKS)) - found
+    if missing:
+        raise LookupError(f"{path} has no {', '.join(sorted(missing))}: update the harness")
+
+    class TimeType(dt.datetime):  # pywintypes' COM date; COM is not here, so never made
+        pass
+
+    namespace: dict[str, Any] = {
+        "dt": dt,
+        "np": np,
+        "pd": pd,
+        "np_datetime_to_datetime": np_datetime_to_datetime,
+        "pywintypes": types.SimpleNamespace(TimeType=TimeType),
+        "win32timezone": types.SimpleNamespace(
+            TimeZoneInfo=types.SimpleNamespace(utc=lambda: dt.UTC)
+        ),
+    }
+    module = ast.Module(body=body, type_ignores=[])
+    exec(compile(module, path, "exec"), namespace)
+    return namespace
+
+
+def _top_level_name(node: Any) -> str | None:
+    import ast
+
+    if isinstance(node, ast.FunctionDef):
+        return node.name
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        target = node.targets[0]
+        return target.id if isinstance(target, ast.Name) else None
+    return None
+
+
+_XLWINDOWS = xlwings_value_hooks()
+#: xlwings/_xlwindows.py: cell_errors (COM error codes of Excel error cells)
+CELL_ERRORS = _XLWINDOWS["cell_errors"]
 
 
 class _ExcelValueHooks:
-    """The two value hooks of ``xlwings._xlwindows.Engine``, repeated for non-Windows."""
+    """The two value hooks of ``xlwings._xlwindows.Engine``, xlwings' own code."""
 
     name = "excel"
     type = "desktop"
-
-    @staticmethod
-    def clean_value_data(data, datetime_builder, empty_as, number_builder, err_to_str):
-        def clean(value):
-            if value in ("", None):
-                return empty_as
-            if isinstance(value, dt.datetime):
-                return datetime_builder(
-                    value.year, value.month, value.day, value.hour, value.minute, value.second
-                )
-            if number_builder is not None and isinstance(value, float):
-                return number_builder(value)
-            if isinstance(value, int) and value in CELL_ERRORS:
-                return CELL_ERRORS[value] if err_to_str else None
-            return value
-
-        return [[clean(c) for c in row] for row in data]
-
-    @staticmethod
-    def prepare_xl_data_element(x, date_format):
-        import numpy as np
-        import pandas as pd
-
-        if isinstance(x, dt.date | dt.datetime | np.datetime64):
-            return x
-        if pd.isna(x):
-            return ""
-        if isinstance(x, np.number):
-            return float(x)
-        return x
+    clean_value_data = staticmethod(_XLWINDOWS["clean_value_data"])
+    prepare_xl_data_element = staticmethod(_XLWINDOWS["prepare_xl_data_element"])
 
 
 class ComSheet:
@@ -134,16 +183,15 @@ class ComRange:
     def raw_value(self) -> Any:
         rows, cols = self.shape
         self.sheet.reads.append(self.shape)
-        data = self.sheet.rows
-        out = []
-        for i in range(self.row - 1, self.row - 1 + rows):
-            r = data[i] if i < len(data) else ()
-            out.append(
-                tuple(
-                    r[j] if j < len(r) else None
-                    for j in range(self.column - 1, self.column - 1 + cols)
-                )
-            )
+        first, stop = self.column - 1, self.column - 1 + cols
+        filled = self.sheet.rows[self.row - 1 : self.row - 1 + rows]
+        pad = (None,) * cols
+        # a tuple per row, as COM hands over a 2-D SAFEARRAY; cells past a row's end are blank
+        out = [
+            tuple(r[first:stop]) if len(r) >= stop else (tuple(r[first:stop]) + pad)[:cols]
+            for r in filled
+        ]
+        out.extend([pad] * (rows - len(filled)))
         if rows == 1 and cols == 1:
             return out[0][0]  # COM gives a single cell's value, not a 1x1 array
         return tuple(out)

@@ -449,7 +449,9 @@ def test_fake_matches_the_xlwings_api():
 
     import xlwings as xw
 
-    assert "ndim" in inspect.getsource(xw.main)  # Range.options(ndim=2)
+    options = inspect.signature(xw.main.Range.options).parameters
+    assert list(options)[1:] == ["convert", "options"]  # options(convert=None, **options)
+    assert options["options"].kind is inspect.Parameter.VAR_KEYWORD
     assert {"before", "after"} <= set(inspect.signature(xw.Sheet.copy).parameters)
     assert {"title", "mode"} <= set(inspect.signature(xw.App.alert).parameters)
     for attr in ("status_bar", "screen_updating"):
@@ -463,11 +465,45 @@ def test_fake_matches_the_xlwings_api():
     assert isinstance(xw.Sheet.names, property) and xw.Sheet.name.fset is not None
     assert list(inspect.signature(xw.main.Names.add).parameters)[1:] == ["name", "refers_to"]
     assert isinstance(xw.main.Name.name, property)
-    assert "err_to_str" in inspect.getsource(xw.main.Range.options)
     for method in ("activate", "close"):
         assert callable(getattr(xw.Book, method))
     assert callable(xw.main.Books.open)
     assert isinstance(xw.main.Books.active, property)
+
+
+@pytest.mark.parametrize("err_to_str", [True, False])
+def test_fake_range_reads_cells_as_xlwings_does(err_to_str):
+    """The same cells read through the fake and through xlwings' real conversion (the Excel
+    harness: xlwings.main.Range over a COM-like range, xlwings' own _xlwindows value hooks)
+    with the options the button uses: the same values, errors, blanks and dates."""
+    import xlwings as xw
+
+    from tests import excel_harness as xl
+
+    div0 = next(code for code, text in xl.CELL_ERRORS.items() if text == "#DIV/0!")
+    com = [  # what COM hands over: doubles, text, datetimes, None blanks, error codes
+        ["Customer ID", "Date", "Amount", None],
+        ["a", dt.datetime(2024, 1, 5, 10, 30, 0, 250_000), 10.0, None],
+        ["b", None, xl.NA, "x"],
+        [None, dt.datetime(2024, 2, 29), -3.5, div0],
+    ]
+    fake_cells = [
+        [ErrorCell(xl.CELL_ERRORS[v]) if v in (xl.NA, div0) else v for v in row] for row in com
+    ]
+    xl.load()
+    xl._register_engine()
+    reads = []
+    for n in (len(com), 1):  # a single row stays a list of rows (ndim=2)
+        real = xw.Range(impl=xl.ComSheet(com[:n]).range((1, 1), (n, len(com[0]))))
+        fake = FakeRange([list(r) for r in fake_cells[:n]])
+        got = fake.options(ndim=2, err_to_str=err_to_str).value
+        assert got == real.options(ndim=2, err_to_str=err_to_str).value
+        reads.append(got)
+    assert reads[1] == [["Customer ID", "Date", "Amount", None]]
+    full = reads[0]
+    assert full[2][2] == ("#N/A" if err_to_str else None)
+    assert full[3][3] == ("#DIV/0!" if err_to_str else None)
+    assert full[1][1] == dt.datetime(2024, 1, 5, 10, 30, 0, 250_000)
 
 
 def test_reads_only_the_input_sheets(book):

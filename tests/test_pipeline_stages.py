@@ -83,6 +83,33 @@ def test_value_return_rate_by_hand():
     assert values.p_alive.shape == values.predicted.shape == (3,)
 
 
+def test_value_predicted_clv_and_expected_purchases_by_hand():
+    """Predicted CLV = spend x margin x sum over months m of the expected purchases in month m
+    (mpmath BG/NBD, Fader, Hardie & Lee 2005 eq. 10, at calendar months of 365.25 / 12 / 7
+    weeks), each discounted by 1.1 ** (m / 12), x (1 - returns / gross purchases)."""
+    from tests.models._references import bg_expected
+    from xlclv.models import BetaGeoModel
+    from xlclv.report.fit import MeanSpend
+
+    settings = Settings(gross_margin=0.3, horizon_months=12, annual_discount_rate=0.1)
+    data = p.clean(inputs(), settings)
+    base = p.summarise(data, settings)
+    params = dict(r=1, alpha=2, a=1, b=3)
+    fits = p.Fits(BetaGeoModel().set_params(**params), MeanSpend(40.0), "x", [])
+    values = p.value(base, fits, data, settings)
+    # (x, t_x, T) in weeks to the end 2024-03-01, from ROWS (the return is no purchase)
+    rfm = {"A": (1, 14 / 7, 60 / 7), "B": (1, 25 / 7, 25 / 7), "C": (1, 41 / 7, 51 / 7)}
+    month = 365.25 / 12 / 7
+    net = 1 - 35 / 305  # returns 20 + 15 over gross purchases 305
+    assert sorted(base.rfm.index) == sorted(rfm)
+    for i, cid in enumerate(base.rfm.index):
+        cumulative = [float(bg_expected(*params.values(), *rfm[cid], m * month)) for m in range(13)]
+        by_month = np.diff(cumulative)
+        clv = 40.0 * 0.3 * sum(by_month[m - 1] / 1.1 ** (m / 12) for m in range(1, 13)) * net
+        assert values.predicted[i] == pytest.approx(clv, rel=1e-9), cid
+        assert values.expected[i] == pytest.approx(cumulative[12], rel=1e-9), cid
+
+
 def test_validate_skips_a_short_period():
     data = p.clean(inputs(), Settings())
     short = p.Cleaned(**{**data.__dict__, "end": pd.Timestamp("2024-01-20")})

@@ -174,7 +174,7 @@ def test_sheet_choice(tmp_path):
     assert read_workbook(path).transactions_sheet == "Transactions"
 
 
-def test_merged_id_cells_are_reported_as_continuations_not_filled(tmp_path):
+def test_merged_id_cells_apply_to_each_row_and_are_reported(tmp_path):
     path = workbook(
         tmp_path / "in.xlsx",
         {
@@ -189,10 +189,10 @@ def test_merged_id_cells_are_reported_as_continuations_not_filled(tmp_path):
         merges=[("Transactions", (1, 0, 3, 0, "a"))],
     )
     clean, issues = clean_of(read_workbook(path))
-    assert clean["customer_id"].tolist() == ["a", "b"]  # not silently filled
+    assert clean["customer_id"].tolist() == ["a", "a", "a", "b"]  # as Excel shows the cells
     assert issues["Row"].tolist() == [3, 4]
     assert all(
-        p.startswith("merged cell continuation: customer_id blank, previous id a")
+        p == "merged cell continuation: customer_id 'a' of row 2 applied to this row (kept)"
         for p in issues["Problem"]
     )
 
@@ -523,7 +523,7 @@ def test_long_timestamp_columns_read_fast_without_wrapping_years():
 
 
 def test_letters_that_are_not_a_currency_make_a_data_issue():
-    cells = ["ABC123", "12.00 XYZ", "USD 12.00", "Rs. 1,00,000.00", "12.00 €", "1e3"]
+    cells = ["ABC123", "12.00 XYZ", "INR 12.00", "Rs. 1,00,000.00", "12.00 ₹", "1e3"]
     df = frame([["a", "2024-01-01", c] for c in cells], ["customer_id", "date", "amount"])
     clean, issues = clean_transactions(df)
     assert clean["amount"].tolist() == [12.0, 100000.0, 12.0, 1000.0]

@@ -32,7 +32,10 @@ from xlclv.report.cli import read_inputs
 from xlclv.report.sample import sample_inputs
 from xlclv.report.writer import write_report
 
-RTOL = 1e-9
+#: Customer-level numbers of two fits: the big path fits on DuckDB's aggregates, the workbook
+#: path on pandas' (other summation orders), so their parameters agree to 1e-7 (compared
+#: at that), and nothing computed from them can be asked to agree more closely.
+RTOL = 1e-7
 #: The settings of the comparisons with the workbook path. model = AUTO chooses on the
 #: holdout errors there but by AIC here, and $0 purchases (include_zero_amounts) stop the big
 #: path (see the guard tests): both are set so the two paths do the same thing.
@@ -102,6 +105,20 @@ def _frames_equal(a: pd.DataFrame, b: pd.DataFrame, rtol: float = RTOL) -> None:
     )
 
 
+def _same_customers(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    """The Customers tables of two runs: numbers within RTOL, and the same tiers except for
+    customers whose predicted CLVs are within RTOL of a tier boundary (two fits agreeing to
+    1e-7 may order two such customers either way)."""
+    assert a["Customer ID"].tolist() == b["Customer ID"].tolist()
+    _frames_equal(a.drop(columns="Tier"), b.drop(columns="Tier"))
+    ta, tb = a["Tier"].to_numpy(), b["Tier"].to_numpy()
+    assert sorted(ta) == sorted(tb)  # the tier sizes depend on the count of customers only
+    clv = b["Predicted CLV"].to_numpy()
+    bounds = [clv[tb == tier].min() for tier in ("Top 10%", "Next 20%") if (tb == tier).any()]
+    for value in clv[ta != tb]:
+        assert any(value == pytest.approx(x, rel=RTOL) for x in bounds), value
+
+
 def _common(big: pd.DataFrame, mem: pd.DataFrame, memory_only: set[str]) -> pd.DataFrame:
     """The workbook path's table on the big path's columns, after checking that the columns
     only the workbook path has are exactly ``memory_only`` (present in ``mem``)."""
@@ -140,10 +157,9 @@ def test_same_report_as_the_workbook_path(files, kind):
     big, mem = _both(files[kind])
     r = big.report
     assert not big.truncated and big.customers_total == len(mem.customers)
-    # customers: ids, segments on the first purchase, dates, orders, tiers exact; sums 1e-9
-    _frames_equal(r.customers, _common(r.customers, mem.customers, MEMORY_ONLY_COLUMNS))
-    assert r.customers["Customer ID"].tolist() == mem.customers["Customer ID"].tolist()
-    assert r.customers["Tier"].tolist() == mem.customers["Tier"].tolist()
+    # customers: ids, segments on the first purchase, dates and orders exact; numbers within
+    # RTOL; tiers the same but at a boundary (_same_customers)
+    _same_customers(r.customers, _common(r.customers, mem.customers, MEMORY_ONLY_COLUMNS))
     assert set(r.segments) == set(mem.segments) == {"region", "channel"}
     for dim in mem.segments:
         want = _common(r.segments[dim], mem.segments[dim], MEMORY_ONLY_SEGMENT_COLUMNS)
@@ -189,7 +205,7 @@ def test_same_report_with_settings(files):
     )
     big, mem = _both(files["parquet"], settings)
     r = big.report
-    _frames_equal(r.customers, _common(r.customers, mem.customers, MEMORY_ONLY_COLUMNS))
+    _same_customers(r.customers, _common(r.customers, mem.customers, MEMORY_ONLY_COLUMNS))
     assert list(r.segments) == ["channel"]
     want = _common(r.segments["channel"], mem.segments["channel"], MEMORY_ONLY_SEGMENT_COLUMNS)
     _frames_equal(r.segments["channel"], want)
@@ -206,7 +222,7 @@ def test_folder_and_glob_of_parquet_files_give_the_same_numbers(files):
     one = bd.build_report_big(files["parquet"], S).report
     for source in (files["parts"], str(files["parts"] / "*.parquet")):
         parts = bd.build_report_big(source, S).report
-        _frames_equal(parts.customers, one.customers)
+        _same_customers(parts.customers, one.customers)
         _frames_equal(parts.segments["region"], one.segments["region"])
         # issue rows name their own file and row
         assert parts.issues["Sheet"].tolist() == ["a.parquet"] * 3
@@ -222,7 +238,7 @@ def test_duckdb_table(files, tmp_path):
     con.close()
     one = bd.build_report_big(files["parquet"], S).report
     table = bd.build_report_big(db, S, table="sales").report
-    _frames_equal(table.customers, one.customers)
+    _same_customers(table.customers, one.customers)
     with pytest.raises(InputError, match="pass table="):
         bd.build_report_big(db, S)
 
@@ -303,7 +319,7 @@ def test_truncated_customers_sheet_and_the_scores_file(files, tmp_path):
     assert (r.customers["Tier"] == "Top 10%").all()
     # every customer's scores, as the untruncated sheet
     written = pd.read_parquet(scores)
-    _frames_equal(_ns(written), full.customers)
+    _same_customers(_ns(written), full.customers)
     # segments, cohorts, the Model sheet and the Dashboard cover all customers
     _frames_equal(r.segments["region"], full.segments["region"])
     _frames_equal(r.cohorts, full.cohorts)
@@ -350,7 +366,7 @@ def test_scores_as_csv(files, tmp_path):
     scores = tmp_path / "all.csv"
     bd.build_report_big(files["csv"], S, scores=scores)
     written = pd.read_csv(scores, dtype={"Customer ID": str}, parse_dates=["First purchase"])
-    _frames_equal(_ns(written), full.customers)
+    _same_customers(_ns(written), full.customers)
 
 
 def test_issue_rows_are_capped_but_all_counted(files, monkeypatch):
@@ -447,7 +463,7 @@ def test_the_settings_sheet_can_name_a_data_source(files, tmp_path):
     assert len(r.customers) == 30 and r.summary["customers"] == len(full.customers)
     scores = files["parquet"].parent / "book-scores.parquet"
     assert scores.exists() and str(scores) in r.summary["customers_note"]
-    _frames_equal(_ns(pd.read_parquet(scores)), full.customers)
+    _same_customers(_ns(pd.read_parquet(scores)), full.customers)
     scores.unlink()
     # without a data source: the pasted table, the same limit
     pasted = read_inputs(files["csv"])
@@ -463,7 +479,7 @@ def test_a_log_summarised_in_several_passes_gives_the_same_report(files, monkeyp
     monkeypatch.setattr(bd, "ROWS_PER_PASS", 300)
     assert len(bd._passes(1000)) == 4
     parts = bd.build_report_big(files["parquet"], S).report
-    _frames_equal(parts.customers, one.customers)
+    _same_customers(parts.customers, one.customers)
     _frames_equal(parts.segments["region"], one.segments["region"])
     _frames_equal(parts.cohorts, one.cohorts)
     _frames_equal(parts.cohort_curves, one.cohort_curves)

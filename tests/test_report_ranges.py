@@ -233,8 +233,8 @@ def test_bgbb_report_reproduces_the_published_donations_fit(donations_report):
     r = donations_report
     params = r.model_params[r.model_params["Model"] == "BG/BB"].set_index("Parameter")["Estimate"]
     published = {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}
-    for k, v in published.items():
-        assert f"{params[k]:.3g}" == f"{v:.3g}", k
+    for k, v in published.items():  # half a unit of the published third decimal
+        assert params[k] == pytest.approx(v, abs=5e-4), k
     assert len(r.customers) == 11_104
     assert r.summary["model"] == "BG/BB"
     assert "Recency (Y)" in r.customers.columns and "T (Y)" in r.customers.columns

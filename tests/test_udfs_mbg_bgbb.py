@@ -24,7 +24,6 @@ from xlclv.models import (
     GammaGammaModel,
     ModifiedBetaGeoModel,
     ParetoNBDModel,
-    ShiftedBetaGeometricModel,
 )
 
 MBGNBD_CDNOW = {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614}
@@ -45,10 +44,6 @@ def fit_values(rows):
 
 def as_range(rows):
     return tuple(tuple(r) for r in rows)
-
-
-def sig3(x):
-    return float(f"{x:.3g}")
 
 
 def column(got):
@@ -79,8 +74,8 @@ def mbgnbd_fit(ranges):
 def test_mbgnbd_fit_reproduces_the_published_cdnow_estimates(mbgnbd_fit):
     got = fit_values(mbgnbd_fit)
     assert list(got) == ["r", "alpha", "a", "b", "log_likelihood"]
-    for k, v in MBGNBD_CDNOW.items():
-        assert sig3(got[k]) == sig3(v), k
+    for k, v in MBGNBD_CDNOW.items():  # half a unit of the published third decimal
+        assert got[k] == pytest.approx(v, abs=5e-4), k
 
 
 def test_mbgnbd_palive_and_expected_agree_with_lifetimes(cdnow, ranges, mbgnbd_fit):
@@ -144,8 +139,7 @@ CHURN_CASES = {
 @pytest.mark.parametrize("model", sorted(CHURN_CASES))
 def test_pnopurchase_is_the_likelihood_ratio_of_a_longer_quiet_spell(model):
     cls, params = CHURN_CASES[model]
-    if not hasattr(cls, "probability_no_purchase"):
-        pytest.skip("probability_no_purchase lands with the numerics branch")
+    assert callable(cls.probability_no_purchase)
     x = np.array([0.0, 0.0, 1.0, 2.0, 5.0, 10.0, 3.0])
     tx = np.array([0.0, 0.0, 5.0, 30.0, 37.0, 20.0, 1.0])
     T = np.array([2.0, 38.0, 38.0, 38.0, 38.0, 60.0, 70.0])
@@ -190,8 +184,10 @@ def bgbb_fit(donations):
 def test_bgbb_fit_reproduces_the_published_donations_estimates(bgbb_fit):
     got = fit_values(bgbb_fit)
     assert list(got) == ["alpha", "beta", "gamma", "delta", "log_likelihood"]
+    # half a unit of the published third decimal; the MLE's alpha is 1.20352 (lifetimes
+    # agrees to 1e-7), 4.8e-4 from the published 1.204
     for k, v in BGBB_DONATIONS.items():
-        assert sig3(got[k]) == sig3(v), k
+        assert got[k] == pytest.approx(v, abs=5e-4), k
     assert got["log_likelihood"] == pytest.approx(BGBB_DONATIONS_LL, abs=0.05)
 
 
@@ -272,9 +268,6 @@ def test_sbg_derl_is_the_discounted_sum_of_survival():
 def test_sbg_derl_for_weekly_customers_of_long_tenure():
     weekly = 1.1 ** (1 / 52) - 1
     a, b = SBG_HIGH_END["alpha"], SBG_HIGH_END["beta"]
-    core = ShiftedBetaGeometricModel().set_params(alpha=a, beta=b)
-    if not np.isfinite(core.discounted_expected_residual_lifetime(weekly, 168)):
-        pytest.skip("the large-n DERL fix lands with the numerics branch")
     got = column(xl.call("SBG_DERL", a, b, col([168.0, 400.0]), weekly))
     ref = [_derl_brute_force(a, b, n, weekly, terms=2_000_000) for n in (168, 400)]
     np.testing.assert_allclose(got, ref, rtol=1e-6)

@@ -51,10 +51,6 @@ def as_range(rows):
     return tuple(tuple(r) for r in rows)
 
 
-def sig3(x):
-    return float(f"{x:.3g}")
-
-
 @pytest.fixture(scope="module")
 def cdnow():
     return datasets.load_cdnow_summary_with_monetary()
@@ -245,8 +241,11 @@ def bgnbd_fit(cdnow_ranges):
 def test_bgnbd_fit_reproduces_the_published_cdnow_estimates(bgnbd_fit):
     got = fit_values(bgnbd_fit)
     assert list(got) == ["r", "alpha", "a", "b", "log_likelihood"]
+    # The published four decimals are the paper's solver fit, not the exact MLE: alpha and b
+    # differ from it by 7e-5 and 1.5e-4, beyond half a unit of their last digit; 2e-4 holds
+    # the MLE and fails a fit one unit of the third decimal off.
     for k, v in BGNBD_CDNOW.items():
-        assert sig3(got[k]) == sig3(v), k
+        assert got[k] == pytest.approx(v, abs=2e-4), k
     assert got["log_likelihood"] == pytest.approx(BGNBD_CDNOW_LL, abs=0.01)
 
 
@@ -371,8 +370,11 @@ def pnbd_fit(cdnow_ranges):
 def test_pnbd_fit_reproduces_the_published_cdnow_estimates(pnbd_fit):
     got = fit_values(pnbd_fit)
     assert list(got) == ["r", "alpha", "s", "beta", "log_likelihood"]
-    for k in ("r", "alpha", "s"):
-        assert sig3(got[k]) == sig3(PNBD_CDNOW[k]), k
+    # Half a unit of the published fourth decimal (5e-5) holds s; r and alpha of the exact
+    # MLE differ from the published solver fit by 7.6e-5 and 1.3e-3.
+    tolerance = {"r": 1e-4, "alpha": 2e-3, "s": 5e-5}
+    for k, tol in tolerance.items():
+        assert got[k] == pytest.approx(PNBD_CDNOW[k], abs=tol), k
     assert got["beta"] == pytest.approx(PNBD_CDNOW["beta"], rel=0.01)  # flat surface in beta
     assert got["log_likelihood"] == pytest.approx(PNBD_CDNOW_LL, abs=0.01)
 
@@ -411,8 +413,10 @@ def gg_fit(cdnow_ranges):
 def test_gg_fit_reproduces_the_published_cdnow_estimates(gg_fit):
     got = fit_values(gg_fit)
     assert list(got) == ["p", "q", "gamma", "log_likelihood"]
+    # Half a unit of the published second decimal (as tests/models/test_gamma_gamma.py): the
+    # MLE is q = 3.7446, gamma = 15.4477, 0.0077 from the published 15.44.
     for k, v in GG_CDNOW.items():
-        assert sig3(got[k]) == sig3(v), k
+        assert got[k] == pytest.approx(v, abs=0.0051 if v < 10 else 0.0081), k
     # population mean spend p gamma / (q - 1), about $35.2
     assert got["p"] * got["gamma"] / (got["q"] - 1) == pytest.approx(35.2, abs=0.05)
 

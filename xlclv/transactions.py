@@ -17,6 +17,8 @@ loop over customers.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
@@ -129,68 +131,18 @@ def rfm_summary(
     a                  1.0     14.0  28.0            20.0
     b                  0.0      0.0  21.0             0.0
     """
-    unit = check_time_unit(time_unit)
-    days_per_unit = DAYS_PER_UNIT[unit]
+    days_per_unit = DAYS_PER_UNIT[check_time_unit(time_unit)]
     ids, days, amounts = _columns(transactions, customer_id, date, amount)
-
     end_day = days.max() if observation_end is None else _day(observation_end, "observation_end")
-    purchase_rows = (amounts >= 0) if include_zero_amounts else (amounts > 0)
-    purchase = purchase_rows & (days <= end_day)
-    if not purchase.any():
-        if not purchase_rows.any():
-            raise InputError(
-                "transactions has no purchase: every amount is 0 or less (negative amounts are "
-                "returns and zero amounts empty orders, not purchases)"
-            )
-        raise InputError(_before_first_purchase("observation_end", end_day, days[purchase_rows]))
-    codes, uniques = _customer_codes(ids[purchase])
-    days, amounts = days[purchase], amounts[purchase]
-    n = len(uniques)
-    # The distinct purchase days, sorted by customer and then day: each customer is one block.
-    day_customer, purchase_day = _distinct_purchase_days(codes, days)
-    count = np.bincount(day_customer, minlength=n)
-    block_start = np.cumsum(count) - count
-    first = purchase_day[block_start]
-    # The mean spend of the repeat days is the spend of the rows not on the first day, per
-    # repeat day: no need to sum amounts per day.
-    repeat_row = days != first[codes]
-
+    rows = _purchase_rows(days, amounts, end_day, include_zero_amounts)
+    purchases = _purchase_days(ids[rows], days[rows], amounts[rows])
     if calibration_end is None:
-        last = purchase_day[block_start + count - 1]
-        repeat_spend = _sum_by(codes, amounts, repeat_row, n)
-        columns = {
-            "frequency": count - 1.0,
-            "recency": (last - first) / days_per_unit,
-            "T": (end_day - first) / days_per_unit,
-            "monetary_value": _safe_mean(repeat_spend, count - 1.0),
-        }
-        return _frame(columns, uniques, customer_id)
-
-    cal_day = _day(calibration_end, "calibration_end")
-    if cal_day >= end_day:
-        raise InputError(
-            f"calibration_end ({_iso(cal_day)}) must be before observation_end "
-            f"({_iso(end_day)}); the holdout period between them is empty"
-        )
-    count_cal = np.bincount(day_customer[purchase_day <= cal_day], minlength=n)
-    keep = count_cal > 0
-    if not keep.any():
-        raise InputError(_before_first_purchase("calibration_end", cal_day, days))
-    # A customer's calibration days are the start of their block.
-    last_cal = purchase_day[block_start + np.maximum(count_cal, 1) - 1]
-    in_cal = days <= cal_day
-    repeat_spend_cal = _sum_by(codes, amounts, repeat_row & in_cal, n)
-    count_holdout = count - count_cal
-    columns = {
-        "frequency_cal": count_cal - 1.0,
-        "recency_cal": (last_cal - first) / days_per_unit,
-        "T_cal": (cal_day - first) / days_per_unit,
-        "monetary_value_cal": _safe_mean(repeat_spend_cal, count_cal - 1.0),
-        "frequency_holdout": count_holdout,
-        "monetary_value_holdout": _safe_mean(_sum_by(codes, amounts, ~in_cal, n), count_holdout),
-        "duration_holdout": np.full(n, (end_day - cal_day) / days_per_unit),
-    }
-    return _frame(columns, uniques, customer_id, keep)
+        repeat_rows = purchases.repeat_row
+        columns = _rfm_columns(purchases, purchases.count, end_day, repeat_rows, days_per_unit)
+        return _frame(columns, purchases.customers, customer_id)
+    cal_day = _calibration_day(calibration_end, end_day)
+    columns, keep = _holdout_columns(purchases, cal_day, end_day, days_per_unit)
+    return _frame(columns, purchases.customers, customer_id, keep)
 
 
 # -- validation and conversion -------------------------------------------------------------
@@ -372,6 +324,192 @@ def _text_of_keys(keys: np.ndarray, dtype: object) -> pd.Index:
 
 
 # -- aggregation -----------------------------------------------------------------------------
+def _purchase_rows(
+    days: np.ndarray, amounts: np.ndarray, end_day: int, include_zero_amounts: bool
+) -> np.ndarray:
+    """The rows that are purchase occasions by ``end_day``, as a boolean mask.
+
+    Parameters
+    ----------
+    days, amounts : numpy.ndarray
+        Day numbers and amounts of all rows (from :func:`_columns`).
+    end_day : int
+        Day number of the last day observed (inclusive).
+    include_zero_amounts : bool
+        Whether an amount of exactly 0 is a purchase (see :func:`rfm_summary`).
+
+    Returns
+    -------
+    numpy.ndarray
+        True for the purchase rows on or before ``end_day``.
+
+    Raises
+    ------
+    InputError
+        No row is a purchase, or none is on or before ``end_day``.
+    """
+    purchase_rows = (amounts >= 0) if include_zero_amounts else (amounts > 0)
+    purchase = purchase_rows & (days <= end_day)
+    if not purchase.any():
+        if not purchase_rows.any():
+            raise InputError(
+                "transactions has no purchase: every amount is 0 or less (negative amounts are "
+                "returns and zero amounts empty orders, not purchases)"
+            )
+        raise InputError(_before_first_purchase("observation_end", end_day, days[purchase_rows]))
+    return purchase
+
+
+class _Purchases(NamedTuple):
+    """The purchase rows and each customer's distinct purchase days (see :func:`_purchase_days`)."""
+
+    codes: np.ndarray  #: customer code (0..n-1) of each purchase row
+    customers: pd.Index  #: the customer id of each code
+    days: np.ndarray  #: day number of each purchase row
+    amounts: np.ndarray  #: amount of each purchase row
+    day_customer: np.ndarray  #: customer code of each distinct purchase day
+    purchase_day: np.ndarray  #: the distinct purchase days, sorted by customer and then day
+    count: np.ndarray  #: number of distinct purchase days per customer
+    block_start: np.ndarray  #: where each customer's days start in ``purchase_day``
+    first: np.ndarray  #: first purchase day per customer
+    repeat_row: np.ndarray  #: the purchase rows not on their customer's first day
+
+    @property
+    def n(self) -> int:
+        """The number of customers."""
+        return len(self.customers)
+
+
+def _purchase_days(ids: pd.Series, days: np.ndarray, amounts: np.ndarray) -> _Purchases:
+    """The per-customer aggregation of the purchase rows: codes, distinct days, first days.
+
+    Parameters
+    ----------
+    ids, days, amounts : pandas.Series, numpy.ndarray, numpy.ndarray
+        Customer id, day number and amount of each purchase row.
+
+    Returns
+    -------
+    _Purchases
+        The rows with their customer codes, and each customer's distinct purchase days as one
+        block of ``purchase_day``.
+    """
+    codes, uniques = _customer_codes(ids)
+    # The distinct purchase days, sorted by customer and then day: each customer is one block.
+    day_customer, purchase_day = _distinct_purchase_days(codes, days)
+    count = np.bincount(day_customer, minlength=len(uniques))
+    block_start = np.cumsum(count) - count
+    first = purchase_day[block_start]
+    # The mean spend of the repeat days is the spend of the rows not on the first day, per
+    # repeat day: no need to sum amounts per day.
+    repeat_row = days != first[codes]
+    return _Purchases(
+        codes=codes,
+        customers=uniques,
+        days=days,
+        amounts=amounts,
+        day_customer=day_customer,
+        purchase_day=purchase_day,
+        count=count,
+        block_start=block_start,
+        first=first,
+        repeat_row=repeat_row,
+    )
+
+
+def _rfm_columns(
+    purchases: _Purchases,
+    count: np.ndarray,
+    end_day: int,
+    repeat_rows: np.ndarray,
+    days_per_unit: float,
+) -> dict[str, np.ndarray]:
+    """Frequency, recency, T and monetary value of each customer's first ``count`` days.
+
+    Parameters
+    ----------
+    purchases : _Purchases
+        The per-customer aggregation.
+    count : numpy.ndarray
+        Purchase days per customer up to ``end_day`` (all of them, or the calibration ones).
+    end_day : int
+        The end of observation (or of calibration), as a day number.
+    repeat_rows : numpy.ndarray
+        The purchase rows on a repeat day up to ``end_day`` (a boolean mask).
+    days_per_unit : float
+        Days per time unit: recency and T are day differences divided by it.
+
+    Returns
+    -------
+    dict
+        The columns ``frequency``, ``recency``, ``T`` and ``monetary_value`` (the mean spend
+        per repeat purchase day, 0 without one), one value per customer (those with no day
+        in ``count`` get meaningless values, for the caller to drop).
+    """
+    first = purchases.first
+    last = purchases.purchase_day[purchases.block_start + np.maximum(count, 1) - 1]
+    return {
+        "frequency": count - 1.0,
+        "recency": (last - first) / days_per_unit,
+        "T": (end_day - first) / days_per_unit,
+        "monetary_value": _safe_mean(_spend(purchases, repeat_rows), count - 1.0),
+    }
+
+
+def _calibration_day(calibration_end: object, end_day: int) -> int:
+    """``calibration_end`` as a day number, checked to be before ``end_day``."""
+    cal_day = _day(calibration_end, "calibration_end")
+    if cal_day >= end_day:
+        raise InputError(
+            f"calibration_end ({_iso(cal_day)}) must be before observation_end "
+            f"({_iso(end_day)}); the holdout period between them is empty"
+        )
+    return cal_day
+
+
+def _holdout_columns(
+    purchases: _Purchases, cal_day: int, end_day: int, days_per_unit: float
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The calibration summary and the holdout outcome per customer.
+
+    Parameters
+    ----------
+    purchases : _Purchases
+        The per-customer aggregation of the purchases up to ``end_day``.
+    cal_day, end_day : int
+        Day numbers of the calibration end and the observation end (``cal_day < end_day``).
+    days_per_unit : float
+        Days per time unit.
+
+    Returns
+    -------
+    columns : dict
+        The :data:`HOLDOUT_COLUMNS`, one value per customer.
+    keep : numpy.ndarray
+        The customers with a purchase in the calibration period (the rows to return).
+
+    Raises
+    ------
+    InputError
+        No purchase is on or before ``cal_day``.
+    """
+    cal_days = purchases.purchase_day <= cal_day
+    count_cal = np.bincount(purchases.day_customer[cal_days], minlength=purchases.n)
+    keep = count_cal > 0
+    if not keep.any():
+        raise InputError(_before_first_purchase("calibration_end", cal_day, purchases.days))
+    in_cal = purchases.days <= cal_day
+    repeat_rows = purchases.repeat_row & in_cal
+    calibration = _rfm_columns(purchases, count_cal, cal_day, repeat_rows, days_per_unit)
+    count_holdout = purchases.count - count_cal
+    holdout_spend = _spend(purchases, ~in_cal)
+    columns = {f"{name}_cal": values for name, values in calibration.items()}
+    columns["frequency_holdout"] = count_holdout
+    columns["monetary_value_holdout"] = _safe_mean(holdout_spend, count_holdout)
+    columns["duration_holdout"] = np.full(purchases.n, (end_day - cal_day) / days_per_unit)
+    return columns, keep
+
+
 def _distinct_purchase_days(codes: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct (customer code, day) pairs, sorted by customer and then day.
 
@@ -387,9 +525,10 @@ def _distinct_purchase_days(codes: np.ndarray, days: np.ndarray) -> tuple[np.nda
     return (key // span).astype(np.intp), (key % span).astype(np.int64) + first_day
 
 
-def _sum_by(codes: np.ndarray, amounts: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
-    """The sum of ``amounts`` over the selected rows, per customer code."""
-    return np.bincount(codes, weights=np.where(rows, amounts, 0.0), minlength=n)
+def _spend(purchases: _Purchases, rows: np.ndarray) -> np.ndarray:
+    """The sum of the amounts of the selected purchase rows, per customer."""
+    weights = np.where(rows, purchases.amounts, 0.0)
+    return np.bincount(purchases.codes, weights=weights, minlength=purchases.n)
 
 
 def _safe_mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:

@@ -72,6 +72,8 @@ def assert_rfm_equal(ours: pd.DataFrame, ref: pd.DataFrame) -> None:
     """frequency, recency and T exactly; monetary_value to 1e-12 relative (summation order)."""
     assert list(ours.index.astype(str)) == list(ref.index.astype(str))
     assert list(ours.columns[:4]) == ["frequency", "recency", "T", "monetary_value"]
+    # exact on any CPU: counts, and whole days divided by 7 or 30.4375 (one IEEE division,
+    # correctly rounded, the same double on both sides)
     for col in ("frequency", "recency", "T"):
         np.testing.assert_array_equal(ours[col].to_numpy(), ref[col].to_numpy(), err_msg=col)
     np.testing.assert_allclose(

@@ -343,7 +343,7 @@ def _assert_holdout_equal(ours: pd.DataFrame, ref: pd.DataFrame) -> None:
     for col in ref.columns:
         if col.startswith("monetary"):
             np.testing.assert_allclose(ours[col], ref[col], rtol=1e-12, atol=0, err_msg=col)
-        else:
+        else:  # counts, and whole days / 7 or 30.4375: one correctly rounded IEEE division
             np.testing.assert_array_equal(ours[col], ref[col], err_msg=col)
 
 

@@ -81,8 +81,10 @@ def brute_force(params, n, extra):
 
 
 def test_reproduces_the_published_donations_fit(fit):
+    # half a unit of the published third decimal; the MLE's alpha is 1.20352 (lifetimes
+    # agrees to 1e-7), 4.8e-4 from the published 1.204
     for k, v in PUBLISHED.items():
-        assert f"{fit.params_[k]:.3g}" == f"{v:.3g}", k
+        assert fit.params_[k] == pytest.approx(v, abs=5e-4), k
     assert fit.log_likelihood_ == pytest.approx(PUBLISHED_LL, abs=0.05)
     assert fit.converged_ and fit.fit_message_ == "converged"
 

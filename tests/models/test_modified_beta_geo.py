@@ -53,9 +53,9 @@ def lifetimes_log_likelihood(params, x, tx, T):
     )
 
 
-def test_reproduces_the_published_cdnow_fit_to_3_significant_digits(fit):
-    for k, v in PUBLISHED.items():
-        assert f"{fit.params_[k]:.3g}" == f"{v:.3g}", k
+def test_reproduces_the_published_cdnow_fit_within_its_rounding(fit):
+    for k, v in PUBLISHED.items():  # half a unit of the published third decimal
+        assert fit.params_[k] == pytest.approx(v, abs=5e-4), k
     assert fit.converged_ and fit.fit_message_ == "converged"
 
 

@@ -102,42 +102,35 @@ def rfm_query(
     """
     unit = check_time_unit(time_unit)
     per_unit = repr(DAYS_PER_UNIT[unit])  # 1.0, 7.0, 30.4375: exact doubles
-    cid, day, amt = (
-        _quote(customer_id, "customer_id"),
-        _quote(date, "date"),
-        _quote(amount, "amount"),
-    )
-    if len({customer_id, date, amount}) < 3:
-        raise InputError(
-            f"customer_id, date and amount must be three different columns, got "
-            f"{customer_id!r}, {date!r}, {amount!r}"
-        )
-    end_literal = (
-        None if observation_end is None else _date_literal(observation_end, "observation_end")
-    )
-    cal_literal = (
-        None if calibration_end is None else _date_literal(calibration_end, "calibration_end")
-    )
-    if end_literal and cal_literal and not cal_literal < end_literal:  # ISO dates sort as text
-        raise InputError(
-            f"calibration_end ({cal_literal[6:-1]}) must be before observation_end "
-            f"({end_literal[6:-1]}); the holdout period between them is empty"
-        )
+    cid, day, amt = _column_identifiers(customer_id, date, amount)
+    end_literal, cal_literal = _end_literals(observation_end, calibration_end)
     columns = f"{end_literal or 'MAX(xl_day)'} AS xl_end_day"
     if cal_literal:
         columns += f", {cal_literal} AS xl_cal_day"
-    end = f"SELECT {columns}" + (" FROM xl_rows" if end_literal is None else "")
-    bought = "s.xl_amount >= 0" if include_zero_amounts else "s.xl_amount > 0"
     select, having = (
         _summary_columns(cid, per_unit) if cal_literal is None else _holdout_columns(cid, per_unit)
     )
-    order = "\nORDER BY d.xl_customer" if order_by else ""
-    what = "frequency, recency, T" if cal_literal is None else "calibration/holdout split"
-    return f"""-- xlclv RFM summary ({what} in {unit}, monetary_value).
+    return _QUERY.format(
+        what="frequency, recency, T" if cal_literal is None else "calibration/holdout split",
+        unit=unit,
+        cid=cid,
+        day=day,
+        amt=amt,
+        table=_table(table),
+        end=f"SELECT {columns}" + (" FROM xl_rows" if end_literal is None else ""),
+        bought="s.xl_amount >= 0" if include_zero_amounts else "s.xl_amount > 0",
+        select=select,
+        having=having,
+        order="\nORDER BY d.xl_customer" if order_by else "",
+    )
+
+
+#: The query of :func:`rfm_query`, to be filled in with ``str.format``.
+_QUERY = """-- xlclv RFM summary ({what} in {unit}, monetary_value).
 -- Rows with a missing customer id, date or amount are left out.
 WITH xl_rows AS (
   SELECT {cid} AS xl_customer, CAST({day} AS DATE) AS xl_day, CAST({amt} AS DOUBLE) AS xl_amount
-  FROM {_table(table)}
+  FROM {table}
   WHERE {cid} IS NOT NULL AND {day} IS NOT NULL AND {amt} IS NOT NULL
 ),
 xl_end AS (
@@ -160,6 +153,45 @@ JOIN xl_first AS f ON d.xl_customer = f.xl_customer
 CROSS JOIN xl_end AS e
 GROUP BY d.xl_customer{having}{order}
 """
+
+
+def _column_identifiers(customer_id: str, date: str, amount: str) -> tuple[str, str, str]:
+    """The three column names as quoted identifiers, checked to be three different columns."""
+    cid, day, amt = (
+        _quote(customer_id, "customer_id"),
+        _quote(date, "date"),
+        _quote(amount, "amount"),
+    )
+    if len({customer_id, date, amount}) < 3:
+        raise InputError(
+            f"customer_id, date and amount must be three different columns, got "
+            f"{customer_id!r}, {date!r}, {amount!r}"
+        )
+    return cid, day, amt
+
+
+def _end_literals(
+    observation_end: object, calibration_end: object
+) -> tuple[str | None, str | None]:
+    """The observation and calibration ends as SQL date literals (None where not given).
+
+    Raises
+    ------
+    InputError
+        A value that is not a date, or a calibration end not before the observation end.
+    """
+    end_literal = (
+        None if observation_end is None else _date_literal(observation_end, "observation_end")
+    )
+    cal_literal = (
+        None if calibration_end is None else _date_literal(calibration_end, "calibration_end")
+    )
+    if end_literal and cal_literal and not cal_literal < end_literal:  # ISO dates sort as text
+        raise InputError(
+            f"calibration_end ({cal_literal[6:-1]}) must be before observation_end "
+            f"({end_literal[6:-1]}); the holdout period between them is empty"
+        )
+    return end_literal, cal_literal
 
 
 def _days(start: str, stop: str, per_unit: str) -> str:

@@ -74,13 +74,15 @@ def run(book: Any, *, home: str | os.PathLike[str] | None = None) -> Any:
     """Build the report from ``book``'s input sheets into its output sheets.
 
     Returns the :class:`xlclv.report.pipeline.Report`, or ``None`` after showing an error message.
+    The first status message comes before the report's imports (pandas, SciPy, the models and
+    the writer: most of a cold start), so the click is acknowledged at once.
     """
-    from xlclv.report import Settings
-    from xlclv.report.bigdata import report_for_workbook
-
     app = book.app
     try:
         _status(app, "reading the workbook")
+        from xlclv.report import Settings
+        from xlclv.report.bigdata import report_for_workbook
+
         inputs = inputs_from_cells(_read_sheets(book), source=book.name)
         settings = Settings.from_values(inputs.settings)
         # the pasted table, or the Settings sheet's data_source (a big log, through DuckDB)

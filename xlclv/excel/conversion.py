@@ -9,6 +9,11 @@ Values arrive as xlwings gives them to a UDF whose argument has ``ndim=2``: a sc
 as ``[[v]]``, a range as a list of rows; blanks as ``None``; numbers as ``float``; date
 cells as ``datetime``; error cells as strings such as ``"#N/A"`` (``err_to_str=True``).
 
+Speed: array arguments (:data:`USED_CELLS`) and every result (:data:`CELLS`) use xlwings' own
+value converters, minus the per-cell cleaning where it would change nothing, and the UDF
+server's loaded modules are kept out of the garbage collector's way (:func:`_settle_heap`);
+``benchmarks/bench_udf_cache.py`` measures both.
+
 Errors go back to the sheet as a short text, ``xlclv: <what is wrong and how to fix it>``
 (:func:`error_text`), never as an exception: classic xlwings would put the exception's text
 *and traceback* into the cell (with local paths and the user's name). Excel error values
@@ -22,6 +27,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
+import itertools
 import math
 import sys
 from collections.abc import Callable
@@ -40,6 +47,9 @@ _CLASSIC_ONLY = ("category", "call_in_wizard", "async_mode")
 
 #: The converter that reads only the used part of a range argument (:func:`_used_part`).
 USED_CELLS = "xlclv_used"
+#: The converter of every function's result: xlwings' own, minus a per-cell pass that would
+#: change nothing (:func:`_fast_clean_write`).
+CELLS = "xlclv_cells"
 
 #: Options every array argument uses: always 2-D (so a column stays a column), Excel error
 #: cells as text (so ``#N/A`` is reported, not silently read as a blank) and, in classic
@@ -111,6 +121,30 @@ def _guarded(f: Callable) -> Callable:
     return call
 
 
+_settled_modules = 0
+
+
+def _settle_heap() -> None:
+    """Once new modules came in, move what is loaded to Python's permanent GC generation
+    (``gc.freeze``). Run by :data:`CELLS`' writer, so only when xlwings' UDF server
+    (``call_udf``) dispatched the call, never when Python code calls a function directly.
+
+    Every recalculation of a function over ``A:A`` makes xlwings allocate tens of thousands
+    of rows (the COM arguments, their cleaned copies, the result). That triggers full
+    collections of Python's cyclic garbage collector, and each one walks every object of the
+    process: pandas, SciPy, xlwings and xlclv's modules, about 10^5 objects that live as long
+    as the server. Measured: most of a cache hit's time (benchmarks/bench_udf_cache.py).
+    Frozen objects are still freed by reference counting; only a reference cycle among them
+    would never be collected.
+    """
+    global _settled_modules
+    if len(sys.modules) == _settled_modules:
+        return
+    _settled_modules = len(sys.modules)
+    gc.collect(1)  # this call's young garbage; only older cycles would stay uncollected
+    gc.freeze()
+
+
 def _used_part(c: Any) -> None:
     """Conversion stage: narrow a range argument to the used range of its sheet before its
     values are read, so reading ``A:A`` costs time in proportion to the filled rows.
@@ -129,17 +163,87 @@ def _used_part(c: Any) -> None:
         c.range = rng.sheet.range((rng.row, rng.column), (last_row, last_col))
 
 
+#: Exact types that xlwings' value cleaning returns unchanged when read from a range
+#: (``_clean_value_data_element`` of ``xlwings/_xlwindows.py`` and ``_xlmac.py``: only blanks,
+#: empty text, dates and error codes (ints) are changed, and numbers only with ``numbers=``).
+_READ_AS_IS = frozenset({float, str})
+#: Exact types that xlwings' write preparation (``prepare_xl_data_element``) returns unchanged,
+#: NaN excepted: it turns dates into COM times, NaN and ``None`` into ``""`` and numpy numbers
+#: into ``float``.
+_WRITE_AS_IS = frozenset({float, str, int, bool})
+
+
+def _cells(rows: Any) -> list[Any]:
+    return list(itertools.chain.from_iterable(rows))
+
+
+def _fast_clean_read(slow: Any) -> Callable:
+    """xlwings' clean-after-read stage, skipped for a block that holds only numbers and
+    non-empty text, which it would return unchanged (saves a Python call per cell of ``A:A``).
+    Anything else (blanks, dates, error cells, a ``numbers=`` option) goes through xlwings."""
+
+    def stage(c: Any) -> None:
+        value = c.value
+        if slow.numbers_handler is None and isinstance(value, list | tuple):
+            cells = _cells(value)
+            if set(map(type, cells)) <= _READ_AS_IS and "" not in cells:
+                c.value = [list(row) for row in value]
+                return
+        slow(c)
+
+    return stage
+
+
+def _fast_clean_write(slow: Any) -> Callable:
+    """xlwings' prepare-for-write stage, skipped for a result that holds only numbers (no
+    NaN), text and logical values, which it would return unchanged (a spilled table of
+    thousands of rows otherwise costs a Python call per cell on every recalculation)."""
+
+    def stage(c: Any) -> None:
+        cells = _cells(c.value)
+        if set(map(type, cells)) <= _WRITE_AS_IS and not math.isnan(
+            sum(itertools.compress(cells, map(float.__instancecheck__, cells)))
+        ):
+            c.value = [row if type(row) is list else list(row) for row in c.value]
+        else:
+            slow(c)
+        _settle_heap()  # the function ran in xlwings' UDF server: see there
+
+    return stage
+
+
 def _register_used_cells() -> None:
-    """Register :data:`USED_CELLS`: xlwings' value reader with :func:`_used_part` first."""
+    """Register :data:`USED_CELLS` (xlwings' value reader with :func:`_used_part` first) and
+    :data:`CELLS` (xlwings' value writer), both with the cleaning stage skipped where it
+    would change nothing (:func:`_fast_clean_read`, :func:`_fast_clean_write`)."""
     from xlwings.conversion import Accessor
-    from xlwings.conversion.standard import ValueAccessor
+    from xlwings.conversion.standard import (
+        CleanDataForWriteStage,
+        CleanDataFromReadStage,
+        ValueAccessor,
+    )
+
+    def replaced(pipeline: Any, kind: type, fast: Callable) -> Any:
+        for i, stage in enumerate(pipeline):
+            if isinstance(stage, kind):
+                pipeline[i] = fast(stage)
+        return pipeline
 
     class UsedCellsAccessor(Accessor):
         @staticmethod
         def reader(options: Any) -> Any:
-            return ValueAccessor.reader(options).prepend_stage(_used_part)
+            pipeline = ValueAccessor.reader(options).prepend_stage(_used_part)
+            return replaced(pipeline, CleanDataFromReadStage, _fast_clean_read)
+
+    class CellsAccessor(Accessor):
+        @staticmethod
+        def writer(options: Any) -> Any:
+            return replaced(
+                ValueAccessor.writer(options), CleanDataForWriteStage, _fast_clean_write
+            )
 
     UsedCellsAccessor.register(USED_CELLS)
+    CellsAccessor.register(CELLS)
 
 
 if not _IN_LITE:
@@ -154,7 +258,16 @@ def func(**kwargs: Any) -> Callable:
         for key in _CLASSIC_ONLY:
             kwargs.pop(key, None)
     decorate = xw.func(**kwargs)
-    return lambda f: decorate(_guarded(f))
+
+    def decorated(f: Callable) -> Callable:
+        g = _guarded(f)
+        if not _IN_LITE and "convert" not in getattr(g, "__xlfunc__", {}).get("ret", {}).get(
+            "options", {}
+        ):
+            g = xw.ret(CELLS)(g)
+        return decorate(g)
+
+    return decorated
 
 
 def arg(name: str, convert: Any = None, **kwargs: Any) -> Callable:

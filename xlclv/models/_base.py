@@ -8,7 +8,8 @@ standard errors from the Hessian.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -354,9 +355,39 @@ class BaseModel:
         seeds BFGS's curvature. The final log-parameter Hessian is kept in ``_log_hessian_``.
         ``check_ridge=False`` skips the ridge test, for likelihoods of shares rather than counts
         (whose log-likelihood differences carry no sample size).
+
+        The steps: :meth:`_log_objectives` (the objective in log-parameters),
+        :meth:`_best_optimum` (BFGS from each start), :meth:`_newton_polish`,
+        :meth:`_check_convergence` (the robust criteria) and :meth:`_store_fit`.
         """
-        analytic = self._has_gradient()
-        scale = 1.0  # each start divides the objective by |NLL| there (scale-free tolerances)
+        f, fg = self._log_objectives(data)
+        best = self._best_optimum(f, fg, starts, stop_at_first, first_hessian)
+        x, nll, hess, decrement = self._newton_polish(f, fg, best.x)
+        verdict = self._check_convergence(f, x, nll, hess, decrement, check_ridge)
+        message = self._store_fit(x, nll, hess, verdict, best)
+        if not verdict.converged:
+            warnings.warn(
+                f"{self._model_name} fit {message}. Treat its predictions with caution.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _log_objectives(self, data) -> tuple[Callable, Callable]:
+        """The negative log-likelihood as a function of the log-parameters.
+
+        Parameters
+        ----------
+        data
+            Whatever the subclass's ``fit`` prepared for its likelihood.
+
+        Returns
+        -------
+        f : callable
+            ``f(logp)`` -> the NLL, inf where it is not finite.
+        fg : callable
+            ``fg(logp)`` -> (NLL, gradient in log-parameters); (inf, 0) where either is
+            not finite.
+        """
 
         def f(logp: np.ndarray) -> float:
             with np.errstate(all="ignore"):
@@ -372,34 +403,36 @@ class BaseModel:
                 return np.inf, np.zeros_like(logp)
             return float(v), g
 
-        def objective(logp):
-            if analytic:
-                v, g = fg(logp)
-                return v / scale, g / scale
-            return f(logp) / scale
+        return f, fg
 
+    def _best_optimum(
+        self,
+        f: Callable,
+        fg: Callable,
+        starts: Sequence[Sequence[float]],
+        stop_at_first: bool,
+        first_hessian: np.ndarray | None,
+    ) -> optimize.OptimizeResult:
+        """The lowest optimum BFGS finds from the starting values (see :meth:`_fit_mle`).
+
+        Starts where the likelihood is not finite are skipped. With ``stop_at_first``, the
+        first successful run that stayed within exp(+-_EDGE) ends the search.
+
+        Raises
+        ------
+        FitError
+            No start gives a finite optimum.
+        """
+        analytic = self._has_gradient()
         best = None
         for i, x0 in enumerate(starts):
             x0 = np.log(np.asarray(x0, dtype=float))
             v0 = f(x0)
             if not np.isfinite(v0):
                 continue
-            scale = max(abs(v0), 1.0)
-            options = {"gtol": 1e-7 if analytic else 1e-6, "maxiter": 1000}
-            if i == 0 and first_hessian is not None:
-                try:
-                    inv = scale * np.linalg.inv(first_hessian)
-                    inv = (inv + inv.T) / 2
-                    np.linalg.cholesky(inv)  # BFGS needs it positive definite
-                    options["hess_inv0"] = inv
-                except np.linalg.LinAlgError:
-                    pass
-            res = optimize.minimize(
-                objective, x0, jac=analytic, method="BFGS", options=options
-            )  # fmt: skip
-            res.fun = f(res.x)
-            if not np.isfinite(res.fun):  # e.g. a special function failing far out: use
-                res.fun = fg(res.x)[0]  # the objective the optimiser saw
+            scale = max(abs(v0), 1.0)  # the objective divided by |NLL| at the start
+            hessian = first_hessian if i == 0 else None
+            res = _run_bfgs(f, fg, x0, scale, analytic, hessian)
             if not np.isfinite(res.fun):
                 continue
             if best is None or res.fun < best.fun - 1e-9 * scale:
@@ -411,12 +444,35 @@ class BaseModel:
                 f"The {self._model_name} model could not be fitted: the likelihood is not finite "
                 "for any starting value. Check the data (negative or missing values?)."
             )
+        return best
 
-        x = best.x
-        # Newton polish on one Hessian (in log-parameters) at the optimiser's point, then the
-        # convergence test: a positive-definite Hessian and a negligible Newton decrement.
+    def _newton_polish(
+        self, f: Callable, fg: Callable, x: np.ndarray
+    ) -> tuple[np.ndarray, float, np.ndarray, float]:
+        """Newton steps on one Hessian (in log-parameters) at the optimiser's point.
+
+        Parameters
+        ----------
+        f, fg : callable
+            The objectives of :meth:`_log_objectives`.
+        x : numpy.ndarray
+            The optimiser's log-parameters.
+
+        Returns
+        -------
+        x : numpy.ndarray
+            The polished log-parameters (at most 6 steps, each accepted only if it does not
+            raise the NLL).
+        nll : float
+            The NLL there.
+        hess : numpy.ndarray
+            The central-difference Hessian at the optimiser's point (:meth:`_log_hessian`).
+        decrement : float
+            The Newton decrement ``g' H^-1 g`` at ``x`` (inf if H is singular); the
+            convergence test wants it negligible.
+        """
         nll, g = fg(x)
-        hess = self._log_hessian(fg, x, g if analytic else None)
+        hess = self._log_hessian(fg, x, g if self._has_gradient() else None)
         decrement = np.inf
         for _ in range(6):
             try:
@@ -434,7 +490,25 @@ class BaseModel:
         else:
             decrement = float(g @ np.linalg.solve(hess, g))
         nll = f(x) if np.isfinite(f(x)) else nll
-        params = np.exp(x)
+        return x, nll, hess, decrement
+
+    def _check_convergence(
+        self,
+        f: Callable,
+        x: np.ndarray,
+        nll: float,
+        hess: np.ndarray,
+        decrement: float,
+        check_ridge: bool,
+    ) -> _Verdict:
+        """The convergence verdict at the polished optimum, with robust criteria.
+
+        Converged means: a positive-definite Hessian, a Newton decrement below 1e-6, no
+        log-parameter at or beyond +-_EDGE, no log-parameter standard error above
+        _MAX_LOG_SE and (with ``check_ridge``) no ridge along the Hessian's flattest
+        direction (:func:`_on_a_ridge`). The last two decide an unidentified model the same
+        way whatever sign rounding gives the Hessian's smallest eigenvalue.
+        """
         eigen = np.linalg.eigvalsh(hess) if np.all(np.isfinite(hess)) else np.array([np.nan])
         positive_definite = bool(np.all(eigen > 0))
         log_se = _log_standard_errors(hess) if positive_definite else np.full(x.size, np.inf)
@@ -443,44 +517,33 @@ class BaseModel:
         if check_ridge and positive_definite and not loose:
             loose = _on_a_ridge(f, x, nll, hess, self._param_names)
         converged = positive_definite and decrement < 1e-6 and not edge and not loose
-        if converged:
-            message = "converged"
-        elif edge or (positive_definite and loose):
-            message = (
-                "did not converge: the estimate of "
-                + ", ".join(edge or loose)
-                + (" ran off to the edge of the parameter space" if edge else " is not pinned down")
-                + " (the data cannot pin the model down: too few, too similar or too regular "
-                "customers?)"
-            )
-        elif not positive_definite:
-            message = (
-                "did not converge: the likelihood has no clear maximum (flat or saddle-shaped "
-                f"surface); optimiser: {best.message}"
-            )
-        else:
-            message = (
-                f"did not converge (log-likelihood still improving); optimiser: {best.message}"
-            )
+        return _Verdict(converged, positive_definite, edge, loose, log_se)
 
-        # Standard errors in natural units: cov(theta) = J H_log^-1 J with J = diag(theta).
-        ses = params * log_se if positive_definite else np.full(params.size, np.nan)
+    def _store_fit(
+        self,
+        x: np.ndarray,
+        nll: float,
+        hess: np.ndarray,
+        verdict: _Verdict,
+        best: optimize.OptimizeResult,
+    ) -> str:
+        """Set the fitted attributes (``params_``, ``standard_errors_``, ...); the message.
+
+        Standard errors in natural units: cov(theta) = J H_log^-1 J with J = diag(theta).
+        """
+        params = np.exp(x)
+        message = _fit_message(verdict, best.message)
+        ses = params * verdict.log_se if verdict.positive_definite else np.full(x.size, np.nan)
         if not np.all(np.isfinite(ses)):
             message += "; standard errors unavailable (singular Hessian)"
-
         self.params_ = {k: float(v) for k, v in zip(self._param_names, params, strict=True)}
         self.standard_errors_ = {k: float(v) for k, v in zip(self._param_names, ses, strict=True)}
         self._log_hessian_ = hess
         self.log_likelihood_ = -float(nll)
-        self.converged_ = converged
+        self.converged_ = verdict.converged
         self.fit_message_ = message
         self.n_iter_ = int(best.nit)
-        if not converged:
-            warnings.warn(
-                f"{self._model_name} fit {message}. Treat its predictions with caution.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
+        return message
 
     @staticmethod
     def _log_hessian(fg, x: np.ndarray, g0: np.ndarray | None = None) -> np.ndarray:
@@ -497,6 +560,90 @@ class BaseModel:
             e[i] = _STEP
             hess[i] = (fg(x + e)[1] - fg(x - e)[1]) / (2 * _STEP)
         return (hess + hess.T) / 2
+
+
+class _Verdict(NamedTuple):
+    """The convergence verdict of a fit (see :meth:`BaseModel._check_convergence`)."""
+
+    converged: bool
+    positive_definite: bool  #: of the Hessian in log-parameters
+    edge: list[str]  #: parameters that ran off to the edge of the parameter space
+    loose: list[str]  #: parameters that the data do not pin down
+    log_se: np.ndarray  #: standard errors of the log-parameters (inf if unavailable)
+
+
+def _run_bfgs(
+    f: Callable,
+    fg: Callable,
+    x0: np.ndarray,
+    scale: float,
+    analytic: bool,
+    first_hessian: np.ndarray | None,
+) -> optimize.OptimizeResult:
+    """One BFGS run from ``x0`` on the objective divided by ``scale`` (scale-free tolerances).
+
+    Parameters
+    ----------
+    f, fg : callable
+        The objectives of :meth:`BaseModel._log_objectives`.
+    x0 : numpy.ndarray
+        The starting log-parameters.
+    scale : float
+        max(|NLL at x0|, 1).
+    analytic : bool
+        Whether ``fg`` has an analytic gradient (else BFGS differences ``f`` itself).
+    first_hessian : numpy.ndarray, optional
+        A log-parameter Hessian guess whose inverse seeds BFGS's curvature, if it is
+        positive definite.
+
+    Returns
+    -------
+    scipy.optimize.OptimizeResult
+        With ``fun`` the unscaled NLL at ``x`` (from ``fg`` where ``f`` is not finite, e.g. a
+        special function failing far out: the objective the optimiser saw).
+    """
+
+    def objective(logp):
+        if analytic:
+            v, g = fg(logp)
+            return v / scale, g / scale
+        return f(logp) / scale
+
+    options = {"gtol": 1e-7 if analytic else 1e-6, "maxiter": 1000}
+    if first_hessian is not None:
+        try:
+            inv = scale * np.linalg.inv(first_hessian)
+            inv = (inv + inv.T) / 2
+            np.linalg.cholesky(inv)  # BFGS needs it positive definite
+            options["hess_inv0"] = inv
+        except np.linalg.LinAlgError:
+            pass
+    res = optimize.minimize(objective, x0, jac=analytic, method="BFGS", options=options)
+    res.fun = f(res.x)
+    if not np.isfinite(res.fun):
+        res.fun = fg(res.x)[0]
+    return res
+
+
+def _fit_message(verdict: _Verdict, optimiser_message: str) -> str:
+    """What the fit's ``fit_message_`` says about its convergence."""
+    if verdict.converged:
+        return "converged"
+    edge, loose = verdict.edge, verdict.loose
+    if edge or (verdict.positive_definite and loose):
+        return (
+            "did not converge: the estimate of "
+            + ", ".join(edge or loose)
+            + (" ran off to the edge of the parameter space" if edge else " is not pinned down")
+            + " (the data cannot pin the model down: too few, too similar or too regular "
+            "customers?)"
+        )
+    if not verdict.positive_definite:
+        return (
+            "did not converge: the likelihood has no clear maximum (flat or saddle-shaped "
+            f"surface); optimiser: {optimiser_message}"
+        )
+    return f"did not converge (log-likelihood still improving); optimiser: {optimiser_message}"
 
 
 def _on_a_ridge(f, x: np.ndarray, nll: float, hess: np.ndarray, names) -> list[str]:
@@ -656,9 +803,49 @@ def beta_mixture_mean(log_g, a, B) -> np.ndarray:
     """
     a, B = np.broadcast_arrays(*(np.atleast_1d(np.asarray(v, dtype=float)) for v in (a, B)))
     a, B = a.ravel(), B.ravel()
-    out = np.full(a.size, np.nan)
     if a.size == 0:
-        return out
+        return np.full(0, np.nan)
+    limits = _integration_limits(log_g, a, B)
+    out = _mean_over_limits(log_g, a, B, limits)
+    out = _add_flat_tails(out, a, B, limits)
+    bad = ~np.isfinite(out)
+    if np.any(bad):
+        warnings.warn(
+            f"{int(bad.sum())} value(s) could not be computed to the required accuracy and "
+            "are NaN (extreme parameters); please report the inputs.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return out
+
+
+class _Limits(NamedTuple):
+    """Where :func:`beta_mixture_mean` integrates, in the logit y = log(p / (1 - p))."""
+
+    lo: np.ndarray  #: lower end of the trapezoidal rule, per value
+    hi: np.ndarray  #: upper end
+    use_lo: np.ndarray  #: whether ``lo`` cuts into a flat tail of g (else the density's tail)
+    use_hi: np.ndarray  #: whether ``hi`` does
+    lg_zero: np.ndarray  #: log g at p = 0, the constant of the lower flat tail
+    lg_one: np.ndarray  #: log g at p = 1, the constant of the upper flat tail
+
+
+def _integration_limits(log_g, a: np.ndarray, B: np.ndarray) -> _Limits:
+    """The range of the trapezoidal rule and its flat tails (see :func:`beta_mixture_mean`).
+
+    Parameters
+    ----------
+    log_g : callable
+        As for :func:`beta_mixture_mean`.
+    a, B : numpy.ndarray
+        The beta parameters, flat arrays of one size.
+
+    Returns
+    -------
+    _Limits
+        The range where ``f + log g`` is within ``_TAIL`` of its value at the mode, cut
+        short where g has become constant (to ``_FLAT``) and the density exponential in y.
+    """
     idx = np.arange(a.size)
     with np.errstate(all="ignore"):
         y0 = np.log(a) - np.log(B)
@@ -680,6 +867,17 @@ def beta_mixture_mean(log_g, a, B) -> np.ndarray:
     use_hi = (cut_hi < hi) & np.isfinite(lg_one)
     lo = np.where(use_lo, cut_lo, lo)
     hi = np.where(use_hi, cut_hi, hi)
+    return _Limits(lo, hi, use_lo, use_hi, lg_zero, lg_one)
+
+
+def _mean_over_limits(log_g, a, B, limits: _Limits) -> np.ndarray:
+    """The mean of g over [lo, hi] under the beta density, by the self-checked trapezoid.
+
+    The step suits the beta density, ``min(0.2, sigma / 4)``; values whose self-check fails
+    are tried again with half the step, up to ``_MAX_STEPS`` nodes; NaN where no rule passes.
+    """
+    lo, hi, use_lo, use_hi = limits.lo, limits.hi, limits.use_lo, limits.use_hi
+    out = np.full(a.size, np.nan)
     step = np.minimum(0.2, 0.25 * np.sqrt(1.0 / a + 1.0 / B))
     n_steps = np.ceil(np.maximum(hi - lo, 0.0) / step / 2.0) * 2.0  # even: step-2h check
     feasible = np.isfinite(n_steps) & (n_steps <= _MAX_STEPS)
@@ -699,6 +897,14 @@ def beta_mixture_mean(log_g, a, B) -> np.ndarray:
                 )
         n_steps = np.where(todo & np.isnan(out), 2 * n_steps, n_steps)
         todo = todo & np.isnan(out) & (n_steps <= _MAX_STEPS)
+    return out
+
+
+def _add_flat_tails(out: np.ndarray, a, B, limits: _Limits) -> np.ndarray:
+    """The full mean: the trapezoid's mean over [lo, hi] and the flat tails, each weighted by
+    its probability (regularised incomplete beta functions)."""
+    lo, hi, use_lo, use_hi = limits.lo, limits.hi, limits.use_lo, limits.use_hi
+    lg_zero, lg_one = limits.lg_zero, limits.lg_one
     # The trapezoid gives the mean of g over [lo, hi]; the beta function normalising the
     # density is not used (lgamma differences lose ~1e-9 for B ~ 1e6): the probabilities of
     # the three pieces come from the regularised incomplete beta function instead.
@@ -718,14 +924,6 @@ def beta_mixture_mean(log_g, a, B) -> np.ndarray:
         p_mid = np.where(use_lo | use_hi, np.maximum(p_mid, 0.0), 1.0)
         out = p_mid * out + np.where(use_lo, np.exp(lg_zero) * p_lo, 0.0)
         out += np.where(use_hi, np.exp(lg_one) * p_hi, 0.0)
-    bad = ~np.isfinite(out)
-    if np.any(bad):
-        warnings.warn(
-            f"{int(bad.sum())} value(s) could not be computed to the required accuracy and "
-            "are NaN (extreme parameters); please report the inputs.",
-            RuntimeWarning,
-            stacklevel=3,
-        )
     return out
 
 

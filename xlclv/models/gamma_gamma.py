@@ -54,6 +54,93 @@ def _check_frequency(x: np.ndarray) -> None:
         )
 
 
+def _repeat_buyers(frequency, monetary_value, weights) -> tuple[np.ndarray, ...]:
+    """The frequencies, mean spends and weights of the repeat buyers, validated.
+
+    Parameters
+    ----------
+    frequency, monetary_value, weights : array-like
+        As for :meth:`GammaGammaModel.fit` (``weights`` may be None).
+
+    Returns
+    -------
+    x, m, w : numpy.ndarray
+        The rows with a frequency above 0 and a weight above 0.
+
+    Raises
+    ------
+    InputError
+        Unusable columns (see :func:`_fit_columns`), or a repeat buyer's mean spend is
+        missing, zero or negative (the message says how many).
+    FitError
+        Fewer than two repeat buyers.
+    """
+    x, m, w = _fit_columns(frequency, monetary_value, weights)
+    rep = (x > 0) & (w > 0)
+    x, m, w = x[rep], m[rep], w[rep]
+    missing = ~np.isfinite(m)
+    if missing.any():
+        raise InputError(
+            f"monetary_value is missing or infinite for {int(missing.sum())} of the "
+            f"{x.size} repeat buyers (frequency > 0); every repeat buyer needs the mean "
+            "value of her repeat purchases"
+        )
+    nonpositive = m <= 0
+    if nonpositive.any():
+        raise InputError(
+            f"monetary_value is zero or negative for {int(nonpositive.sum())} of the "
+            f"{x.size} repeat buyers (frequency > 0). The Gamma-Gamma model needs a "
+            "positive mean spend for every repeat buyer: remove those customers (e.g. "
+            "refunds or free orders) or exclude zero-value orders from the summary."
+        )
+    if x.size < 2:
+        raise FitError(
+            f"The Gamma-Gamma model needs at least two repeat buyers (frequency > 0) to "
+            f"estimate how spend varies across customers; the data has {x.size}. Use the "
+            "average order value instead."
+        )
+    return x, m, w
+
+
+def _fit_columns(frequency, monetary_value, weights) -> tuple[np.ndarray, ...]:
+    """The three columns as float arrays of one length; weights default to 1 each.
+
+    Raises
+    ------
+    InputError
+        Columns of different lengths, no rows, a frequency that is not a whole number of 0
+        or more, or a weight that is missing or negative.
+    """
+    x = _column("frequency", frequency)
+    m = _column("monetary_value", monetary_value)
+    w = None if weights is None else _column("weights", weights)
+    sizes = [x.size, m.size] + ([] if w is None else [w.size])
+    if len(set(sizes)) > 1:
+        raise InputError(
+            "frequency, monetary_value"
+            + (", weights" if w is not None else "")
+            + " must have the same length, got "
+            + ", ".join(str(s) for s in sizes)
+        )
+    if x.size == 0:
+        raise InputError("no customers: frequency and monetary_value are empty")
+    _check_frequency(x)
+    if w is None:
+        w = np.ones(x.size)
+    elif np.any(~np.isfinite(w)) or np.any(w < 0):
+        raise InputError("weights must be numbers of customers, 0 or more")
+    return x, m, w
+
+
+def _starts(mean_m: float) -> list[tuple[float, float, float]]:
+    """Starting values (p, q, v), each with the population mean spend p v / (q - 1) equal to
+    the repeat buyers' mean spend ``mean_m``."""
+    return [
+        (p0, q0, mean_m * (q0 - 1.0) / p0)
+        for p0, q0 in ((1.0, 2.0), (5.0, 4.0), (0.5, 1.5), (20.0, 20.0))
+    ]
+
+
 class GammaGammaModel(BaseModel):
     """Gamma-Gamma model: how much will each customer spend per purchase?
 
@@ -119,54 +206,10 @@ class GammaGammaModel(BaseModel):
             When the fitted q is at most 1: spends are so heavy-tailed that the population
             mean spend is infinite, and customers without repeat purchases cannot be valued.
         """
-        x = _column("frequency", frequency)
-        m = _column("monetary_value", monetary_value)
-        w = None if weights is None else _column("weights", weights)
-        sizes = [x.size, m.size] + ([] if w is None else [w.size])
-        if len(set(sizes)) > 1:
-            raise InputError(
-                "frequency, monetary_value"
-                + (", weights" if w is not None else "")
-                + " must have the same length, got "
-                + ", ".join(str(s) for s in sizes)
-            )
-        if x.size == 0:
-            raise InputError("no customers: frequency and monetary_value are empty")
-        _check_frequency(x)
-        if w is None:
-            w = np.ones(x.size)
-        elif np.any(~np.isfinite(w)) or np.any(w < 0):
-            raise InputError("weights must be numbers of customers, 0 or more")
-        rep = (x > 0) & (w > 0)
-        x, m, w = x[rep], m[rep], w[rep]
-        missing = ~np.isfinite(m)
-        if missing.any():
-            raise InputError(
-                f"monetary_value is missing or infinite for {int(missing.sum())} of the "
-                f"{x.size} repeat buyers (frequency > 0); every repeat buyer needs the mean "
-                "value of her repeat purchases"
-            )
-        nonpositive = m <= 0
-        if nonpositive.any():
-            raise InputError(
-                f"monetary_value is zero or negative for {int(nonpositive.sum())} of the "
-                f"{x.size} repeat buyers (frequency > 0). The Gamma-Gamma model needs a "
-                "positive mean spend for every repeat buyer: remove those customers (e.g. "
-                "refunds or free orders) or exclude zero-value orders from the summary."
-            )
-        if x.size < 2:
-            raise FitError(
-                f"The Gamma-Gamma model needs at least two repeat buyers (frequency > 0) to "
-                f"estimate how spend varies across customers; the data has {x.size}. Use the "
-                "average order value instead."
-            )
+        x, m, w = _repeat_buyers(frequency, monetary_value, weights)
         (x, m), c = unique_rows(x, m, weights=w)
         data = self._prepare(x, m, c)
-        mean_m = float(np.sum(c * m) / np.sum(c))
-        starts = [
-            (p0, q0, mean_m * (q0 - 1.0) / p0)
-            for p0, q0 in ((1.0, 2.0), (5.0, 4.0), (0.5, 1.5), (20.0, 20.0))
-        ]
+        starts = _starts(float(np.sum(c * m) / np.sum(c)))
         with np.errstate(all="ignore"):  # far-off trial log-params overflow; the base checks
             self._fit_mle(data, starts, stop_at_first=True)
         if self.params_["q"] <= 1.0:

@@ -28,7 +28,7 @@ Research in Marketing 25(3), 225-226.
 from __future__ import annotations
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from ._base import (
     RFMModel,
@@ -201,7 +201,9 @@ class ModifiedBetaGeoModel(RFMModel):
                 + r * np.log(alpha / (alpha + t))
                 + special.xlogy(n_arr, t / (alpha + t))
             )  # fmt: skip
-            tail = stats.nbinom.sf(n_arr - 1, r, alpha / (alpha + t))
+            # P(NB count >= n) = I_{t/(alpha+t)}(n, r), the negative binomial's upper tail
+            # as a regularised incomplete beta (n = 0 gives 1); no scipy.stats import
+            tail = special.betainc(n_arr, r, t / (alpha + t))
             out = np.exp(log_alive + log_nb) + np.exp(log_drop) * tail
         return shaped(out, shape)
 

@@ -11,7 +11,9 @@ leaves out and the Data issues rows saying why, so nothing disappears silently:
 - :func:`totals_rows`: a ``Total`` / ``Grand total`` row whose amount is the sum of the others;
 - :func:`choose_segments`: which extra columns are meaningful segments, and why the others
   are not;
-- :func:`material_loss`: the share of rows and of absolute amount not used.
+- :func:`material_loss`: the share of rows and of absolute amount not used;
+- :func:`refunded_rows`: rows kept as purchases although a status column says they were
+  refunded, returned or cancelled (Shopify's ``Financial Status``: ``refunded``).
 """
 
 from __future__ import annotations
@@ -450,6 +452,97 @@ def material_loss(
         of_amount=lost_sum + used_sum,
         unreadable=unreadable,
     )
+
+
+def case_variants(ids: pd.Series) -> tuple[pd.Series, str | None]:
+    """Customer ids that differ only in upper/lower case: (ids, note or None).
+
+    E-mail addresses (most ids of the column look like one) are one customer whatever their
+    case (``John@x.com`` = ``john@x.com``, as shops treat them): each takes the spelling of its
+    first row. Other ids stay apart, and the note says which look alike.
+    """
+    text = ids.astype(str)
+    distinct = pd.Series(text.unique())
+    lower = distinct.str.lower()
+    clash = lower.duplicated(keep=False).to_numpy()
+    if not clash.any():
+        return ids, None
+    pair = distinct[clash]
+    first = pair[lower[clash] == lower[clash].iloc[0]].tolist()[:2]
+    groups = int(lower[clash].nunique())
+    shown = " and ".join(repr(x) for x in first)
+    if distinct.str.match(_EMAIL).mean() < 0.9:
+        return ids, (
+            f"{groups:,} customer id(s) differ from another only in upper/lower case (e.g. "
+            f"{shown}): they are counted as different customers. If they are the same, make "
+            "the ids identical."
+        )
+    spelling = dict(zip(lower[::-1], distinct[::-1], strict=True))  # the first spelling wins
+    merged = text.str.lower().map(spelling)
+    return merged.astype(ids.dtype), (
+        f"{groups:,} e-mail address(es) appear in different upper/lower case (e.g. {shown}): "
+        "each is one customer, whatever its case."
+    )
+
+
+#: Status words of a row whose positive amount was refunded, returned or cancelled.
+_UNDONE = re.compile(
+    r"(?i)\b(?:(?:partially[\s_-]*)?refund(?:s|ed)?|returns?|returned|credit[\s_-]?(?:note|memo)|"
+    r"cancell?(?:ed|ation)|voided|void|charge[\s_-]?back|revers(?:ed|al)|storn\w*|gutschrift|"
+    r"retoure|rembours\w*|annul\w*|devoluci[oó]n|devuelt[oa]|reembols\w*|cancelad[oa])\b"
+)
+
+
+@dataclass
+class Undone:
+    """Purchases a status column calls refunded, returned or cancelled, kept as purchases."""
+
+    column: str
+    words: list[str]  # the status values, most frequent first
+    rows: np.ndarray  # their Excel rows
+    amount: float  # their (positive) amounts' sum
+    of_amount: float  # all purchases' sum
+
+    @property
+    def share(self) -> float:
+        return self.amount / self.of_amount if self.of_amount > 0 else 0.0
+
+    def message(self) -> str:
+        shown = ", ".join(repr(w) for w in self.words[:3])
+        rows = ", ".join(str(r) for r in self.rows[:5]) + (", ..." if len(self.rows) > 5 else "")
+        return (
+            f"{len(self.rows):,} purchase row(s) have {shown} in column '{self.column}' "
+            f"(rows {rows}): {self.share:.1%} of purchase revenue. They are counted as "
+            "purchases. If they were refunded, remove them or add the refund as a negative "
+            "amount, then run again."
+        )
+
+
+def refunded_rows(
+    tx: pd.DataFrame, rows: np.ndarray, extra: list[str], sheet: str
+) -> tuple[Undone | None, pd.DataFrame]:
+    """Purchases (amount > 0) whose status says refunded / returned / cancelled, in the first
+    extra text column that has such values; (summary or None, Data issues rows)."""
+    amount = tx["amount"].to_numpy(dtype=float)
+    bought = amount > 0
+    for col in extra:
+        values = tx[col].astype(str)
+        distinct = values[bought].unique()
+        if len(distinct) > 50:
+            continue  # a status has few values; free text is not a status
+        undone = [v for v in distinct if _UNDONE.search(v)]
+        if not undone:
+            continue
+        hit = bought & values.isin(undone).to_numpy()
+        words = values[hit].value_counts().index.tolist()
+        found = Undone(col, words, rows[hit], float(amount[hit].sum()), float(amount[bought].sum()))
+        problems = [
+            f"status {v!r} in column '{col}': counted as a purchase (if it was refunded, remove "
+            "the row or add the refund as a negative amount)"
+            for v in values[hit]
+        ]
+        return found, _issues(sheet, rows[hit], col, values[hit].tolist(), problems)
+    return None, _issues(sheet, [], "", [], [])
 
 
 def _concat(frames: list[pd.DataFrame], sheet: str) -> pd.DataFrame:

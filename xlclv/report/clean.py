@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 
 from xlclv._errors import WorkbookError
+from xlclv.report.currency import Written, meanings, one_currency
+from xlclv.report.guards import column_letters
 
 __all__ = [
     "COLUMN_ALIASES",
@@ -251,6 +253,18 @@ def parse_column_mapping(value: object) -> dict[str, str]:
     return out
 
 
+_REPEATED = re.compile(r"^(?P<base>.*) \((?P<n>[2-9]|[1-9]\d+)\)$")
+
+
+def _repeated_of(column: object, names: set[str]) -> object:
+    """The header ``column`` repeats: ``amount`` for ``amount (2)`` when the sheet also has an
+    ``amount`` column (the readers number repeated headers so); else ``column`` itself."""
+    m = _REPEATED.match(str(column))
+    if m is None or m.group("base") not in names:
+        return column
+    return m.group("base")
+
+
 def _match_explicit(columns: list[str], header: str) -> list[str]:
     exact = [c for c in columns if str(c).strip() == header]
     if exact:
@@ -278,9 +292,10 @@ def resolve_columns(
         ``Customer ID`` and ``customer_id``): the message names both.
     """
     cols = [c for c in columns if str(c).strip()]
+    names = {str(c) for c in cols}
     keys: dict[str, list[str]] = {}
     for c in cols:  # one pass over the headers: linear in the column count
-        keys.setdefault(alias_key(c), []).append(c)
+        keys.setdefault(alias_key(_repeated_of(c, names)), []).append(c)
     explicit = dict(explicit or {})
     found: dict[str, str] = {}
     missing = []
@@ -299,9 +314,11 @@ def resolve_columns(
                 continue
         if len(hits) > 1:
             both = " and ".join(repr(str(h)) for h in hits[:3])
+            repeated = any(_repeated_of(h, names) != h for h in hits)
+            note = " (a repeated header gets (2), (3)... after its name)" if repeated else ""
             raise WorkbookError(
-                f"Sheet '{sheet}' has two columns for {name}: {both}. Rename or delete one, or "
-                f'choose one with --columns {name}="{hits[0]}" (Settings: columns)'
+                f"Sheet '{sheet}' has two columns for {name}: {both}{note}. Rename or delete "
+                f'one, or choose one with --columns {name}="{hits[0]}" (Settings: columns)'
             )
         found[name] = hits[0]
     taken: dict[str, str] = {}
@@ -341,8 +358,13 @@ def _shown(cols: list[Any], limit: int = 30) -> str:
     cols = [c for c in cols if not str(c).startswith("__xlclv")]
     if not cols:
         return "no columns at all"
-    text = ", ".join(str(c) for c in cols[:limit])
+    text = ", ".join(_clipped(str(c)) for c in cols[:limit])
     return text + (f" ... ({len(cols):,} columns)" if len(cols) > limit else "")
+
+
+def _clipped(name: str, n: int = 80) -> str:
+    """A header as a message shows it: at most ``n`` characters."""
+    return name if len(name) <= n else f"{name[: n - 1]}… ({len(name):,} characters)"
 
 
 # -- dates written as text ----------------------------------------------------------------------
@@ -537,15 +559,16 @@ _CURRENCY = (
     + r")|kr\.?|zł|Fr\.?|R\$|Rs\.?)"
 )
 _AMOUNT = re.compile(
-    r"^(?P<s1>[-−+])?\s*(?:" + _CURRENCY + r")?\s*(?P<s2>[-−+])?\s*"
-    r"(?P<num>\d[\d.,'’\s]*|[.,]\d+)\s*(?P<s3>[-−])?\s*(?:" + _CURRENCY + r")?\s*(?P<s4>[-−])?$"
+    r"^(?P<s1>[-−+])?\s*(?P<c1>" + _CURRENCY + r")?\s*(?P<s2>[-−+])?\s*"
+    r"(?P<num>\d[\d.,'’\s]*|[.,]\d+)\s*(?P<s3>[-−])?\s*(?P<c2>" + _CURRENCY + r")?\s*"
+    r"(?P<s4>[-−])?$"
 )
 _SPACES = re.compile(r"[\s'’\u00a0\u202f\u2009]")
 
 
-def _amount_parts(text: str) -> tuple[float, str] | None:
-    """(sign, digits with separators) of an amount written as text, currency and accounting
-    brackets removed; None when the text is not an amount."""
+def _amount_parts(text: str) -> tuple[float, str, str | None] | None:
+    """(sign, digits with separators, currency mark) of an amount written as text, currency
+    and accounting brackets removed; None when the text is not an amount."""
     t = text.strip()
     sign = 1.0
     if len(t) > 2 and t[0] == "(" and t[-1] == ")":
@@ -558,7 +581,10 @@ def _amount_parts(text: str) -> tuple[float, str] | None:
         return None
     if signs and signs[0] in "-−":
         sign = -sign
-    return sign, m.group("num").strip()
+    marks = sorted((m.group(k) for k in ("c1", "c2") if m.group(k)), key=lambda c: len(meanings(c)))
+    if len(marks) > 1 and not meanings(marks[0]) & meanings(marks[1]):
+        return None  # "$12 EUR": two currencies in one cell
+    return sign, m.group("num").strip(), (marks[0] if marks else None)  # "$12 USD": USD
 
 
 def _decimal_hint(core: str) -> str | None:
@@ -609,6 +635,7 @@ class _TextAmounts:
     values: np.ndarray
     decimal: str | None = None
     note: str | None = None
+    marks: np.ndarray | None = None  # each value's currency mark ($, €, USD...) or None
 
 
 def _text_amounts(
@@ -637,6 +664,7 @@ def _text_amounts(
         parts[i] = p
         if p is not None:
             hints[i] = _decimal_hint(p[1])
+    out.marks = np.array([p[2] if p is not None else None for p in parts], dtype=object)
     if decimal is None:
         decimal, out.note = _infer_decimal(text, hints, column, sheet, rows)
     out.decimal = decimal
@@ -659,6 +687,20 @@ def _text_amounts(
             if v is not None:
                 out.values[i] = v
     return out
+
+
+def _written_in(
+    marks: np.ndarray, cells: pd.Series, rows: np.ndarray, column: str, sheet: str
+) -> Written | None:
+    """The one currency the used amounts' marks ($, €, USD...) name; stops on a mix."""
+    marked = np.flatnonzero(pd.notna(marks))
+    first = marked[~pd.Series(marks[marked]).duplicated().to_numpy()]
+    return one_currency(
+        ((marks[i], _cell_text(cells.iloc[i]), int(rows[i])) for i in first),
+        what=f"Amounts in column '{column}' of sheet '{sheet}'",
+        how_to_fix="Convert them to one currency, or split the rows by currency and make one "
+        "report for each",
+    )
 
 
 def _infer_decimal(text, hints, column, sheet, rows):
@@ -703,7 +745,7 @@ def _issues(rows: list[tuple]) -> pd.DataFrame:
 
 
 def _cell_text(v: Any) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
+    if v is None or v is pd.NaT or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
         return ""
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
@@ -782,12 +824,46 @@ def _id_text(s: pd.Series) -> pd.Series:
         codes, uniques = pd.factorize(obj, use_na_sentinel=True)
         text = np.array([str(int(u)) for u in uniques] + [None], dtype=object)
         return pd.Series(text[codes], index=s.index, dtype=object)
-    if kind in ("floating", "mixed-integer-float"):
+    if kind == "floating":  # (mixed ints and floats: _texts keeps the ints' exact digits)
         obj = pd.Series(obj.to_numpy(dtype=float), index=s.index)
     codes, uniques = pd.factorize(obj, use_na_sentinel=True)
     text = _texts(pd.Series(np.asarray(uniques, dtype=object), dtype=object))
     text = np.append(text, None)  # code -1 (a missing value) -> None
     return pd.Series(text[codes], index=s.index, dtype=object)
+
+
+#: Whole numbers from 2**53 on are not all exact as floating point (Excel's numbers, float64).
+EXACT_FLOAT_LIMIT = 2**53
+
+
+def _check_exact_ids(ids: pd.Series, column: str, sheet: str, rows: np.ndarray) -> None:
+    """Stop on a customer id held as a floating-point number of 2**53 or more: such a number
+    may be a rounded form of another id (9007199254740993 is stored as 9007199254740992), so
+    customers could be merged silently. Ids as text or as integers (CSV, Parquet int64) are
+    exact and pass. Excel itself keeps only 15 significant digits of a number."""
+    if ids.dtype == object:
+        kind = _kind(ids)
+        if kind in ("string", "integer", "empty"):
+            return
+        if kind == "floating":  # numbers only (an Excel number column): no per-cell check
+            values = ids.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            floats = ids.map(lambda v: isinstance(v, float | np.floating)).to_numpy(dtype=bool)
+            values = np.where(floats, pd.to_numeric(ids.where(floats), errors="coerce"), np.nan)
+    elif pd.api.types.is_float_dtype(ids.dtype):
+        values = ids.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        return
+    big = np.flatnonzero(np.isfinite(values) & (np.abs(values) >= EXACT_FLOAT_LIMIT))
+    if big.size:
+        i = int(big[0])
+        raise WorkbookError(
+            f"Sheet '{sheet}' row {int(rows[i])}, column '{column}': the customer id "
+            f"{values[i]:.0f} is stored as a number too large to be exact (from 2^53 = "
+            f"{EXACT_FLOAT_LIMIT:,} on; Excel keeps 15 digits), so different customers may "
+            f"have been merged ({big.size:,} such id(s)). Store the ids as text: format the "
+            "column as Text and paste the ids again, or export them as text (CSV)"
+        )
 
 
 def _texts(values: pd.Series) -> np.ndarray:
@@ -842,6 +918,9 @@ def _dates_from_text(
     text: pd.Series, order: str | None, *, column: str, sheet: str, rows: np.ndarray
 ) -> tuple[np.ndarray, _TextDates]:
     text = text.astype(str).str.strip()
+    digits = _digit_dates(text, column=column, sheet=sheet, rows=rows)
+    if digits is not None:
+        return digits.values, digits
     values = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[ns]")
     fast = _iso_fast(text, values)
     parsed = _TextDates(values)
@@ -852,6 +931,36 @@ def _dates_from_text(
         values[slow] = parsed.values[codes]
         parsed.values = values
     return values, parsed
+
+
+def _digit_dates(
+    text: pd.Series, *, column: str, sheet: str, rows: np.ndarray
+) -> _TextDates | None:
+    """A date column written only in digits, all of one length: ``20241018`` (yyyymmdd, as
+    ERP exports write dates) or ``45583`` (an Excel serial number saved to CSV as text).
+    None for any other column. Four digits (a year alone) or mixed lengths are not read so."""
+    if text.empty:
+        return None
+    width = text.str.len()
+    if not (width.iloc[0] in (5, 8) and (width == width.iloc[0]).all()):
+        return None
+    if not text.str.fullmatch(r"\d+").all():
+        return None
+    if width.iloc[0] == 8:
+        parsed = pd.to_datetime(text, format="%Y%m%d", errors="coerce")
+        values, how = _as_ns(parsed.to_numpy(dtype="datetime64[ns]")), "yyyymmdd"
+    else:
+        values, how = _serial_dates(text.astype(float).to_numpy()), "Excel serial numbers"
+    ok = ~np.isnat(values)
+    if not ok.any():
+        return None
+    i = int(np.flatnonzero(ok)[0])
+    day = pd.Timestamp(values[i]).strftime("%Y-%m-%d")
+    note = (
+        f"Dates in column '{column}' of sheet '{sheet}' read as {how}: {text.iloc[i]!r} in "
+        f"row {rows[i]} is {day}"
+    )
+    return _TextDates(values, note=note)
 
 
 def _iso_fast(text: pd.Series, values: np.ndarray) -> np.ndarray:
@@ -1006,6 +1115,9 @@ def _parse_amounts(
         rows_u = rows[is_str][first]
         info = _text_amounts(uniques, decimal, column=column, sheet=sheet, rows=rows_u)
         values[is_str] = info.values[codes]
+        row_marks = np.full(len(obj), None, dtype=object)
+        row_marks[is_str] = info.marks[codes]
+        info.marks = row_marks
     out = pd.Series(values, index=s.index)
     return out, ~np.isfinite(values), info
 
@@ -1021,8 +1133,8 @@ def problem_for_bad(v: Any, what: str, order: str | None = None) -> str:
     if what == "date":
         return _date_text_problem(text, order) or (
             f"date {text!r} is not a date between 1900 and 2262: row not used (use a date "
-            "cell, an Excel serial number, yyyy-mm-dd, or dd/mm/yyyy or mm/dd/yyyy with "
-            "--date-order)"
+            "cell, an Excel serial number, yyyy-mm-dd, yyyymmdd, or dd/mm/yyyy or mm/dd/yyyy "
+            "with --date-order)"
         )
     if what == "amount" and isinstance(v, _NUMBER_TYPES) and not isinstance(v, bool):
         return f"amount {text!r} is not a finite number: row not used"
@@ -1140,6 +1252,31 @@ def clean_transactions(
     above :data:`MAX_AMOUNT` or not finite: a data issue.
     """
     given = dict(raw.attrs.get(READING_ATTR) or {})
+    columns, date_order, decimal_separator = _reading_choices(
+        given, columns, date_order, decimal_separator
+    )
+    cols = resolve_columns(list(raw.columns), columns, sheet=sheet)
+    filled, merged_issues = _fill_merged(
+        raw, given.get("merged_ranges") or {}, cols, first_row, sheet
+    )
+    data, positions = _drop_blank_rows(filled)
+    rows = _excel_rows(positions, first_row)
+    parsed = _parse_fields(data, cols, sheet, rows, date_order, decimal_separator)
+    rejected = parsed.rejected(observation_end)
+    merged = set((given.get("merged_rows") or {}).get(cols["customer_id"], ()))
+    issues = list(merged_issues)
+    issues += _rejected_issues(parsed, rejected, rows, cols, sheet, merged)
+    issues += _zero_issues(parsed, rejected, rows, cols, sheet)
+    clean = _clean_table(parsed, ~rejected, data, raw.columns, cols)
+    chosen = _chosen(given, cols, parsed, date_order, decimal_separator, ~rejected, rows, sheet)
+    clean.attrs[READING_ATTR] = chosen
+    raw.attrs[CHOSEN_ATTR] = chosen
+    return clean, _sorted_issues(issues)
+
+
+def _reading_choices(given: dict, columns: Any, date_order: Any, decimal_separator: Any):
+    """The column mapping, date order and decimal separator: the arguments, else what the
+    reader left in ``raw.attrs`` (validated)."""
     columns = columns if columns is not None else given.get("columns")
     if isinstance(columns, str):
         columns = parse_column_mapping(columns)
@@ -1147,115 +1284,182 @@ def clean_transactions(
     decimal_separator = _option(
         decimal_separator or given.get("decimal_separator"), (".", ","), "--decimal-separator"
     )
-    cols = resolve_columns(list(raw.columns), columns, sheet=sheet)
-    data, positions = _drop_blank_rows(raw)
-    rows = _excel_rows(positions, first_row)
+    return columns, date_order, decimal_separator
 
+
+@dataclass
+class _Parsed:
+    """The three required fields of each non-blank row, parsed, with what is wrong."""
+
+    cid_raw: pd.Series
+    cid_text: pd.Series  # None where blank
+    cid_blank: np.ndarray
+    cid_error: np.ndarray  # an Excel error such as #N/A
+    date_raw: pd.Series
+    dates: pd.Series
+    date_bad: np.ndarray
+    date_info: Any
+    amt_raw: pd.Series
+    amounts: pd.Series
+    amt_bad: np.ndarray
+    amt_info: Any
+    early: np.ndarray  # before 1900
+    huge: np.ndarray  # above MAX_AMOUNT
+    order: str | None  # the date order used
+    late: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    end: pd.Timestamp | None = None
+
+    @property
+    def bad_id(self) -> np.ndarray:
+        return self.cid_blank | self.cid_error
+
+    def rejected(self, observation_end: Any) -> np.ndarray:
+        """Rows not used; sets :attr:`late` (dated after ``observation_end``)."""
+        self.end = None if observation_end is None else pd.Timestamp(observation_end).normalize()
+        self.late = np.zeros(len(self.dates), dtype=bool)
+        if self.end is not None:
+            self.late = ~self.date_bad & (self.dates.to_numpy() > self.end.to_datetime64())
+        bad = self.bad_id | self.date_bad | self.early | self.amt_bad | self.huge
+        return bad | self.late
+
+
+def _parse_fields(data, cols, sheet, rows, date_order, decimal_separator) -> _Parsed:
     cid_raw, date_raw, amt_raw = (data[cols[k]] for k in REQUIRED)
+    _check_exact_ids(cid_raw, str(cols["customer_id"]), sheet, rows)
     cid_text = _id_text(cid_raw)
-    cid_blank = cid_text.isna().to_numpy()
-    cid_error = cid_text.isin(EXCEL_ERRORS).to_numpy(dtype=bool)
     dates, date_bad, date_info = _parse_dates(
         date_raw, date_order, column=str(cols["date"]), sheet=sheet, rows=rows
     )
     amounts, amt_bad, amt_info = _parse_amounts(
         amt_raw, decimal_separator, column=str(cols["amount"]), sheet=sheet, rows=rows
     )
-    early = ~date_bad & (dates.to_numpy() < np.datetime64("1900-01-01"))
-    huge = ~amt_bad & (np.abs(amounts.to_numpy()) > MAX_AMOUNT)
+    return _Parsed(
+        cid_raw=cid_raw,
+        cid_text=cid_text,
+        cid_blank=cid_text.isna().to_numpy(),
+        cid_error=cid_text.isin(EXCEL_ERRORS).to_numpy(dtype=bool),
+        date_raw=date_raw,
+        dates=dates,
+        date_bad=date_bad,
+        date_info=date_info,
+        amt_raw=amt_raw,
+        amounts=amounts,
+        amt_bad=amt_bad,
+        amt_info=amt_info,
+        early=~date_bad & (dates.to_numpy() < np.datetime64("1900-01-01")),
+        huge=~amt_bad & (np.abs(amounts.to_numpy()) > MAX_AMOUNT),
+        order=date_info.order if date_info is not None else date_order,
+    )
 
-    end = None if observation_end is None else pd.Timestamp(observation_end).normalize()
-    late = np.zeros(len(data), dtype=bool)
-    if end is not None:
-        late = ~date_bad & (dates.to_numpy() > end.to_datetime64())
 
-    bad_id = cid_blank | cid_error
-    rejected = bad_id | date_bad | early | amt_bad | huge | late
-    order = date_info.order if date_info is not None else date_order
-    merged = set((given.get("merged_rows") or {}).get(cols["customer_id"], ()))
-    above = cid_text.where(~cid_error).ffill().shift(1) if cid_blank.any() else None
+def _rejected_issues(
+    f: _Parsed, rejected: np.ndarray, rows: np.ndarray, cols: Mapping[str, str], sheet: str,
+    merged: set[int],
+) -> list[tuple]:  # fmt: skip
+    """One issue per row not used: the first of a bad id, date or amount, or a late date."""
+    above = f.cid_text.where(~f.cid_error).ffill().shift(1) if f.cid_blank.any() else None
+    bad_id = f.bad_id
     issues: list[tuple] = []
     for i in np.flatnonzero(rejected):
         row = int(rows[i])
         if bad_id[i]:
-            text = _cell_text(cid_raw.iloc[i])
-            if cid_blank[i]:
+            text = _cell_text(f.cid_raw.iloc[i])
+            if f.cid_blank[i]:
                 problem = blank_id_problem(above.iloc[i], row in merged)
             else:
                 problem = f"customer_id is the Excel error {text}: row not used"
             issues.append((sheet, row, cols["customer_id"], text, problem))
-        elif date_bad[i] or early[i]:
-            v = date_raw.iloc[i]
+        elif f.date_bad[i] or f.early[i]:
+            v = f.date_raw.iloc[i]
             problem = (
                 f"date {_cell_text(v)!r} is before 1900: row not used (xlclv reads dates from "
                 "1900 to 2262; fix the year)"
-                if early[i]
-                else problem_for_bad(v, "date", order)
+                if f.early[i]
+                else problem_for_bad(v, "date", f.order)
             )
             issues.append((sheet, row, cols["date"], _cell_text(v), problem))
-        elif amt_bad[i] or huge[i]:
-            v = amt_raw.iloc[i]
+        elif f.amt_bad[i] or f.huge[i]:
+            v = f.amt_raw.iloc[i]
             problem = (
                 f"amount {_cell_text(v)!r} is implausibly large (above {MAX_AMOUNT:.0e} in "
                 "absolute value): row not used (check the cell)"
-                if huge[i]
+                if f.huge[i]
                 else problem_for_bad(v, "amount")
             )
             issues.append((sheet, row, cols["amount"], _cell_text(v), problem))
         else:
-            issues.append(
-                (
-                    sheet,
-                    row,
-                    cols["date"],
-                    dates.iloc[i].strftime("%Y-%m-%d"),
-                    f"date after observation_end ({end:%Y-%m-%d}): row not used",
-                )
-            )
-    zero = ~rejected & (amounts.to_numpy() == 0)
-    for i in np.flatnonzero(zero):
-        issues.append(
-            (
-                sheet,
-                int(rows[i]),
-                cols["amount"],
-                "0",
-                "zero amount: kept, but not counted as a purchase",
-            )
-        )
+            day = f.dates.iloc[i].strftime("%Y-%m-%d")
+            problem = f"date after observation_end ({f.end:%Y-%m-%d}): row not used"
+            issues.append((sheet, row, cols["date"], day, problem))
+    return issues
 
-    keep = ~rejected
+
+def _zero_issues(f: _Parsed, rejected, rows, cols, sheet) -> list[tuple]:
+    """Zero amounts among the rows used: kept, listed (the report relabels them)."""
+    zero = ~rejected & (f.amounts.to_numpy() == 0)
+    problem = "zero amount: kept, but not counted as a purchase"
+    return [(sheet, int(rows[i]), cols["amount"], "0", problem) for i in np.flatnonzero(zero)]
+
+
+def _clean_table(f: _Parsed, keep: np.ndarray, data, raw_columns, cols) -> pd.DataFrame:
+    """customer_id, date, amount of the rows kept, then the segment columns as text."""
     clean = pd.DataFrame(
         {
-            "customer_id": cid_text[keep].to_numpy(dtype=object),
-            "date": dates[keep].to_numpy(),
-            "amount": amounts[keep].to_numpy(dtype=float),
+            "customer_id": f.cid_text[keep].to_numpy(dtype=object),
+            "date": f.dates[keep].to_numpy(),
+            "amount": f.amounts[keep].to_numpy(dtype=float),
         }
     )
     used = set(cols.values())
-    seg_cols = [c for c in raw.columns if c not in used and str(c).strip() != ""]
+    seg_cols = [c for c in raw_columns if c not in used and str(c).strip() != ""]
     if seg_cols:
-        clean = pd.concat([clean, _segment_texts(data.loc[:, seg_cols][keep])], axis=1)
+        block = _segment_texts(data.loc[:, seg_cols][keep])
+        headers = list(raw_columns)
+        block.columns = [_beside_fields(c, headers) for c in seg_cols]
+        clean = pd.concat([clean, block], axis=1)
         clean.index = pd.RangeIndex(len(clean))
+    return clean
+
+
+def _sorted_issues(issues: list[tuple]) -> pd.DataFrame:
     issue_df = _issues(issues)
     if not issue_df.empty:
         issue_df = issue_df.sort_values(["Sheet", "Row"], kind="stable").reset_index(drop=True)
+    return issue_df
+
+
+def _chosen(
+    given: dict, cols, f: _Parsed, date_order, decimal_separator, keep, rows, sheet
+) -> dict[str, Any]:
+    """What the reading chose (``clean.attrs[READING_ATTR]``): columns, date order, decimal
+    separator, notes and the currency the amounts are written in (stops on a mix)."""
     notes = list(given.get("notes") or [])
-    notes += [x.note for x in (date_info, amt_info) if x is not None and x.note]
-    chosen = {
+    notes += [x.note for x in (f.date_info, f.amt_info) if x is not None and x.note]
+    return {
         "columns": {k: str(v) for k, v in cols.items()},
-        "date_order": order,
-        "decimal_separator": amt_info.decimal if amt_info is not None else decimal_separator,
+        "date_order": f.order,
+        "decimal_separator": f.amt_info.decimal if f.amt_info is not None else decimal_separator,
         "notes": notes,
+        "written_in": None
+        if f.amt_info is None
+        else _written_in(
+            f.amt_info.marks[keep], f.amt_raw[keep], rows[keep], cols["amount"], sheet
+        ),
     }
-    clean.attrs[READING_ATTR] = chosen
-    raw.attrs[CHOSEN_ATTR] = chosen
-    return clean, issue_df
 
 
 #: Key of ``raw.attrs`` where :func:`clean_transactions` leaves its choices (a caller holding
 #: only the inputs, such as the CLI, prints them from there).
 CHOSEN_ATTR = "xlclv_chosen"
+
+
+def _beside_fields(column: Any, headers: list[Any]) -> Any:
+    """An extra column's name in the clean table: its header, unless that is a field's name
+    (an ``amount`` column left over when ``--columns`` maps amount to another): then
+    ``amount (column C)``, so it never replaces the field."""
+    if column not in REQUIRED:
+        return column
+    return f"{column} (column {column_letters(headers.index(column) + 1)})"
 
 
 def _segment_texts(block: pd.DataFrame) -> pd.DataFrame:
@@ -1285,6 +1489,68 @@ def _option(value: Any, allowed: tuple[str, ...], flag: str) -> str | None:
     if text not in allowed:
         raise WorkbookError(f"{flag} must be one of {', '.join(allowed)}, got {value!r}")
     return text
+
+
+def _fill_merged(
+    raw: pd.DataFrame, ranges: Mapping[str, list], cols: Mapping[str, str], first_row: int,
+    sheet: str,
+) -> tuple[pd.DataFrame, list[tuple]]:  # fmt: skip
+    """Merged cells over several rows: the top cell's value applies to each row of an id, date
+    or segment column (Excel shows it on every row), listed in Data issues as merged-cell
+    continuations; an amount merged over several rows stops the run (copying it down would
+    multiply the revenue, keeping it once would guess which row it belongs to).
+
+    ``ranges``: ``{header: [(top row, last row, "B5:B7", holds the value)]}`` (Excel rows),
+    from the workbook reader. Returns the filled table (``raw`` itself when nothing is
+    merged) and the issues."""
+    over_rows = [span for span in ranges.get(cols["amount"], ()) if span[0] >= first_row]
+    if over_rows:  # (a range from the header down leaves the rows under it blank: not used)
+        top, last, ref, _ = over_rows[0]
+        raise WorkbookError(
+            f"Sheet '{sheet}': the amount cells {ref} are merged over rows {top}-{last}, so it "
+            "is unclear which row the amount belongs to (copying it to each row would count "
+            "it several times). Unmerge them and put each row's own amount in it (or the "
+            "amount on one row and 0 on the others)"
+        )
+    field_of = {v: k for k, v in cols.items()}
+    filled, issues = raw, []
+    if not any(ranges.get(c) for c in raw.columns):
+        return filled, issues
+    used_rows = set((_drop_blank_rows(raw)[1] + first_row).tolist())  # a blank row stays blank
+    for col, spans in ranges.items():
+        if col not in raw.columns:
+            continue
+        values = None
+        for top, last, _ref, holds in spans:
+            if not holds or top < first_row:  # the header, or a cell left of the value
+                continue
+            if values is None:
+                values = raw[col].to_numpy(dtype=object, copy=True)
+            value = values[top - first_row]
+            if _blank_cell(value):
+                continue
+            for row in range(top + 1, min(last, first_row + len(raw) - 1) + 1):
+                if row in used_rows and _blank_cell(values[row - first_row]):
+                    values[row - first_row] = value
+                    issues.append(
+                        (
+                            sheet,
+                            row,
+                            col,
+                            _cell_text(value),
+                            f"merged cell continuation: {field_of.get(col, col)} "
+                            f"{_cell_text(value)!r} of row {top} applied to this row (kept)",
+                        )
+                    )
+        if values is not None:
+            if filled is raw:
+                filled = raw.copy(deep=False)
+            filled[col] = pd.Series(values, index=raw.index, dtype=object)
+    return filled, issues
+
+
+def _blank_cell(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip()) or bool(pd.isna(v) is True)
 
 
 def blank_id_problem(prev: Any, merged: bool) -> str:

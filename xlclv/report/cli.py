@@ -9,7 +9,8 @@
 Progress goes to stderr, one line per phase; the summary goes to stdout, with the column
 mapping used and what was read from the data (a date order, a decimal separator). A fatal
 input problem, and every failure to read the input file, prints one line and exits with code
-2, never a traceback; Ctrl-C prints one line and exits with code 130. A report written with
+2, never a traceback; Ctrl-C prints one line and exits with code 130, SIGTERM one line and
+143 (no report written, no temp file left, the output untouched). A report written with
 warnings (more rows not used than max_rejected_share, or a model that did not converge)
 prints them and exits with code 3.
 """
@@ -17,8 +18,12 @@ prints them and exits with code 3.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import re
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +150,11 @@ def register(subparsers: Any) -> None:
     g.add_argument("--time-unit", choices=("D", "W", "M"), type=str.upper, help="model time unit")
     g.add_argument("--observation-end", help="last day of the data, YYYY-MM-DD")
     g.add_argument("--segment-by", help="comma-separated segment columns, e.g. region,channel")
-    g.add_argument("--currency", help="three-letter currency code for number formats")
+    g.add_argument(
+        "--currency",
+        help="three-letter currency code for number formats (default: the currency "
+        "the amounts are written in, else USD)",
+    )
     g.add_argument(
         "--model",
         choices=("AUTO", "BGNBD", "PNBD", "MBGNBD"),
@@ -411,6 +420,9 @@ def _run(
         timer.abort()
         err.print("[bold red]interrupted[/bold red] (Ctrl-C): no report written", highlight=False)
         return 130
+    except SystemExit:  # SIGTERM (see _stoppable)
+        timer.abort()
+        raise
     timer.done()
     _print_summary(console, report, written, time.perf_counter() - start)
     for line in reading_lines(inputs):
@@ -432,8 +444,92 @@ def _limits(args: argparse.Namespace, inputs: Any, output: Path) -> dict[str, An
     }
 
 
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """SIGTERM raises :class:`xlclv.report.writer.workbook.Terminated` (a SystemExit, so
+    every ``finally`` runs on the way out) instead of killing the process. Main thread only."""
+    from xlclv.report.writer.workbook import Terminated
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError):  # not allowed here (embedded interpreter)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns)
+
+
+def _stoppable(args: argparse.Namespace, run: Callable[[], int]) -> int:
+    """``run()`` with SIGTERM stopping it cleanly: one line on stderr, exit status 143.
+
+    The report writer removes its own temp files on the way out; the scores file's temp file
+    (``.~NAME`` beside it) is removed here when this run created it.
+    """
+    from xlclv.report import bigdata
+    from xlclv.report.writer.workbook import Terminated
+
+    output = Path(args.output)
+    scores = [getattr(args, "scores", None), bigdata.default_scores_path(output)]
+    temps = [Path(p).with_name(f".~{Path(p).name}") for p in scores if p]
+    before = {t: t.exists() for t in temps}
+    was = _stat(output)
+    try:
+        with _sigterm_raises():
+            return run()
+    except Terminated as stop:
+        for t in temps:
+            if not before[t]:
+                t.unlink(missing_ok=True)
+        if _stat(output) == was:
+            what = f"no report written, '{output}' untouched"
+        else:  # the signal came in the instant after the report was put in place
+            what = f"the report '{output}' was written just before"
+        err = Console(stderr=True, soft_wrap=True)
+        err.print(f"xlclv: stopped (SIGTERM); {what}", highlight=False, markup=False)
+        return stop.code if isinstance(stop.code, int) else 128 + signal.SIGTERM
+
+
+#: A message is cut to this many characters, and each word in it to :data:`_MAX_WORD` (a
+#: message can quote a hostile file's content: DuckDB quotes a whole over-long line).
+_MAX_MESSAGE, _MAX_WORD = 4000, 300
+
+
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+    text = str(exc)
+    m = re.search(r"Maximum line size of ([\d,]+) bytes exceeded\. Actual Size:\s*([\d,]+)", text)
+    if m:  # DuckDB (the big-data path) on a CSV line it will not read
+        file = re.search(r"\bfile = (\S+)", text)
+        where = f"'{file.group(1)}'" if file else "The CSV file"
+        most, actual = (int(g.replace(",", "")) for g in m.groups())
+        return (
+            f"{where} has a line longer than {most:,} bytes, the most that is read (at least "
+            f"{actual:,} bytes without a line break): a CSV of transactions has one row per "
+            "line. This is not such a file (or it was cut or joined): export the data again "
+            "as CSV"
+        )
+    words = [
+        w if len(w) <= _MAX_WORD else f"{w[: _MAX_WORD - 1]}…({len(w):,} characters)"
+        for w in text.split()
+    ]
+    line = " ".join(words) or type(exc).__name__
+    return line if len(line) <= _MAX_MESSAGE else line[: _MAX_MESSAGE - 1] + "…"
 
 
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
@@ -443,7 +539,7 @@ def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
         return sample.cdnow_inputs() if args.dataset == "cdnow" else sample.sample_inputs()
 
     args.output = args.output or DEMO_OUTPUTS[args.dataset]
-    return _run(args, console, load, {}, None)
+    return _stoppable(args, lambda: _run(args, console, load, {}, None))
 
 
 def _cmd_report(args: argparse.Namespace, console: Console) -> int:
@@ -469,9 +565,9 @@ def _cmd_report(args: argparse.Namespace, console: Console) -> int:
         columns = None
 
     if bigdata.use_big_path(args.input, args.table):
-        return bigdata.run_cli(args, console, _overrides(args), columns)
+        return _stoppable(args, lambda: bigdata.run_cli(args, console, _overrides(args), columns))
 
     def load() -> Any:
         return read_inputs(path, sheet=args.sheet, columns=columns)
 
-    return _run(args, console, load, _overrides(args), path)
+    return _stoppable(args, lambda: _run(args, console, load, _overrides(args), path))

@@ -119,6 +119,7 @@ def holdout_check(
     end: pd.Timestamp,
     unit: str,
     holdout_weeks: int | None = None,
+    include_zero_amounts: bool = False,
 ) -> Holdout:
     """Refit ``model`` on the calibration period, predict the holdout, compare with actual.
 
@@ -134,6 +135,9 @@ def holdout_check(
         The model's time unit.
     holdout_weeks : int, optional
         Holdout length; None = the last 25 % of the period (first purchase to ``end``).
+    include_zero_amounts : bool, default False
+        Count $0.00 rows as purchase occasions, as :func:`xlclv.transactions.rfm_summary`
+        does with the same flag (the report passes its include_zero_amounts setting).
 
     Returns
     -------
@@ -141,7 +145,8 @@ def holdout_check(
     """
     columns = ["Measure", "Predicted", "Actual", "Difference", "Difference %"]
     empty = pd.DataFrame(columns=columns)
-    start = tx.loc[tx["amount"] > 0, "date"].min()
+    bought = (tx["amount"] >= 0) if include_zero_amounts else (tx["amount"] > 0)
+    start = tx.loc[bought, "date"].min()
     period = (end - start).days
     if holdout_weeks is None:
         hold_days = int(round(0.25 * period))
@@ -163,7 +168,13 @@ def holdout_check(
             return Holdout(empty, text, [("Holdout check", "skipped")])
     cal_end = end - pd.Timedelta(days=hold_days)
     try:
-        split = rfm_summary(tx, time_unit=unit, observation_end=end, calibration_end=cal_end)
+        split = rfm_summary(
+            tx,
+            time_unit=unit,
+            observation_end=end,
+            calibration_end=cal_end,
+            include_zero_amounts=include_zero_amounts,
+        )
         if not (split["frequency_cal"] > 0).any():
             raise FitError("no repeat purchase in the calibration period")
         with warnings.catch_warnings():
@@ -205,7 +216,7 @@ def holdout_check(
     )
     result = Holdout(table, text, items, conditional=conditional, error=error, fitted=fitted)
     if hasattr(fitted, "expected_purchases_new_customer"):
-        purchases = tx.loc[(tx["amount"] > 0) & (tx["date"] <= end), ["customer_id", "date"]]
+        purchases = tx.loc[bought & (tx["date"] <= end), ["customer_id", "date"]]
         result.tracking = tracking_table(fitted, purchases, cal_end, end, unit)
         result.split_week = (cal_end - start).days / 7.0
         result.accuracy = _accuracy(result.tracking)

@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -151,6 +151,7 @@ def build_report(
     step = progress or (lambda stage: None)
     step("clean")
     data = clean(inputs, settings)
+    settings = with_data_currency(settings, data)
     step("summarise")
     base = summarise(data, settings)
     step("fit")
@@ -189,6 +190,7 @@ class Cleaned:
     skipped_segments: list[tuple[str, str]] = field(default_factory=list)
     include_zero: bool = True
     reading: dict[str, Any] = field(default_factory=dict)  # columns, date order, separator
+    undone: Any = None  # checks.Undone: purchases a status column calls refunded
 
 
 #: Hidden column that carries each raw row's Excel row number through the cleaning.
@@ -231,6 +233,14 @@ def clean(inputs: Any, settings: Settings) -> Cleaned:
     tx, rows, issues, handled, notes = _guards(tx, rows, issues, settings, sheet, names)
     extra = [c for c in tx.columns if c not in ("customer_id", "date", "amount")]
     order_col = checks.order_id_column(tx, extra)
+    tx["customer_id"], case_note = checks.case_variants(tx["customer_id"])
+    notes += [case_note] if case_note else []
+    undone, undone_issues = checks.refunded_rows(
+        tx, rows, [c for c in extra if c != order_col], sheet
+    )
+    issues = _concat_issues(issues, undone_issues)
+    if undone is not None and undone.share <= settings.max_rejected_share:
+        notes.append(undone.message())  # above the limit: a loud warning (see _warnings)
     skipped: list[tuple[str, str]] = []
     if settings.segment_by is None:
         dims, skipped = checks.choose_segments(tx, extra, MAX_SEGMENTS, order_col)
@@ -273,12 +283,56 @@ def clean(inputs: Any, settings: Settings) -> Cleaned:
     from xlclv.report.clean import CHOSEN_ATTR
 
     reading = dict(marked.attrs.get(CHOSEN_ATTR) or {})
+    reading["written_in"] = _written_in(tx, rows, extra, reading.get("written_in"), sheet)
     notes = [*reading.get("notes", []), *notes]
     return Cleaned(
         tx, issues, sheet, dims, notes, end, codes, len(uniques), np.asarray(uniques), amount,
         only_returns, purchase, returned_all, loss, skipped, settings.include_zero_amounts,
-        reading,
+        reading, undone,
     )  # fmt: skip
+
+
+def _written_in(tx, rows, extra, marks, sheet: str):
+    """The one currency of the used rows: their amounts' marks and a ``Currency`` column."""
+    from xlclv.report import currency
+
+    column = next((c for c in extra if currency.is_currency_header(c)), None)
+    if column is None:
+        return marks
+    text = tx[column].astype(str).str.strip().reset_index(drop=True)
+    given = (text != "(blank)").to_numpy()
+    code = text.str.fullmatch(r"[A-Za-z]{3}") | text.map(currency.normal_mark).isin(currency.MARKS)
+    if not code.to_numpy()[given].all():
+        return marks  # not currency codes: an ordinary segment column
+    first = np.flatnonzero(~text.duplicated().to_numpy() & given)
+    listed = [(text.iloc[i], text.iloc[i], int(rows[i])) for i in first]
+    fix = "Convert the amounts to one currency, or report on each currency's rows separately"
+    where = f"The values of column '{column}' of sheet '{sheet}'"
+    said = currency.one_currency(listed, what=where, how_to_fix=fix)
+    if said is None or marks is None:
+        return said or marks
+    if not said.codes & marks.codes:
+        raise WorkbookError(
+            f"Amounts in sheet '{sheet}' are written in {marks.shown()}, but column "
+            f"'{column}' says {said.shown()}. Fix the amounts or the currency column"
+        )
+    return currency.Written(said.codes & marks.codes, marks.example, marks.row)
+
+
+def with_data_currency(settings: Settings, data: Cleaned) -> Settings:
+    """``settings`` with the report's currency: the one set, else the data's, else USD."""
+    from xlclv.report.currency import report_currency
+
+    written = data.reading.get("written_in")
+    chosen = report_currency(
+        settings.currency, written, where=f"the amounts in sheet '{data.sheet}'"
+    )
+    if written is not None and not settings.currency:
+        data.notes.append(
+            f"Currency {chosen}, as the data are written: {written.shown()}. Set --currency "
+            "(Settings: currency) to override"
+        )
+    return replace(settings, currency=chosen)
 
 
 def _no_purchase_problem(returns: int, total: float, zeros: int) -> str:
@@ -865,7 +919,14 @@ def validate(data: Cleaned, settings: Settings, fits: Fits | None = None) -> Hol
 
 
 def _holdout(key: str, data: Cleaned, settings: Settings) -> Holdout:
-    return holdout_check(key, data.tx, data.end, settings.time_unit, settings.holdout_weeks)
+    return holdout_check(
+        key,
+        data.tx,
+        data.end,
+        settings.time_unit,
+        settings.holdout_weeks,
+        include_zero_amounts=data.include_zero,
+    )
 
 
 # -- segment -------------------------------------------------------------------------------------
@@ -1207,6 +1268,8 @@ def _warnings(data: Cleaned, fits: Fits, settings: Settings) -> list[str]:
             loss.message() + f" (warning above {settings.max_rejected_share:.1%}: "
             "max_rejected_share)"
         )
+    if data.undone is not None and data.undone.share > settings.max_rejected_share:
+        out.append(data.undone.message())
     if not fits.purchase.converged_:
         out.append(not_converged_message(MODELS[fits.model_key(settings)], fits.purchase))
     if not fits.spend_note and not getattr(fits.spend, "converged_", True):

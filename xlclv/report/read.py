@@ -37,7 +37,7 @@ from xlclv.report.clean import (
     parse_column_mapping,
     recognised_fields,
 )
-from xlclv.report.guards import check_xlsx
+from xlclv.report.guards import EXCEL_MAX_COLUMNS, check_xlsx, column_letters
 
 __all__ = [
     "HEADER_SCAN_ROWS",
@@ -50,6 +50,13 @@ __all__ = [
 #: The header row is looked for in this many rows from the top.
 HEADER_SCAN_ROWS = 30
 _DELIMITERS = (",", ";", "\t", "|")
+#: A CSV line longer than this (in bytes) is not a row of transactions: a file without line
+#: breaks, or binary data; the run stops before parsing it.
+MAX_CSV_LINE_BYTES = 4 * 2**20
+#: A CSV value longer than this (in characters, e.g. a quote that closes thousands of lines
+#: later) stops the run. Values up to it are read; text over Excel's 32,767 characters is
+#: then a data issue where the report writes it.
+MAX_CSV_FIELD_CHARS = 2**20
 
 
 def _is_blank(c: Any) -> bool:
@@ -108,6 +115,7 @@ def _grid_to_frame(
         attrs["columns"] = dict(columns)
     if merged:
         attrs["merged_rows"] = _merged_rows(merged, keep_cols, names, first_row)
+        attrs["merged_ranges"] = _merged_ranges(merged, keep_cols, names, first_row)
     if attrs:
         frame.attrs[READING_ATTR] = attrs
     # Empty cells stay as calamine gives them (""): cleaning treats "" and None alike.
@@ -123,6 +131,21 @@ def _merged_rows(merged, keep_cols, names, first_row) -> dict[str, list[int]]:
             if c in col_name:
                 rows = [r + 1 for r in range(r0 + 1, r1 + 1) if r + 1 >= first_row]
                 out.setdefault(col_name[c], []).extend(rows)
+    return out
+
+
+def _merged_ranges(merged, keep_cols, names, first_row) -> dict[str, list[tuple]]:
+    """{header: [(top Excel row, last Excel row, "B5:B7", holds the value)]} of the merged
+    ranges over more than one data row (the cleaning fills or refuses them)."""
+    col_name = dict(zip(keep_cols, names, strict=True))
+    out: dict[str, list[tuple]] = {}
+    for (r0, c0), (r1, c1) in merged:
+        if r1 <= r0 or r1 + 1 < first_row:
+            continue
+        ref = f"{column_letters(c0 + 1)}{r0 + 1}:{column_letters(c1 + 1)}{r1 + 1}"
+        for c in range(c0, c1 + 1):
+            if c in col_name:
+                out.setdefault(col_name[c], []).append((r0 + 1, r1 + 1, ref, c == c0))
     return out
 
 
@@ -376,12 +399,81 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
 
 
 def _first_lines(text: str, n: int = HEADER_SCAN_ROWS + 20) -> list[str]:
-    out = []
-    for line in io.StringIO(text):
-        out.append(line)
-        if len(out) >= n:
-            break
+    """The first ``n`` lines (split at \\n, ends kept), without copying the whole text."""
+    out: list[str] = []
+    start = 0
+    while start < len(text) and len(out) < n:
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end + 1
+        out.append(text[start:end])
+        start = end
     return out
+
+
+def _longest_line(data: bytes, chunk: int = 2**24) -> tuple[int, int]:
+    """(length, start) in bytes of the longest line of ``data`` (broken at \\n or \\r),
+    scanned in chunks so the memory used stays small."""
+    best, best_start, start = 0, 0, 0
+    for lo in range(0, len(data), chunk):
+        block = np.frombuffer(data, dtype=np.uint8, count=min(chunk, len(data) - lo), offset=lo)
+        breaks = np.flatnonzero((block == 10) | (block == 13)) + lo
+        ends = np.r_[breaks, lo + len(block)] if len(breaks) else np.array([lo + len(block)])
+        starts = np.r_[start, breaks + 1]
+        lengths = ends - starts[: len(ends)]
+        k = int(np.argmax(lengths))
+        if lengths[k] > best:
+            best, best_start = int(lengths[k]), int(starts[k])
+        start = int(breaks[-1]) + 1 if len(breaks) else start
+    return best, best_start
+
+
+def _check_lines(data: bytes, name: str) -> int:
+    """Stop on a line longer than :data:`MAX_CSV_LINE_BYTES`; returns the longest line."""
+    longest, start = _longest_line(data)
+    if longest > MAX_CSV_LINE_BYTES:
+        line = data.count(b"\n", 0, start) or data.count(b"\r", 0, start)
+        where = (
+            "has no line break at all"
+            if longest == len(data)
+            else (f"line {line + 1:,} is {longest:,} bytes long")
+        )
+        raise WorkbookError(
+            f"'{name}' {where}: a CSV of transactions has one row per line, and xlclv "
+            f"reads lines of at most {MAX_CSV_LINE_BYTES:,} bytes. This is not such a file "
+            "(or it was cut or joined): export the data again as CSV"
+        )
+    return longest
+
+
+def _check_width(line: str, delimiter: str, name: str, row: int) -> None:
+    """Stop on a header (or title) line with more fields than an Excel sheet has columns."""
+    fields = line.count(delimiter) + 1
+    if fields > EXCEL_MAX_COLUMNS:
+        shown = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}[delimiter]
+        raise WorkbookError(
+            f"'{name}' line {row:,} has {fields:,} {shown}-separated fields; a table of "
+            f"transactions has at most {EXCEL_MAX_COLUMNS:,} columns (as many as an Excel "
+            "sheet). "
+            "Export only the columns the report needs (customer, date, amount, segments)"
+        )
+
+
+def _check_fields(frame: pd.DataFrame, names: list[str], name: str, first_row: int) -> None:
+    """Stop on a value longer than :data:`MAX_CSV_FIELD_CHARS`, naming its row and column."""
+    for j, col in enumerate(names):
+        lengths = frame.iloc[:, j].str.len().to_numpy(dtype=float, na_value=0.0)
+        if len(lengths) and lengths.max() > MAX_CSV_FIELD_CHARS:
+            i = int(np.argmax(lengths))
+            raise WorkbookError(
+                f"'{name}' row {first_row + i:,}, column {_clip(col)!r} holds a value of "
+                f"{int(lengths[i]):,} characters (at most {MAX_CSV_FIELD_CHARS:,} are read): "
+                "most likely a double quote that closes many lines later. Fix the quotes "
+                "on that row, or export the data again as CSV"
+            )
+
+
+def _clip(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def _split(lines: list[str], delimiter: str) -> list[list[str]]:
@@ -389,6 +481,13 @@ def _split(lines: list[str], delimiter: str) -> list[list[str]]:
         return list(csv.reader(lines, delimiter=delimiter))
     except csv.Error:
         return []
+
+
+def _narrow(lines: list[str], d: str) -> list[str]:
+    """``lines`` with each line that ``d`` splits into more fields than a sheet has columns
+    blanked (not split, so sniffing stays cheap; the header's width is checked once the
+    delimiter is known, and pandas stops on a data line wider than the header)."""
+    return [line if line.count(d) < EXCEL_MAX_COLUMNS else "\n" for line in lines]
 
 
 def sniff_delimiter(
@@ -402,7 +501,7 @@ def sniff_delimiter(
     """
     best, best_score = ",", (-1, -1, -1)
     for d in _DELIMITERS:
-        rows = _split(lines, d)
+        rows = _split(_narrow(lines, d), d)
         idx = _header_index(rows, columns)
         recognised = recognised_fields(rows[idx], columns) if idx is not None else 0
         counts = [len(r) for r in rows if len(r) > 1]
@@ -410,21 +509,27 @@ def sniff_delimiter(
         score = (recognised, counts.count(mode) if mode else 0, mode)
         if score > best_score:
             best, best_score = d, score
-    idx = _header_index(_split(lines, best), columns)
+    idx = _header_index(_split(_narrow(lines, best), best), columns)
     return best, idx
 
 
 def _read_csv(p: Path, columns: dict[str, str] | None) -> tuple[pd.DataFrame, int, list[str]]:
-    text, encoding = _decode(p.read_bytes(), p.name)
+    data = p.read_bytes()
+    longest = _check_lines(data, p.name)
+    text, encoding = _decode(data, p.name)
     notes = [] if encoding in ("utf-8", "utf-8-sig") else [f"'{p.name}' read as {encoding}"]
     lines = _first_lines(text)
+    del text  # pandas reads the bytes: the decoded text is not kept alongside the table
     if not lines:
         return pd.DataFrame(), 2, notes
     delimiter, header = sniff_delimiter(lines, columns)
     header = header or 0
+    for i, line in enumerate(lines[: header + 1]):  # the header and any title lines above
+        _check_width(line, delimiter, p.name, i + 1)
     try:
         frame = pd.read_csv(
-            io.StringIO(text),
+            io.BytesIO(data),
+            encoding=encoding,
             sep=delimiter,
             header=None,
             skiprows=header,
@@ -442,6 +547,10 @@ def _read_csv(p: Path, columns: dict[str, str] | None) -> tuple[pd.DataFrame, in
     keep = [j for j, h in enumerate(cells) if not _is_blank(h)]
     names = unique_names([str(cells[j]).strip() for j in keep])
     frame = frame.iloc[:, keep].set_axis(names, axis=1)
+    newline = b"\n" if b"\n" in data else b"\r"
+    one_line_each = data.count(newline) <= len(frame) + 1 + header  # no value spans lines
+    if longest > MAX_CSV_FIELD_CHARS or not one_line_each:  # else no value can be that long
+        _check_fields(frame, names, p.name, header + 2)
     frame = frame.where(frame.notna(), "")  # short lines: blank cells
     return frame, header + 2, notes
 
@@ -493,7 +602,11 @@ def _read_parquet(p: Path) -> pd.DataFrame:
         if pa.types.is_dictionary(t):
             col = col.cast(t.value_type)
             t = col.type
-        if pa.types.is_decimal(t):
+        if pa.types.is_decimal(t) and t.scale <= 0:  # whole numbers (ids): exact ints
+            out[name] = np.array(
+                [None if v is None else int(v) for v in col.to_pylist()], dtype=object
+            )
+        elif pa.types.is_decimal(t):
             out[name] = col.cast(pa.float64()).to_numpy(zero_copy_only=False)
         elif pa.types.is_integer(t):
             out[name] = np.array(col.to_pylist(), dtype=object)

@@ -94,8 +94,11 @@ class Settings:
         as data issues.
     segment_by : list of str or None
         Segment columns to summarise; None = every extra column of the transactions.
-    currency : str
-        Currency code for number formats (e.g. "USD", "EUR").
+    currency : str or None
+        Currency code for number formats (e.g. "USD", "EUR"); None = the currency the
+        amounts are written in ($, €, USD 12.00, or a ``Currency`` column), else USD. The
+        report stops when the data are in more than one currency, or in another currency
+        than the one set (:mod:`xlclv.report.currency`).
     model : {"AUTO", "BGNBD", "PNBD", "MBGNBD"}
         The purchase model (spend is always Gamma-Gamma). AUTO (the default) fits every
         available model (BG/NBD, Pareto/NBD and MBG/NBD when available) and picks one on the
@@ -136,7 +139,7 @@ class Settings:
     time_unit: str = "W"
     observation_end: dt.date | None = None
     segment_by: list[str] | None = None
-    currency: str = "USD"
+    currency: str | None = None
     model: str = AUTO
     holdout_weeks: int | None = None
     churn_horizon_days: float = 90.0
@@ -219,7 +222,7 @@ _DEFAULTS = {
     "time_unit": "W",
     "observation_end": None,
     "segment_by": None,
-    "currency": "USD",
+    "currency": None,
     "model": AUTO,
     "holdout_weeks": None,
     "churn_horizon_days": 90.0,

@@ -52,7 +52,13 @@ SETTINGS_ROWS: tuple[tuple[str, object, str], ...] = (
         "Comma-separated Transactions columns to segment by, e.g. region, channel. "
         "Leave blank to use every column besides customer_id, date and amount.",
     ),
-    ("currency", "USD", "Three-letter currency code used in number formats, e.g. USD, EUR, GBP."),
+    (
+        "currency",
+        None,
+        "Three-letter currency code used in number formats, e.g. USD, EUR, GBP. Leave blank "
+        "for the currency the amounts are written in ($, €, EUR 12.00, a Currency column), "
+        "else USD. Amounts in two currencies stop the report.",
+    ),
     (
         "model",
         "AUTO",
