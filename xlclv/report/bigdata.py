@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -736,6 +737,7 @@ def build_report_big(
     with _engine().connect(memory_limit, threads) as con:
         step(STAGES[0])
         found = _clean(con, source, table, settings, columns)
+        settings = _with_currency(settings, found)
         step(STAGES[1])
         summary, rfm = _summarise(con, found, settings)
         step(STAGES[2])
@@ -784,6 +786,8 @@ class _Found:
     period: int
     hold_days: int
     cal: pd.Timestamp | None
+    written: Any = None  # currency.Written: the one code of a Currency column
+    undone: Any = None  # checks.Undone: purchases a status column calls refunded
 
 
 def _clean(
@@ -799,6 +803,11 @@ def _clean(
     dims, notes, profile = _choose_dims(plan, settings, con)
     counts = _issue_counts(profile, plan)
     _stop_where_different(con, profile, settings, plan)
+    _stop_on_float_ids(con, plan)
+    written = _one_currency_column(con, plan)
+    undone = _refunded(con, plan)
+    if undone is not None and undone.share <= settings.max_rejected_share:
+        notes.append(undone.message())  # above the limit: a loud warning (pipeline._warnings)
     if profile["purchase_rows"] == 0:
         raise InputError(_nothing_usable(profile, counts, plan.name))
     end = pd.Timestamp(end_given if end_given is not None else profile["last_date"])
@@ -808,7 +817,7 @@ def _clean(
     cal = None
     if not (period < 28 or hold_days < 7):
         cal = end - pd.Timedelta(days=hold_days)
-    return _Found(plan, dims, notes, profile, counts, end, period, hold_days, cal)
+    return _Found(plan, dims, notes, profile, counts, end, period, hold_days, cal, written, undone)
 
 
 def _summarise(
@@ -908,7 +917,8 @@ def _assemble(
         purchase_rows=np.empty(0, dtype=bool),
         loss=_loss(found.profile),
         include_zero=settings.include_zero_amounts,
-        reading=_reading(found.plan),
+        reading={**_reading(found.plan), "written_in": found.written},
+        undone=found.undone,
     )
     base = Summary(
         rfm=pd.DataFrame({"frequency": rfm["frequency"]}),
@@ -918,6 +928,101 @@ def _assemble(
         day=np.empty(0, dtype="datetime64[ns]"),
     )
     return assemble(data, base, fits, values, check, groups, settings)
+
+
+#: The 2^53 above which a float64 cannot hold every whole number (an id would round).
+_EXACT_FLOAT = 2**53
+#: Headers of a status column this path checks for refunded purchases (the workbook path
+#: checks every extra column; here each checked column costs a read of the rows).
+_STATUS_HEADER = re.compile(
+    r"(?i)status|state|type|kind|refund|return|cancel|storn|typ$|^art$|belegart"
+)
+
+
+def _stop_on_float_ids(con: Any, plan: _Plan) -> None:
+    """Stop where float ids of 2^53 or more would round into another customer's id, as the
+    workbook path does (:func:`xlclv.report.clean` ``exact ids``)."""
+    col = plan.names["customer_id"]
+    if not plan.types[col].upper().startswith(("FLOAT", "DOUBLE", "REAL")):
+        return
+    row = con.execute(
+        f"SELECT COUNT(*), MIN(xl_row) + 1 FROM ({plan.src.numbered}) "
+        f"WHERE abs({_q(col)}) >= {_EXACT_FLOAT}"
+    ).fetchone()
+    if row[0]:
+        raise InputError(
+            f"Column '{col}' of '{plan.name}' holds customer ids as floating-point numbers, "
+            f"and {row[0]:,} of them (first in row {row[1]}) are 2^53 or more, where nearby "
+            "ids round to the same number and customers would merge. Store the ids as text or "
+            "as whole numbers (BIGINT) and run again."
+        )
+
+
+def _with_currency(settings: Settings, found: _Found) -> Settings:
+    """``settings`` with the report's currency: the one set, else the Currency column's."""
+    from dataclasses import replace
+
+    from xlclv.report.currency import report_currency
+
+    where = f"the rows of '{found.plan.name}'"
+    return replace(
+        settings, currency=report_currency(settings.currency, found.written, where=where)
+    )
+
+
+def _one_currency_column(con: Any, plan: _Plan) -> Any:
+    """The one currency of a ``Currency`` column (stop on two), as the workbook path."""
+    from xlclv.report import currency
+
+    found = [(i, c) for i, c in enumerate(plan.extras) if currency.is_currency_header(c)]
+    if not found:
+        return None
+    i, col = found[0]
+    rows = con.execute(
+        f"SELECT xl_s{i}, MIN(xl_row) + 1 AS r FROM ({plan.typed_numbered}) "
+        f"WHERE xl_p = 0 AND xl_s{i} <> '(blank)' GROUP BY 1 ORDER BY r LIMIT 50"
+    ).fetchall()
+    codes = [str(v).strip() for v, _ in rows]
+    if not all(
+        re.fullmatch(r"[A-Za-z]{3}", v) or currency.normal_mark(v) in currency.MARKS for v in codes
+    ):
+        return None  # not currency codes: an ordinary column
+    listed = [(v, v, int(r)) for v, (_, r) in zip(codes, rows, strict=True)]
+    return currency.one_currency(
+        listed,
+        what=f"The values of column '{col}' of '{plan.name}'",
+        how_to_fix="Convert the amounts to one currency, or report on each currency's rows "
+        "separately",
+    )
+
+
+def _refunded(con: Any, plan: _Plan) -> Any:
+    """Purchases a status column calls refunded, returned or cancelled (checks.refunded_rows's
+    rule, on the columns whose header names a status)."""
+    from xlclv.report import checks
+
+    for i, col in enumerate(plan.extras):
+        if not _STATUS_HEADER.search(col):
+            continue
+        rows = con.execute(
+            f"SELECT xl_s{i}, COUNT(*), SUM(xl_a), MIN(xl_row) + 1 FROM ({plan.typed_numbered}) "
+            f"WHERE xl_p = 0 AND xl_a > 0 GROUP BY 1 LIMIT 51"
+        ).fetchall()
+        if len(rows) > 50:
+            continue
+        hit = [r for r in rows if checks.UNDONE.search(str(r[0]))]
+        if not hit:
+            continue
+        hit.sort(key=lambda r: -r[1])
+        return checks.Undone(
+            col,
+            [str(r[0]) for r in hit],
+            np.array(sorted(int(r[3]) for r in hit)),
+            float(sum(r[2] for r in hit)),
+            float(sum(r[2] for r in rows)),
+            count=int(sum(r[1] for r in hit)),
+        )
+    return None
 
 
 def _stop_where_different(
