@@ -160,7 +160,7 @@ def job_duckdb_sql(source: str, memory_limit: str) -> dict:
     from xlclv.engines.sql import rfm_query
 
     start = time.perf_counter()
-    with duckdb_engine._connect(memory_limit, None) as con:
+    with duckdb_engine.connect(memory_limit, None) as con:
         con.execute(f"CREATE VIEW tx AS SELECT * FROM read_parquet('{source}')")
         con.execute("CREATE TABLE rfm AS " + rfm_query("tx"))
         n = con.execute("SELECT COUNT(*) FROM rfm").fetchone()[0]

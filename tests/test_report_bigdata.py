@@ -374,6 +374,31 @@ def test_truncated_customers_sheet_and_the_scores_file(files, tmp_path):
     assert len(full.customers) in tiles  # the Customers tile counts everyone
 
 
+def test_scores_file_in_id_order_when_the_customer_table_is_stored_otherwise(
+    files, tmp_path, monkeypatch
+):
+    """write_scores joins the scores by position only when the customer table is stored in
+    id order; stored in another order, it joins on the index and sorts: the same file."""
+    full = bd.build_report_big(files["parquet"], S).report
+    real = bd._build_customers
+
+    def shuffled(con, *args, **kwargs):
+        out = real(con, *args, **kwargs)
+        con.execute("SET preserve_insertion_order = true")
+        con.execute("CREATE TEMP TABLE xl_tmp AS SELECT * FROM xl_cust ORDER BY hash(xl_i)")
+        con.execute("DROP TABLE xl_cust")
+        con.execute("ALTER TABLE xl_tmp RENAME TO xl_cust")
+        con.execute("SET preserve_insertion_order = false")
+        stored = con.execute("SELECT xl_i FROM xl_cust").fetchnumpy()["xl_i"]
+        assert (stored != np.arange(stored.size)).any()  # really out of order
+        return out
+
+    monkeypatch.setattr(bd, "_build_customers", shuffled)
+    scores = tmp_path / "all.parquet"
+    bd.build_report_big(files["parquet"], S, scores=scores)
+    _frames_equal(_ns(pd.read_parquet(scores)), full.customers)
+
+
 def test_scores_as_csv(files, tmp_path):
     full = bd.build_report_big(files["csv"], S).report
     scores = tmp_path / "all.csv"
@@ -634,7 +659,7 @@ def test_ranges_without_segment_columns_and_with_the_mean_spend_fallback(tmp_pat
     lo, hi = r.summary["total_clv_range"]
     assert lo < r.summary["total_predicted_clv"] < hi
 
-    def fallback(con):
+    def fallback(con, gross):
         return MeanSpend(30.0), "fallback used", []
 
     monkeypatch.setattr(bd, "_fit_spend", fallback)

@@ -168,7 +168,7 @@ def _ident(name: str) -> str:
 
 
 @contextmanager
-def _connect(memory_limit: str, threads: int | None) -> Iterator[Any]:
+def connect(memory_limit: str, threads: int | None) -> Iterator[Any]:
     """An in-memory DuckDB connection with a memory limit and its own spill folder."""
     duckdb = _import_duckdb()
     if not isinstance(memory_limit, str) or not _MEMORY.match(memory_limit):
@@ -201,21 +201,21 @@ def _connect(memory_limit: str, threads: int | None) -> Iterator[Any]:
 
 # -- sources ----------------------------------------------------------------------------------
 @dataclass
-class _Source:
+class Source:
     relation: str  # SQL that can follow FROM
     numbered: str  # SQL with every column plus xl_row (1-based) and xl_file
     ordered_numbering: bool  # numbered needs one thread to number rows in source order
     name: str
 
 
-def _open_source(con: Any, source: object, date: str, table: str | None) -> _Source:
+def open_source(con: Any, source: object, date: str, table: str | None) -> Source:
     if isinstance(source, pd.DataFrame):
         frame = source
         if date in frame.columns and isinstance(frame[date].dtype, pd.DatetimeTZDtype):
             # rfm_summary dates a time-zone-aware timestamp by its local wall-clock day.
             frame = frame.assign(**{date: frame[date].dt.tz_localize(None)})
         con.register("xl_source_frame", frame)
-        return _Source(
+        return Source(
             "xl_source_frame",
             "SELECT *, row_number() OVER () AS xl_row, 'DataFrame' AS xl_file FROM xl_source_frame",
             True,
@@ -253,7 +253,7 @@ def _open_source(con: Any, source: object, date: str, table: str | None) -> _Sou
         return _parquet([text], path.name)
     if suffix in _CSV:
         read = f"read_csv({_literal(text)}, all_varchar = true, header = true)"
-        return _Source(
+        return Source(
             read,
             f"SELECT *, row_number() OVER () AS xl_row, {_literal(path.name)} AS xl_file "
             f"FROM {read}",
@@ -268,9 +268,9 @@ def _open_source(con: Any, source: object, date: str, table: str | None) -> _Sou
     )
 
 
-def _parquet(files: list[str], name: str) -> _Source:
+def _parquet(files: list[str], name: str) -> Source:
     listed = "[" + ", ".join(_literal(f) for f in files) + "]"
-    return _Source(
+    return Source(
         f"read_parquet({listed}, union_by_name = true)",
         "SELECT *, file_row_number + 1 AS xl_row, filename AS xl_file "
         f"FROM read_parquet({listed}, union_by_name = true, filename = true, "
@@ -280,7 +280,7 @@ def _parquet(files: list[str], name: str) -> _Source:
     )
 
 
-def _database(con: Any, path: str, name: str, table: str | None) -> _Source:
+def _database(con: Any, path: str, name: str, table: str | None) -> Source:
     if not table:
         raise InputError(
             f"{name!r} is a DuckDB database: pass table= with the transactions table's name"
@@ -301,7 +301,7 @@ def _database(con: Any, path: str, name: str, table: str | None) -> _Source:
             f"the database {name!r} has no table {table!r}; tables found: "
             f"{', '.join(repr(t) for t in tables) or 'none'}"
         ) from None
-    return _Source(
+    return Source(
         qualified,
         f"SELECT *, row_number() OVER () AS xl_row, {_literal(str(table))} AS xl_file "
         f"FROM {qualified}",
@@ -321,7 +321,7 @@ _KINDS = {  # code: (kind, which column)
 }
 
 
-def _describe(con: Any, src: _Source, names: dict[str, str]) -> dict[str, str]:
+def _describe(con: Any, src: Source, names: dict[str, str]) -> dict[str, str]:
     """The source's column types; an InputError for a missing required column."""
     types = {
         r[0]: str(r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {src.relation}").fetchall()
@@ -352,7 +352,7 @@ def _zone(con: Any, time_zone: str | None) -> str | None:
     return time_zone
 
 
-def _date_expr(column: str, dtype: str, time_zone: str | None = None) -> str:
+def date_expr(column: str, dtype: str, time_zone: str | None = None) -> str:
     q, t = _ident(column), dtype.upper()
     if t == "DATE":
         return q
@@ -378,7 +378,7 @@ def _date_expr(column: str, dtype: str, time_zone: str | None = None) -> str:
     raise InputError(f"column '{column}' has the type {dtype}, not dates", column=column)
 
 
-def _amount_expr(column: str, dtype: str) -> str:
+def amount_expr(column: str, dtype: str) -> str:
     q, t = _ident(column), dtype.upper()
     if t.startswith(_NUMERIC_TYPES):
         return f"CAST({q} AS DOUBLE)"
@@ -399,7 +399,7 @@ def _typed_columns(
     FROM {relation}"""
 
 
-def _typed(
+def typed_sql(
     relation: str, names: dict[str, str], exprs: dict[str, str], end: str, extra: str = ""
 ) -> str:
     """The typed columns with the problem code ``xl_p`` of each row (0 = usable)."""
@@ -460,10 +460,10 @@ def _problem_text(code: int, value: str, end: str) -> str:
 
 
 def _issue_rows(
-    con: Any, src: _Source, names: dict[str, str], exprs: dict[str, str], end: str, end_iso: str
+    con: Any, src: Source, names: dict[str, str], exprs: dict[str, str], end: str, end_iso: str
 ) -> pd.DataFrame:
     """The first MAX_ISSUE_ROWS rows not used, in source order (a second, rare pass)."""
-    typed = _typed(f"({src.numbered})", names, exprs, end, extra=", xl_row, xl_file")
+    typed = typed_sql(f"({src.numbered})", names, exprs, end, extra=", xl_row, xl_file")
     if src.ordered_numbering:  # number the rows in file order: one thread, order kept
         con.execute("SET threads = 1")
         con.execute("SET preserve_insertion_order = true")
@@ -511,14 +511,14 @@ def _scan(
     end_sql = "NULL" if end_day is None else f"DATE {_literal(_iso(end_day))}"
     cal_day = None if calibration_end is None else _day(calibration_end, "calibration_end")
     bought = "xl_a >= 0" if include_zero_amounts else "xl_a > 0"
-    with _connect(memory_limit, threads) as con:
-        src = _open_source(con, source, date, table)
+    with connect(memory_limit, threads) as con:
+        src = open_source(con, source, date, table)
         types = _describe(con, src, names)
         exprs = {
-            "date": _date_expr(date, types[date], _zone(con, time_zone)),
-            "amount": _amount_expr(amount, types[amount]),
+            "date": date_expr(date, types[date], _zone(con, time_zone)),
+            "amount": amount_expr(amount, types[amount]),
         }
-        typed = _typed(src.relation, names, exprs, end_sql)
+        typed = typed_sql(src.relation, names, exprs, end_sql)
         profile = _profile(con, typed, bought)
         if profile["rows"] == 0:
             raise InputError(f"{src.name} is empty: there are no purchases to summarise")

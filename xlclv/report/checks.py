@@ -486,7 +486,7 @@ def case_variants(ids: pd.Series) -> tuple[pd.Series, str | None]:
 
 
 #: Status words of a row whose positive amount was refunded, returned or cancelled.
-_UNDONE = re.compile(
+UNDONE = re.compile(
     r"(?i)\b(?:(?:partially[\s_-]*)?refund(?:s|ed)?|returns?|returned|credit[\s_-]?(?:note|memo)|"
     r"cancell?(?:ed|ation)|voided|void|charge[\s_-]?back|revers(?:ed|al)|storn\w*|gutschrift|"
     r"retoure|rembours\w*|annul\w*|devoluci[oó]n|devuelt[oa]|reembols\w*|cancelad[oa])\b"
@@ -502,6 +502,7 @@ class Undone:
     rows: np.ndarray  # their Excel rows
     amount: float  # their (positive) amounts' sum
     of_amount: float  # all purchases' sum
+    count: int | None = None  # how many rows (None: len(rows); the big path lists first rows)
 
     @property
     def share(self) -> float:
@@ -509,9 +510,11 @@ class Undone:
 
     def message(self) -> str:
         shown = ", ".join(repr(w) for w in self.words[:3])
-        rows = ", ".join(str(r) for r in self.rows[:5]) + (", ..." if len(self.rows) > 5 else "")
+        count = self.count if self.count is not None else len(self.rows)
+        more = ", ..." if count > min(len(self.rows), 5) else ""
+        rows = ", ".join(str(r) for r in self.rows[:5]) + more
         return (
-            f"{len(self.rows):,} purchase row(s) have {shown} in column '{self.column}' "
+            f"{count:,} purchase row(s) have {shown} in column '{self.column}' "
             f"(rows {rows}): {self.share:.1%} of purchase revenue. They are counted as "
             "purchases. If they were refunded, remove them or add the refund as a negative "
             "amount, then run again."
@@ -530,7 +533,7 @@ def refunded_rows(
         distinct = values[bought].unique()
         if len(distinct) > 50:
             continue  # a status has few values; free text is not a status
-        undone = [v for v in distinct if _UNDONE.search(v)]
+        undone = [v for v in distinct if UNDONE.search(v)]
         if not undone:
             continue
         hit = bought & values.isin(undone).to_numpy()

@@ -1122,7 +1122,9 @@ def _parse_amounts(
     return out, ~np.isfinite(values), info
 
 
-def _problem_for_bad(v: Any, what: str, order: str | None = None) -> str:
+def problem_for_bad(v: Any, what: str, order: str | None = None) -> str:
+    """The Data issues text of an unusable ``what`` cell (a date, amount, score...): blank,
+    an Excel error, or text that does not read (with the date order, if known)."""
     text = _cell_text(v).strip()
     if text == "":
         return f"{what} is blank: row not used"
@@ -1363,7 +1365,7 @@ def _rejected_issues(
         if bad_id[i]:
             text = _cell_text(f.cid_raw.iloc[i])
             if f.cid_blank[i]:
-                problem = _blank_id_problem(above.iloc[i], row in merged)
+                problem = blank_id_problem(above.iloc[i], row in merged)
             else:
                 problem = f"customer_id is the Excel error {text}: row not used"
             issues.append((sheet, row, cols["customer_id"], text, problem))
@@ -1373,7 +1375,7 @@ def _rejected_issues(
                 f"date {_cell_text(v)!r} is before 1900: row not used (xlclv reads dates from "
                 "1900 to 2262; fix the year)"
                 if f.early[i]
-                else _problem_for_bad(v, "date", f.order)
+                else problem_for_bad(v, "date", f.order)
             )
             issues.append((sheet, row, cols["date"], _cell_text(v), problem))
         elif f.amt_bad[i] or f.huge[i]:
@@ -1382,7 +1384,7 @@ def _rejected_issues(
                 f"amount {_cell_text(v)!r} is implausibly large (above {MAX_AMOUNT:.0e} in "
                 "absolute value): row not used (check the cell)"
                 if f.huge[i]
-                else _problem_for_bad(v, "amount")
+                else problem_for_bad(v, "amount")
             )
             issues.append((sheet, row, cols["amount"], _cell_text(v), problem))
         else:
@@ -1551,7 +1553,7 @@ def _blank_cell(v: Any) -> bool:
     return v is None or (isinstance(v, str) and not v.strip()) or bool(pd.isna(v) is True)
 
 
-def _blank_id_problem(prev: Any, merged: bool) -> str:
+def blank_id_problem(prev: Any, merged: bool) -> str:
     """The issue text of a row without a customer id; names the last id above it."""
     prev = None if prev is None or (isinstance(prev, float) and np.isnan(prev)) else prev
     if merged:
@@ -1596,7 +1598,7 @@ def clean_nps(
         elif bad[i]:
             v = score_raw.iloc[i]
             issues.append(
-                (sheet, int(rows[i]), cols["score"], _cell_text(v), _problem_for_bad(v, "score"))
+                (sheet, int(rows[i]), cols["score"], _cell_text(v), problem_for_bad(v, "score"))
             )
         else:
             issues.append(
@@ -1651,7 +1653,7 @@ def clean_marketing(
         elif bad_spend[i]:
             v = data[cols["spend"]].iloc[i]
             issues.append(
-                (sheet, int(rows[i]), cols["spend"], _cell_text(v), _problem_for_bad(v, "spend"))
+                (sheet, int(rows[i]), cols["spend"], _cell_text(v), problem_for_bad(v, "spend"))
             )
         elif bad_new[i]:
             v = data[cols["new_customers"]].iloc[i]
@@ -1661,7 +1663,7 @@ def clean_marketing(
                     int(rows[i]),
                     cols["new_customers"],
                     _cell_text(v),
-                    _problem_for_bad(v, "new_customers"),
+                    problem_for_bad(v, "new_customers"),
                 )
             )
         else:

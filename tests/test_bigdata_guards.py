@@ -1,0 +1,74 @@
+"""The big-data path applies the workbook path's guards that change or qualify numbers:
+a Currency column with two codes stops the run, float ids of 2^53 or more stop it, and
+purchases a status column calls refunded are reported (a warning above max_rejected_share).
+Expected rows, counts and shares by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xlclv._errors import InputError, WorkbookError
+from xlclv.report import Settings
+from xlclv.report import bigdata as bd
+
+_DAYS = ["2024-01-03", "2024-02-10", "2024-05-01", "2024-01-20", "2024-03-15", "2024-02-01"]
+_DAYS += ["2024-06-20", "2024-04-04"]
+_IDS = ["a", "a", "a", "b", "b", "c", "c", "d"]
+_AMOUNTS = [100.0, 50.0, 30.0, 80.0, 20.0, 45.0, 60.0, 15.0]  # purchase revenue 400
+
+
+def _parquet(tmp_path, **extra):
+    frame = pd.DataFrame(
+        {"customer_id": _IDS, "date": pd.to_datetime(_DAYS), "amount": _AMOUNTS, **extra}
+    )
+    path = tmp_path / "tx.parquet"
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def _big(path, **settings):
+    return bd.build_report_big(path, Settings(model="BGNBD", **settings))
+
+
+def test_a_currency_column_with_two_codes_stops(tmp_path):
+    codes = ["EUR", "EUR", "EUR", "USD", "EUR", "EUR", "EUR", "EUR"]
+    with pytest.raises(WorkbookError) as err:
+        _big(_parquet(tmp_path, Currency=codes))
+    assert "'EUR' (row 2) and 'USD' (row 5)" in str(err.value)
+
+
+def test_one_currency_code_names_the_report(tmp_path):
+    big = _big(_parquet(tmp_path, currency_code=["CHF"] * 8))
+    assert big.report.summary["currency"] == "CHF"
+
+
+def test_float_ids_past_two_to_the_53_stop(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "customer_id": np.array([2.0**53, 2.0**53 + 2, 5.0, 5.0]),
+            "date": pd.to_datetime(["2024-01-03", "2024-02-10", "2024-01-20", "2024-03-15"]),
+            "amount": [10.0, 20.0, 5.0, 7.0],
+        }
+    )
+    path = tmp_path / "f.parquet"
+    frame.to_parquet(path, index=False)
+    with pytest.raises(InputError, match=r"first in row 2.*as text"):
+        _big(path)
+
+
+def test_refunded_purchases_are_a_warning_with_their_share(tmp_path):
+    status = ["paid", "refunded", "paid", "paid", "partially_refunded", "paid", "paid", "paid"]
+    big = _big(_parquet(tmp_path, **{"Financial Status": status}))
+    warning = " ".join(big.report.summary["warnings"])
+    assert "2 purchase row(s)" in warning and "17.5% of purchase revenue" in warning  # 70/400
+    assert "rows 3, 6" in warning
+    assert big.report.customers["Revenue"].sum() == pytest.approx(400.0)
+
+
+def test_a_small_refunded_share_is_a_note(tmp_path):
+    status = ["paid"] * 7 + ["Cancelled"]
+    big = _big(_parquet(tmp_path, Status=status), max_rejected_share=0.05)  # 15/400
+    assert not any("purchase row(s)" in w for w in big.report.summary["warnings"])
+    assert any("1 purchase row(s) have 'Cancelled'" in n for n in big.report.summary["notes"])
