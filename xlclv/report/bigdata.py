@@ -320,7 +320,7 @@ def _plan(
         )
     used = set(names.values())
     extras = [c for c, _ in cols if c not in used and c.strip() and not c.startswith("xl_")]
-    # the engine's dates and amounts rules (_typed), on ids and segments as the workbook has them
+    # the engine's dates and amounts rules (typed_sql), on ids and segments as the workbook has them
     not_blank = " OR ".join(f"NOT {_blank_expr(c, t)}" for c, t in cols) or "TRUE"
     segs = "".join(
         f", COALESCE({_text_expr(c, types[c])}, '(blank)') AS xl_s{i}" for i, c in enumerate(extras)
