@@ -28,6 +28,7 @@ from xlclv._errors import InputError, WorkbookError
 from xlclv.cli import main
 from xlclv.report import Settings, build_report
 from xlclv.report import bigdata as bd
+from xlclv.report import segments as seg
 from xlclv.report.cli import read_inputs
 from xlclv.report.sample import sample_inputs
 from xlclv.report.writer import write_report
@@ -397,6 +398,28 @@ def test_scores_file_in_id_order_when_the_customer_table_is_stored_otherwise(
     scores = tmp_path / "all.parquet"
     bd.build_report_big(files["parquet"], S, scores=scores)
     _frames_equal(_ns(pd.read_parquet(scores)), full.customers)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_cohort_table_by_codes_is_the_workbook_paths_table(seed):
+    """The big path groups cohorts by codes into the sorted labels; the workbook path's
+    cohort_table groups a text per customer: the same table."""
+    rng = np.random.default_rng(seed)
+    n = 5000
+    light = pd.DataFrame(
+        {
+            "Revenue": rng.gamma(2.0, 30.0, n) - 5.0,
+            "Historical CLV": rng.gamma(2.0, 30.0, n),
+            "Predicted CLV": rng.gamma(2.0, 30.0, n),
+            "P(alive)": rng.random(n),
+        }
+    )
+    label_of_day = np.array(["2024-Q3", "2024-Q1", "2025-Q2", "2024-Q1", "2023-Q4"], dtype=object)
+    day_code = rng.integers(0, label_of_day.size, n)
+    want = seg.cohort_table(light, pd.Series(label_of_day[day_code]))
+    got = bd._cohort_table(light, label_of_day, day_code)
+    assert got["Cohort"].tolist() == ["2023-Q4", "2024-Q1", "2024-Q3", "2025-Q2"]
+    _frames_equal(got, want, rtol=1e-12)
 
 
 def test_scores_as_csv(files, tmp_path):

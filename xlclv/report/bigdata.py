@@ -325,7 +325,7 @@ def _plan(
         )
     used = set(names.values())
     extras = [c for c, _ in cols if c not in used and c.strip() and not c.startswith("xl_")]
-    # the engine's dates and amounts rules (_typed), on ids and segments as the workbook has them
+    # the engine's dates and amounts rules (typed_sql), on ids and segments as the workbook has them
     not_blank = " OR ".join(f"NOT {_blank_expr(c, t)}" for c, t in cols) or "TRUE"
     segs = "".join(
         f", COALESCE({_text_expr(c, types[c])}, '(blank)') AS xl_s{i}" for i, c in enumerate(extras)
@@ -1632,7 +1632,7 @@ def _groups(
     span_days = float((days.max() - days.min()) / np.timedelta64(1, "D"))
     labels, cohort_kind = seg.cohort_labels(pd.Series(days), span_days)
     label_of_day = labels.to_numpy(dtype=object)
-    cohorts = seg.cohort_table(light, pd.Series(label_of_day[day_code]))
+    cohorts = _cohort_table(light, label_of_day, day_code)
     curves = _cohort_curves(curve_rows, days, day_code, label_of_day, end)
     # the Customers sheet: every customer in id order, or the top ones by predicted CLV
     ids = _fetch_ids(con, shown)
@@ -1672,6 +1672,31 @@ def _groups(
         issues=issues,
         notes=[],
     )
+
+
+def _cohort_table(light: pd.DataFrame, label_of_day: np.ndarray, day_code: np.ndarray):
+    """:func:`xlclv.report.segments.cohort_table`, grouped by codes into the sorted labels
+    rather than by a text per customer: the same groups in the same (sorted) order and the
+    same sums over the same rows in the same order, without a column of 10M texts and a copy
+    of the frame (measured: the segment stage's peak memory at 10M customers)."""
+    names, label_code = np.unique(label_of_day.astype(str), return_inverse=True)
+    key = pd.Categorical.from_codes(
+        label_code[day_code], categories=pd.Index(names.astype(object), dtype=object)
+    )
+    g = light.groupby(key, sort=True, observed=True)
+    out = pd.DataFrame(
+        {
+            "Customers": g.size(),
+            "Revenue": g["Revenue"].sum(),
+            "Historical CLV": g["Historical CLV"].sum(),
+            "Predicted CLV": g["Predicted CLV"].sum(),
+        }
+    )
+    out.insert(2, "Revenue per customer", out["Revenue"] / out["Customers"])
+    out["Avg predicted CLV"] = out["Predicted CLV"] / out["Customers"]
+    out["Avg P(alive)"] = g["P(alive)"].mean()
+    out.index = pd.Index(out.index.astype(object), dtype=object, name="Cohort")
+    return out.reset_index()
 
 
 def _empty_issues() -> pd.DataFrame:
