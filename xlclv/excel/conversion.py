@@ -186,12 +186,39 @@ def _fast_clean_read(slow: Any) -> Callable:
         value = c.value
         if slow.numbers_handler is None and isinstance(value, list | tuple):
             cells = _cells(value)
-            if set(map(type, cells)) <= _READ_AS_IS and "" not in cells:
+            kinds = set(map(type, cells))
+            if kinds <= _READ_AS_IS and "" not in cells:
                 c.value = [list(row) for row in value]
                 return
+            if slow.dates_handler is dt.datetime and _all_dates(kinds):
+                days = _naive_datetimes(cells)
+                if days is not None:
+                    width = len(value[0])
+                    c.value = [days[i : i + width] for i in range(0, len(days), width)]
+                    return
         slow(c)
 
     return stage
+
+
+def _all_dates(kinds: set[type]) -> bool:
+    """Every cell is a datetime (pywin32's COM time is a datetime subclass)."""
+    return bool(kinds) and all(issubclass(k, dt.datetime) for k in kinds)
+
+
+def _naive_datetimes(cells: list[Any]) -> list[dt.datetime] | None:
+    """What xlwings' cleaning makes of date cells (``_com_time_to_datetime``: a naive datetime
+    with the same year ... microsecond, any time zone dropped), for all cells at once through
+    pandas; None when pandas cannot (time zones mixed, years outside its range)."""
+    import pandas as pd
+
+    try:
+        stamps = pd.DatetimeIndex(pd.to_datetime(cells))
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if stamps.tz is not None:
+        stamps = stamps.tz_localize(None)  # the wall time written, as xlwings keeps it
+    return list(stamps.to_pydatetime())
 
 
 def _fast_clean_write(slow: Any) -> Callable:
