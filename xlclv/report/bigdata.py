@@ -1683,18 +1683,7 @@ def _cohort_table(light: pd.DataFrame, label_of_day: np.ndarray, day_code: np.nd
     key = pd.Categorical.from_codes(
         label_code[day_code], categories=pd.Index(names.astype(object), dtype=object)
     )
-    g = light.groupby(key, sort=True, observed=True)
-    out = pd.DataFrame(
-        {
-            "Customers": g.size(),
-            "Revenue": g["Revenue"].sum(),
-            "Historical CLV": g["Historical CLV"].sum(),
-            "Predicted CLV": g["Predicted CLV"].sum(),
-        }
-    )
-    out.insert(2, "Revenue per customer", out["Revenue"] / out["Customers"])
-    out["Avg predicted CLV"] = out["Predicted CLV"] / out["Customers"]
-    out["Avg P(alive)"] = g["P(alive)"].mean()
+    out = seg.cohort_sums(light.groupby(key, sort=True, observed=True))
     out.index = pd.Index(out.index.astype(object), dtype=object, name="Cohort")
     return out.reset_index()
 

@@ -18,12 +18,10 @@ prints them and exits with code 3.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import re
 import signal
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -444,30 +442,6 @@ def _limits(args: argparse.Namespace, inputs: Any, output: Path) -> dict[str, An
     }
 
 
-@contextlib.contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    """SIGTERM raises :class:`xlclv.report.writer.workbook.Terminated` (a SystemExit, so
-    every ``finally`` runs on the way out) instead of killing the process. Main thread only."""
-    from xlclv.report.writer.workbook import Terminated
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise Terminated(128 + signum)
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except (ValueError, OSError):  # not allowed here (embedded interpreter)
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _stat(path: Path) -> tuple[int, int] | None:
     try:
         st = path.stat()
@@ -483,7 +457,7 @@ def _stoppable(args: argparse.Namespace, run: Callable[[], int]) -> int:
     (``.~NAME`` beside it) is removed here when this run created it.
     """
     from xlclv.report import bigdata
-    from xlclv.report.writer.workbook import Terminated
+    from xlclv.report.writer.workbook import Terminated, terminate_as_exception
 
     output = Path(args.output)
     scores = [getattr(args, "scores", None), bigdata.default_scores_path(output)]
@@ -491,7 +465,7 @@ def _stoppable(args: argparse.Namespace, run: Callable[[], int]) -> int:
     before = {t: t.exists() for t in temps}
     was = _stat(output)
     try:
-        with _sigterm_raises():
+        with terminate_as_exception():
             return run()
     except Terminated as stop:
         for t in temps:

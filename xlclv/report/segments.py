@@ -7,6 +7,7 @@ Pure pandas on the report's customer table (one row per customer); the report la
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -143,7 +144,14 @@ def cohort_table(customers: pd.DataFrame, cohorts: pd.Series) -> pd.DataFrame:
     ``Revenue per customer``, ``Historical CLV``, ``Predicted CLV``, ``Avg predicted CLV``,
     ``Avg P(alive)``."""
     frame = customers.assign(_cohort=cohorts.to_numpy())
-    g = frame.groupby("_cohort", sort=True)
+    out = cohort_sums(frame.groupby("_cohort", sort=True))
+    out.index.name = "Cohort"
+    return out.reset_index()
+
+
+def cohort_sums(g: Any) -> pd.DataFrame:
+    """The cohort table's columns from customers grouped by cohort (a pandas groupby over
+    ``Revenue``, ``Historical CLV``, ``Predicted CLV`` and ``P(alive)``), indexed by cohort."""
     out = pd.DataFrame(
         {
             "Customers": g.size(),
@@ -155,8 +163,7 @@ def cohort_table(customers: pd.DataFrame, cohorts: pd.Series) -> pd.DataFrame:
     out.insert(2, "Revenue per customer", out["Revenue"] / out["Customers"])
     out["Avg predicted CLV"] = out["Predicted CLV"] / out["Customers"]
     out["Avg P(alive)"] = g["P(alive)"].mean()
-    out.index.name = "Cohort"
-    return out.reset_index()
+    return out
 
 
 def cohort_curves(

@@ -78,7 +78,7 @@ def write_report(report: Any, path: str | os.PathLike[str], *, force: bool = Fal
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)
     try:
-        with _terminate_as_exception():
+        with terminate_as_exception():
             workbook = new_workbook(tmp, use_zip64=True)
             add_report_sheets(workbook, report)
             try:
@@ -137,9 +137,10 @@ class Terminated(SystemExit):
 
 
 @contextlib.contextmanager
-def _terminate_as_exception() -> Iterator[None]:
-    """While writing, SIGTERM raises :class:`Terminated` (cleanup runs) instead of killing
-    the process outright; Ctrl-C already raises KeyboardInterrupt. Main thread only."""
+def terminate_as_exception() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated` (a SystemExit, so every ``finally`` and cleanup runs)
+    instead of killing the process outright; Ctrl-C already raises KeyboardInterrupt. Main
+    thread only; a no-op where signals cannot be set (an embedded interpreter)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
