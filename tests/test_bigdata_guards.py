@@ -72,3 +72,23 @@ def test_a_small_refunded_share_is_a_note(tmp_path):
     big = _big(_parquet(tmp_path, Status=status), max_rejected_share=0.05)  # 15/400
     assert not any("purchase row(s)" in w for w in big.report.summary["warnings"])
     assert any("1 purchase row(s) have 'Cancelled'" in n for n in big.report.summary["notes"])
+
+
+def _ids_parquet(tmp_path, ids):
+    frame = pd.DataFrame({"customer_id": ids, "date": pd.to_datetime(_DAYS), "amount": _AMOUNTS})
+    path = tmp_path / "ids.parquet"
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def test_e_mail_ids_in_two_cases_stop_where_the_workbook_path_would_merge_them(tmp_path):
+    ids = ["A@x.com", "a@x.com", "a@x.com", "b@x.com", "b@x.com", "c@x.com", "c@x.com", "d@x.com"]
+    with pytest.raises(InputError, match=r"differ only in upper/lower case \(e.g. 'A@x.com'"):
+        _big(_ids_parquet(tmp_path, ids))
+
+
+def test_other_ids_in_two_cases_stay_apart_with_a_note(tmp_path):
+    ids = ["ab1", "AB1", "ab1", "b", "b", "c", "c", "d"]
+    big = _big(_ids_parquet(tmp_path, ids))
+    assert big.report.summary["customers"] == 5
+    assert any("'AB1' and 'ab1'" in n for n in big.report.summary["notes"])

@@ -861,7 +861,38 @@ def _summarise(
             f"buy again or when they stop. Add more history (a longer period in sheet "
             f"'{found.plan.name}') or set a later observation_end."
         )
+    _case_variants(con, found)
     return summary, rfm
+
+
+def _case_variants(con: Any, found: _Found) -> None:
+    """Customer ids that differ only in upper/lower case, as :func:`checks.case_variants`: the
+    workbook path makes e-mail addresses one customer, which this path cannot, so it stops;
+    other ids stay apart, with the same note."""
+    if found.plan.types[found.plan.names["customer_id"]].upper().startswith(_INTEGER):
+        return
+    rows = con.execute(
+        "SELECT min(xl_c), max(xl_c), COUNT(*) OVER () FROM xl_cust "
+        "GROUP BY lower(xl_c) HAVING COUNT(*) > 1 LIMIT 1"
+    ).fetchall()
+    if not rows:
+        return
+    first, other, groups = rows[0]
+    shown = f"{first!r} and {other!r}"
+    sample = con.execute("SELECT xl_c FROM xl_cust USING SAMPLE 1000 ROWS").fetchall()
+    emails = sum(bool(checks.EMAIL.match(str(r[0]))) for r in sample)
+    if sample and emails >= 0.9 * len(sample):
+        raise InputError(
+            f"Column '{found.plan.names['customer_id']}' of '{found.plan.name}' has e-mail "
+            f"addresses that differ only in upper/lower case (e.g. {shown}), which the workbook "
+            "path counts as one customer and this path cannot. Write the ids in lower case (for "
+            "example lower(email) in the query that exports them) and run again."
+        )
+    found.notes.append(
+        f"{groups:,} customer id(s) differ from another only in upper/lower case (e.g. "
+        f"{shown}): they are counted as different customers. If they are the same, make the "
+        "ids identical."
+    )
 
 
 @dataclass

@@ -54,7 +54,7 @@ _ORDER_LEVEL = frozenset(
     "paymentmethod shippingmethod".split()
 )
 _ID_HEADER = re.compile(r"(?:^|[\s_\-])(?:id|ID|Id)$|[a-z]Id$|[a-z]ID$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DATE_LIKE = re.compile(r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})\b")
 _NUMBER_LIKE = re.compile(r"^\s*[-+(]?\s*[$€£¥]?\s*\d[\d,.\s]*\)?\s*%?\s*$")
 
@@ -329,7 +329,7 @@ def _not_a_segment(s: pd.Series, col: str, max_values: int, order_col: str | Non
     if n <= 1:
         return "one value only" if n == 1 else "blank"
     sample = values.drop_duplicates().head(2000)
-    if sample.str.match(_EMAIL.pattern).mean() >= 0.5:
+    if sample.str.match(EMAIL.pattern).mean() >= 0.5:
         return "e-mail addresses"
     if sample.str.match(_DATE_LIKE.pattern).mean() >= 0.9:
         return "dates"
@@ -471,7 +471,7 @@ def case_variants(ids: pd.Series) -> tuple[pd.Series, str | None]:
     first = pair[lower[clash] == lower[clash].iloc[0]].tolist()[:2]
     groups = int(lower[clash].nunique())
     shown = " and ".join(repr(x) for x in first)
-    if distinct.str.match(_EMAIL).mean() < 0.9:
+    if distinct.str.match(EMAIL).mean() < 0.9:
         return ids, (
             f"{groups:,} customer id(s) differ from another only in upper/lower case (e.g. "
             f"{shown}): they are counted as different customers. If they are the same, make "
