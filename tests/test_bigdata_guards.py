@@ -92,3 +92,20 @@ def test_other_ids_in_two_cases_stay_apart_with_a_note(tmp_path):
     big = _big(_ids_parquet(tmp_path, ids))
     assert big.report.summary["customers"] == 5
     assert any("'AB1' and 'ab1'" in n for n in big.report.summary["notes"])
+
+
+@pytest.mark.parametrize(
+    ("given", "later"),
+    [("2GB", "1000MB"), ("1.5GB", "750MB"), ("400MB", "256MB"), ("200MB", "200MB")]
+    + [("2GiB", "1073MB"), ("8 gb", "4000MB"), ("abc", None)],
+)
+def test_the_memory_limit_after_summarise_is_half_but_not_below_256_mb(given, later):
+    assert bd.later_memory_limit(given) == later  # by hand: 2 GiB = 2,147,483,648 bytes
+
+
+def test_the_halved_limit_gives_the_same_report(tmp_path, monkeypatch):
+    path = _parquet(tmp_path, region=["N", "S", "N", "S", "N", "S", "N", "S"])
+    low = bd.build_report_big(path, Settings(model="BGNBD"), memory_limit="300MB")
+    monkeypatch.setattr(bd, "_shrink_after_summarise", lambda con, limit: None)
+    kept = bd.build_report_big(path, Settings(model="BGNBD"), memory_limit="300MB")
+    pd.testing.assert_frame_equal(low.report.customers, kept.report.customers)
