@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from xlclv import WorkbookError
 from xlclv.cli import main
 from xlclv.report import read as read_mod
-from xlclv.report.cli import _one_line
+from xlclv.report.cli import one_line
 from xlclv.report.inputs import clean_transactions, read_table_file
 
 CLEAN = "customer_id,date,amount\nA,2024-01-01,10\nA,2024-02-01,20\nB,2024-01-05,5\n"
@@ -128,12 +128,12 @@ def test_a_header_of_megabytes_is_clipped_in_the_message(tmp_path, capsys):
 
 
 def test_one_line_clips_what_a_message_quotes():
-    assert _one_line(ValueError("bad " + "z" * 5000 + " end")) == (
+    assert one_line(ValueError("bad " + "z" * 5000 + " end")) == (
         "bad " + "z" * 299 + "…(5,000 characters) end"
     )
     path = "/" + "d" * 250 + "/out.xlsx"  # a long path is not clipped
-    assert _one_line(ValueError(f"'{path}' already exists")) == f"'{path}' already exists"
-    long = _one_line(ValueError(" ".join(["word"] * 1000)))
+    assert one_line(ValueError(f"'{path}' already exists")) == f"'{path}' already exists"
+    long = one_line(ValueError(" ".join(["word"] * 1000)))
     assert len(long) == 4000 and long.endswith("…")
 
 

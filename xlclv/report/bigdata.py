@@ -78,7 +78,7 @@ from xlclv.report import checks
 from xlclv.report import pipeline as _mem
 from xlclv.report import segments as seg
 from xlclv.report.clean import blank_id_problem, problem_for_bad
-from xlclv.report.fit import Candidate, MeanSpend, _comparison_table, choose_model, purchase_model
+from xlclv.report.fit import Candidate, MeanSpend, choose_model, comparison_table, purchase_model
 from xlclv.report.holdout import holdout_sentence
 from xlclv.report.pipeline import (
     STAGES,
@@ -89,8 +89,8 @@ from xlclv.report.pipeline import (
     Report,
     Summary,
     Values,
-    _dimensions,
     assemble,
+    segment_dimensions,
 )
 from xlclv.report.settings import AUTO, MAX_SEGMENTS, MODELS, Settings, available_models
 
@@ -428,8 +428,8 @@ def _with_no_purchase(counts: pd.DataFrame, plan: _Plan, n: int) -> pd.DataFrame
 
 def _no_purchase_rows(con: Any, plan: _Plan) -> list[tuple]:
     """One Data issues row per customer with used rows but no purchase, at their first row,
-    as the workbook path lists them (:func:`xlclv.report.pipeline._no_purchase_problem`)."""
-    from xlclv.report.pipeline import _no_purchase_problem
+    as the workbook path lists them (:func:`xlclv.report.pipeline.no_purchase_problem`)."""
+    from xlclv.report.pipeline import no_purchase_problem
 
     # only the rows of those customers (xl_no_purchase, found by the summarise stage) are
     # grouped, not every customer's
@@ -446,7 +446,7 @@ def _no_purchase_rows(con: Any, plan: _Plan) -> list[tuple]:
     return [
         (
             Path(str(file)).name, int(row) + 1, cid, str(c),
-            _no_purchase_problem(int(k), float(t), int(z)),
+            no_purchase_problem(int(k), float(t), int(z)),
         )
         for file, row, c, k, t, z in found
     ]  # fmt: skip
@@ -1219,7 +1219,7 @@ def _choose_dims(
     from xlclv.report.inputs import normalise_header
 
     frame = pd.DataFrame(columns=["customer_id", "date", "amount", *plan.extras])
-    names = _dimensions(frame, settings.segment_by, plan.name, normalise_header)
+    names = segment_dimensions(frame, settings.segment_by, plan.name, normalise_header)
     dims = [(plan.extras.index(c), c) for c in names]
     notes: list[str] = []
     counts = _profile(con, plan, [i for i, _ in dims] if settings.segment_by is None else [])
@@ -1287,7 +1287,7 @@ def _fit(con: Any, settings: Settings, gross: float) -> Fits:
     chosen = next(c for c in candidates if c.key == key)
     return Fits(
         chosen.fitted, spend, note, [*chosen.warnings, *spend_warnings],
-        model=key, comparison=_comparison_table(candidates, key), choice=reason,
+        model=key, comparison=comparison_table(candidates, key), choice=reason,
     )  # fmt: skip
 
 
@@ -1405,7 +1405,7 @@ def _value(
     # churn risk: the workbook path's own function on the distinct rows, spread by index
     notes: list[str] = []
     distinct = _mem.Summary(pd.DataFrame(u), *[np.empty(0)] * 4)
-    no_purchase_u = _mem._churn_risk(distinct, fits, settings, notes)
+    no_purchase_u = _mem.churn_risk(distinct, fits, settings, notes)
     return Values(
         p_alive=p_alive_u[uid],
         expected=expected_u[uid],
@@ -1684,7 +1684,7 @@ def _groups(
     for d in dims:
         codes, texts = seg_codes[d]
         light[d] = texts[codes]
-        segments[d] = _mem._with_range(seg.segment_table(light, d), d, values)
+        segments[d] = _mem.with_range(seg.segment_table(light, d), d, values)
         del light[d]
     # cohorts: labels per distinct first day, then per customer
     days, day_code = np.unique(first_day, return_inverse=True)
@@ -1989,7 +1989,7 @@ def run_cli(
     from rich.markup import escape
 
     from xlclv._errors import XlclvError
-    from xlclv.report.cli import EXIT_WARNINGS, PhaseTimer, _one_line, _print_summary
+    from xlclv.report.cli import EXIT_WARNINGS, PhaseTimer, one_line, print_summary
     from xlclv.report.writer import write_report
 
     err = Console(stderr=True, soft_wrap=True)
@@ -2028,14 +2028,14 @@ def run_cli(
         written = write_report(big.report, output, force=args.force)
     except (XlclvError, OSError, db_error) as exc:
         timer.abort()
-        err.print(f"[bold red]error:[/bold red] {escape(_one_line(exc))}", highlight=False)
+        err.print(f"[bold red]error:[/bold red] {escape(one_line(exc))}", highlight=False)
         return 2
     except KeyboardInterrupt:
         timer.abort()
         err.print("[bold red]interrupted[/bold red] (Ctrl-C): no report written", highlight=False)
         return 130
     timer.done()
-    _print_summary(console, big.report, written, time.perf_counter() - start)
+    print_summary(console, big.report, written, time.perf_counter() - start)
     if big.truncated:
         console.print(
             f"  Customers sheet      top {len(big.report.customers):,} of "

@@ -354,7 +354,7 @@ def reading_lines(inputs: Any) -> list[str]:
     return [f"columns              {cols}"] + [f"note: {n}" for n in chosen.get("notes", [])]
 
 
-def _print_summary(console: Console, report: Any, path: Path, seconds: float) -> None:
+def print_summary(console: Console, report: Any, path: Path, seconds: float) -> None:
     s = dict(report.summary)
     cur = s.get("currency") or getattr(report.settings, "currency", "")
     total = float(s.get("total_predicted_clv", 0.0))
@@ -408,11 +408,11 @@ def _run(
         )
     except XlclvError as exc:
         timer.abort()
-        err.print(f"[bold red]error:[/bold red] {escape(_one_line(exc))}", highlight=False)
+        err.print(f"[bold red]error:[/bold red] {escape(one_line(exc))}", highlight=False)
         return 2
     except OSError as exc:  # unreadable or locked file, full disk...
         timer.abort()
-        err.print(f"[bold red]error:[/bold red] {escape(_one_line(exc))}", highlight=False)
+        err.print(f"[bold red]error:[/bold red] {escape(one_line(exc))}", highlight=False)
         return 2
     except KeyboardInterrupt:
         timer.abort()
@@ -422,7 +422,7 @@ def _run(
         timer.abort()
         raise
     timer.done()
-    _print_summary(console, report, written, time.perf_counter() - start)
+    print_summary(console, report, written, time.perf_counter() - start)
     for line in reading_lines(inputs):
         console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
     return EXIT_WARNINGS if report.summary.get("warnings") else 0
@@ -485,7 +485,7 @@ def _stoppable(args: argparse.Namespace, run: Callable[[], int]) -> int:
 _MAX_MESSAGE, _MAX_WORD = 4000, 300
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     text = str(exc)
     m = re.search(r"Maximum line size of ([\d,]+) bytes exceeded\. Actual Size:\s*([\d,]+)", text)
     if m:  # DuckDB (the big-data path) on a CSV line it will not read

@@ -133,7 +133,7 @@ def compare_models(
                 cand.holdout = holdout(key)
         candidates.append(cand)
     key, reason = choose_model(candidates)
-    return Choice(key, reason, _comparison_table(candidates, key), candidates)
+    return Choice(key, reason, comparison_table(candidates, key), candidates)
 
 
 def choose_model(candidates: list[Candidate]) -> tuple[str, str]:
@@ -207,7 +207,7 @@ def _err(x: float) -> str:
     return f"{x:.3f}"
 
 
-def _comparison_table(candidates: list[Candidate], chosen: str) -> pd.DataFrame:
+def comparison_table(candidates: list[Candidate], chosen: str) -> pd.DataFrame:
     rows = []
     for c in candidates:
         rows.append(

@@ -245,7 +245,7 @@ def clean(inputs: Any, settings: Settings) -> Cleaned:
     if settings.segment_by is None:
         dims, skipped = checks.choose_segments(tx, extra, MAX_SEGMENTS, order_col)
     else:
-        dims = _dimensions(tx, settings.segment_by, sheet, normalise_header)
+        dims = segment_dimensions(tx, settings.segment_by, sheet, normalise_header)
     amount = tx["amount"].to_numpy(dtype=float)
     purchase = (amount > 0) | ((amount == 0) & settings.include_zero_amounts)
     if not purchase.any():
@@ -335,7 +335,7 @@ def with_data_currency(settings: Settings, data: Cleaned) -> Settings:
     return replace(settings, currency=chosen)
 
 
-def _no_purchase_problem(returns: int, total: float, zeros: int) -> str:
+def no_purchase_problem(returns: int, total: float, zeros: int) -> str:
     what = []
     if returns:
         what.append(f"{returns:,} return(s), {total:,.2f}")
@@ -481,7 +481,7 @@ def _returns_only(tx, rows, codes, bought, sheet, cid_name) -> pd.DataFrame:
             "Column": cid_name,
             "Value": ids.astype(str).to_numpy(dtype=object),
             "Problem": [
-                _no_purchase_problem(int(k), float(t), int(z))
+                no_purchase_problem(int(k), float(t), int(z))
                 for k, t, z in zip(n.tolist(), total.tolist(), zeros.tolist(), strict=True)
             ],
         }
@@ -716,7 +716,7 @@ def value(base: Summary, fits: Fits, data: Cleaned, settings: Settings) -> Value
     )
     notes: list[str] = []
     ranges = _clv_ranges(base, fits, data, settings, 1.0 - return_rate, notes)
-    no_purchase = _churn_risk(base, fits, settings, notes)
+    no_purchase = churn_risk(base, fits, settings, notes)
     return Values(
         p_alive=p_alive,
         expected=np.asarray(expected, dtype=float).reshape(-1),
@@ -839,7 +839,7 @@ def churn_header(settings: Settings) -> str:
     return f"P(no purchase, next {settings.churn_horizon_days:g} days)"
 
 
-def _churn_risk(
+def churn_risk(
     base: Summary, fits: Fits, settings: Settings, notes: list[str]
 ) -> np.ndarray | None:
     """P(no purchase in the next churn_horizon_days) per customer under the chosen model."""
@@ -959,7 +959,7 @@ def segment(
     marketing, mk_dim, mk_issues, notes = _marketing(inputs, data)
     issues = _concat_issues(issues, mk_issues)
     segments = {
-        d: _with_range(table, d, values)
+        d: with_range(table, d, values)
         for d, table in _segment_tables(
             core, _segment_values(data, base), nps, marketing, mk_dim
         ).items()
@@ -992,7 +992,7 @@ def segment(
     )
 
 
-def _with_range(table: pd.DataFrame, dim: str, values: Values) -> pd.DataFrame:
+def with_range(table: pd.DataFrame, dim: str, values: Values) -> pd.DataFrame:
     """The segment table with the P10/P90 of each segment's total beside Predicted CLV."""
     if values.ranges is None or dim not in values.ranges.segments:
         return table
@@ -1405,7 +1405,7 @@ def _fit_rows(data, base, fits, values, check, groups, settings, first_purchase)
     ]
 
 
-def _dimensions(
+def segment_dimensions(
     tx: pd.DataFrame, segment_by: list[str] | None, sheet: str, key: Callable[[object], str]
 ) -> list[str]:
     extra = [c for c in tx.columns if c not in ("customer_id", "date", "amount")]
