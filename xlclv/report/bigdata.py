@@ -78,7 +78,13 @@ from xlclv.report import checks
 from xlclv.report import pipeline as _mem
 from xlclv.report import segments as seg
 from xlclv.report.clean import blank_id_problem, problem_for_bad
-from xlclv.report.fit import Candidate, MeanSpend, choose_model, comparison_table, purchase_model
+from xlclv.report.fit import (
+    MeanSpend,
+    choose_model,
+    comparison_table,
+    fit_candidate,
+    purchase_model,
+)
 from xlclv.report.holdout import holdout_sentence
 from xlclv.report.pipeline import (
     STAGES,
@@ -1268,17 +1274,7 @@ def _fit(con: Any, settings: Settings, gross: float) -> Fits:
             model, spend, note, [*purchase_warnings, *spend_warnings],
             model=settings.model, choice=choice,
         )  # fmt: skip
-    candidates = []
-    for key in available_models():
-        cand = Candidate(key)
-        try:
-            cand.fitted, cand.warnings = _fit_one(key, rows)
-        except (FitError, InputError) as exc:
-            cand.problem = f"the fit failed ({exc})"
-        else:
-            if not math.isfinite(cand.log_likelihood):
-                cand.problem = "the fit failed (no finite log-likelihood)"
-        candidates.append(cand)
+    candidates = [fit_candidate(k, lambda k: _fit_one(k, rows)) for k in available_models()]
     key, reason = choose_model(candidates)
     reason += (
         " On this big-data path the models are compared by AIC only: they are not refitted "

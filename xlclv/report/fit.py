@@ -121,19 +121,26 @@ def compare_models(
     """
     candidates = []
     for key in models or available_models():
-        cand = Candidate(key)
-        try:
-            cand.fitted, cand.warnings = fit_purchase(key, rfm)
-        except (FitError, InputError) as exc:
-            cand.problem = f"the fit failed ({exc})"
-        else:
-            if not math.isfinite(cand.log_likelihood):
-                cand.problem = "the fit failed (no finite log-likelihood)"
-            else:
-                cand.holdout = holdout(key)
+        cand = fit_candidate(key, lambda k: fit_purchase(k, rfm))
+        if not cand.problem:
+            cand.holdout = holdout(key)
         candidates.append(cand)
     key, reason = choose_model(candidates)
     return Choice(key, reason, comparison_table(candidates, key), candidates)
+
+
+def fit_candidate(key: str, fit: Callable[[str], tuple[Any, list[str]]]) -> Candidate:
+    """Model ``key`` as a candidate: ``fit(key)`` gives (fitted model, warnings); a fit that
+    fails, or ends without a finite log-likelihood, is kept with its problem in words."""
+    cand = Candidate(key)
+    try:
+        cand.fitted, cand.warnings = fit(key)
+    except (FitError, InputError) as exc:
+        cand.problem = f"the fit failed ({exc})"
+    else:
+        if not math.isfinite(cand.log_likelihood):
+            cand.problem = "the fit failed (no finite log-likelihood)"
+    return cand
 
 
 def choose_model(candidates: list[Candidate]) -> tuple[str, str]:
