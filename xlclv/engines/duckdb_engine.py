@@ -203,7 +203,7 @@ def connect(memory_limit: str, threads: int | None) -> Iterator[Any]:
 @dataclass
 class Source:
     relation: str  # SQL that can follow FROM
-    numbered: str  # SQL with every column plus xl_row (1-based) and xl_file
+    numbered: str  # SQL with every column plus xl_row (1-based), xl_file and xl_key (input order)
     ordered_numbering: bool  # numbered needs one thread to number rows in source order
     name: str
 
@@ -217,7 +217,10 @@ def open_source(con: Any, source: object, date: str, table: str | None) -> Sourc
         con.register("xl_source_frame", frame)
         return Source(
             "xl_source_frame",
-            "SELECT *, row_number() OVER () AS xl_row, 'DataFrame' AS xl_file FROM xl_source_frame",
+            _keyed(
+                "SELECT *, row_number() OVER () AS xl_row, 'DataFrame' AS xl_file "
+                "FROM xl_source_frame"
+            ),
             True,
             "DataFrame",
         )
@@ -255,8 +258,10 @@ def open_source(con: Any, source: object, date: str, table: str | None) -> Sourc
         read = f"read_csv({_literal(text)}, all_varchar = true, header = true)"
         return Source(
             read,
-            f"SELECT *, row_number() OVER () AS xl_row, {_literal(path.name)} AS xl_file "
-            f"FROM {read}",
+            _keyed(
+                f"SELECT *, row_number() OVER () AS xl_row, {_literal(path.name)} AS xl_file "
+                f"FROM {read}"
+            ),
             True,
             path.name,
         )
@@ -268,11 +273,17 @@ def open_source(con: Any, source: object, date: str, table: str | None) -> Sourc
     )
 
 
+def _keyed(numbered: str) -> str:
+    """A source numbered by row_number() with its order key ``xl_key`` (the row number)."""
+    return f"SELECT *, xl_row AS xl_key FROM ({numbered})"
+
+
 def _parquet(files: list[str], name: str) -> Source:
     listed = "[" + ", ".join(_literal(f) for f in files) + "]"
     return Source(
         f"read_parquet({listed}, union_by_name = true)",
-        "SELECT *, file_row_number + 1 AS xl_row, filename AS xl_file "
+        "SELECT *, file_row_number + 1 AS xl_row, filename AS xl_file, "
+        f"CAST(file_index AS BIGINT) * {2**40} + file_row_number AS xl_key "
         f"FROM read_parquet({listed}, union_by_name = true, filename = true, "
         "file_row_number = true)",
         False,
@@ -303,8 +314,10 @@ def _database(con: Any, path: str, name: str, table: str | None) -> Source:
         ) from None
     return Source(
         qualified,
-        f"SELECT *, row_number() OVER () AS xl_row, {_literal(str(table))} AS xl_file "
-        f"FROM {qualified}",
+        _keyed(
+            f"SELECT *, row_number() OVER () AS xl_row, {_literal(str(table))} AS xl_file "
+            f"FROM {qualified}"
+        ),
         True,
         str(table),
     )

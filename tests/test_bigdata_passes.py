@@ -1,0 +1,123 @@
+"""The big-data path's summarise passes: the source is copied once, split by a hash of the
+customer id, and each pass reads only its own customers' rows (xlclv.report.bigdata._passes).
+
+Oracles: pandas on the same rows (each customer's first purchase day and, among that day's
+purchase rows, the first in input order: file, then row) and the same report summarised in
+one pass. DuckDB runs with two threads here, so rows are read out of order and only the
+input-order key can give the right answer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from xlclv.report import Settings
+from xlclv.report import bigdata as bd
+
+S = Settings(model="BGNBD", include_zero_amounts=False, time_unit="D")
+
+
+def _ties(n_customers: int = 3000, seed: int = 7) -> pd.DataFrame:
+    """Every customer's first purchase day has three purchase rows with three different
+    regions (and a return before them), shuffled across the whole file; later days too."""
+    rng = np.random.default_rng(seed)
+    first = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 200, n_customers), "D")
+    rows = []
+    for c in range(n_customers):
+        cid, day = f"c{c:05d}", first[c]
+        rows.append((cid, day - pd.Timedelta(days=3), -5.0, "Returns"))
+        for region in rng.permutation(["North", "South", "East"]):
+            rows.append((cid, day, float(rng.integers(1, 90)), str(region)))
+        for later in rng.integers(1, 150, size=2):
+            rows.append((cid, day + pd.Timedelta(days=int(later)), 10.0, "West"))
+    tx = pd.DataFrame(rows, columns=["customer_id", "date", "amount", "region"])
+    return tx.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+
+
+def _first_regions(tx: pd.DataFrame) -> pd.Series:
+    """pandas: the region of the first purchase row (input order) on the first purchase day."""
+    bought = tx[tx["amount"] > 0]
+    first_day = bought.groupby("customer_id")["date"].transform("min")
+    return bought[bought["date"] == first_day].groupby("customer_id")["region"].first()
+
+
+def _regions(report) -> pd.Series:
+    c = report.customers
+    return c.set_index("Customer ID")["region"].sort_index()
+
+
+@pytest.fixture(scope="module")
+def ties(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("passes")
+    tx = _ties()
+    text = tx.assign(date=tx["date"].dt.strftime("%Y-%m-%d"))
+    text.to_csv(folder / "tx.csv", index=False)
+    half = len(tx) // 2  # a customer's first-day rows fall in both files
+    (folder / "parts").mkdir()
+    tx.iloc[:half].to_parquet(folder / "parts" / "a.parquet", index=False, row_group_size=997)
+    tx.iloc[half:].to_parquet(folder / "parts" / "b.parquet", index=False, row_group_size=997)
+    return tx, folder
+
+
+@pytest.mark.parametrize("source", ["tx.csv", "parts"])
+def test_first_purchase_segment_is_the_first_row_in_input_order(ties, source, monkeypatch):
+    tx, folder = ties
+    expected = _first_regions(tx).sort_index()
+    assert expected.nunique() == 3  # the ties are real: every region wins somewhere
+    monkeypatch.setattr(bd, "ROWS_PER_PASS", 4000)  # about 5 passes
+    seen = []
+    real = bd._passes
+
+    def spy(*args):
+        reads, copy = real(*args)
+        seen.append((len(reads), copy))
+        return reads, copy
+
+    monkeypatch.setattr(bd, "_passes", spy)
+    big = bd.build_report_big(folder / source, S, threads=2, max_customer_rows=10**6)
+    assert seen[0][0] >= 4 and not seen[0][1].exists()  # passes ran; the copy is gone
+    got = _regions(big.report)
+    pd.testing.assert_series_equal(got, expected, check_names=False)
+
+
+def test_a_pass_without_customers_is_skipped(tmp_path, monkeypatch):
+    """Two customers and many passes: most hash buckets are empty (no folder in the copy)."""
+    path = tmp_path / "two.csv"
+    days = pd.date_range("2024-01-01", periods=120, freq="D")
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a"] * 60 + ["b"] * 60,
+            "date": [d.strftime("%Y-%m-%d") for d in days[::2]] * 2,
+            "amount": np.arange(1, 121, dtype=float),
+        }
+    )
+    tx.to_csv(path, index=False)
+    one = bd.build_report_big(path, S).report
+    monkeypatch.setattr(bd, "ROWS_PER_PASS", 5)  # 24 passes for 2 customers
+    many = bd.build_report_big(path, S).report
+    pd.testing.assert_frame_equal(many.customers, one.customers)
+    assert many.customers["Orders"].tolist() == [60, 60]
+
+
+def test_128_bit_ids_stay_exact_through_the_copy(tmp_path, monkeypatch):
+    """Parquet stores DuckDB's 128-bit integers as doubles; ids that differ only past the
+    53rd bit must still be two customers, written exactly."""
+    db = tmp_path / "ids.duckdb"
+    big = 2**100
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE sales (customer_id UHUGEINT, date DATE, amount DOUBLE)")
+        for k, cid in enumerate((big + 1, big + 2)):
+            for d in range(4):
+                con.execute(
+                    "INSERT INTO sales VALUES (?::UHUGEINT, DATE '2024-01-01' + ?::INTEGER, ?)",
+                    [str(cid), 20 * d + k, 10.0 + d],
+                )
+    monkeypatch.setattr(bd, "ROWS_PER_PASS", 2)
+    report = bd.build_report_big(db, S, table="sales").report
+    assert sorted(report.customers["Customer ID"]) == [str(big + 1), str(big + 2)]
+    assert report.customers["Orders"].tolist() == [4, 4]
