@@ -389,28 +389,57 @@ _KIND_NAMES = {
 
 
 def _profile(con: Any, plan: _Plan, dims_all: list[int]) -> dict[str, Any]:
-    counts = ", ".join(f"COUNT_IF(xl_p = {k}) AS k{k}" for k in range(1, 7))
-    distinct = "".join(
-        f", COUNT(DISTINCT xl_s{i}) FILTER (WHERE xl_p = 0) AS n_s{i}" for i in dims_all
-    )
-    row = con.execute(
-        f"""SELECT COUNT(*) AS rows, {counts}, COUNT_IF(xl_p = 0 AND xl_a = 0) AS k7,
-          COUNT_IF(xl_p = 0) AS rows_used,
-          COUNT_IF(xl_p = 0 AND xl_a > 0) AS purchase_rows,
-          MIN(xl_d) FILTER (WHERE xl_p = 0) AS first_date,
-          MAX(xl_d) FILTER (WHERE xl_p = 0) AS last_date,
-          MIN(xl_d) FILTER (WHERE xl_p = 0 AND xl_a > 0) AS first_purchase,
-          COUNT_IF(xl_p BETWEEN 1 AND 5) AS lost_rows,
-          COALESCE(SUM(abs(xl_a)) FILTER (WHERE xl_p BETWEEN 1 AND 5 AND isfinite(xl_a)), 0)
-            AS lost_amount,
-          COUNT_IF(xl_p BETWEEN 1 AND 5 AND (xl_a IS NULL OR NOT isfinite(xl_a)))
-            AS lost_unreadable,
-          COALESCE(SUM(abs(xl_a)) FILTER (WHERE xl_p = 0), 0) AS used_amount,
-          COALESCE(SUM(xl_a) FILTER (WHERE xl_p = 0 AND xl_a < 0), 0) AS returned
-          {distinct}
-        FROM ({plan.typed})"""
-    ).fetchone()
-    return dict(zip([d[0] for d in con.description], row, strict=True))
+    """What the clean stage needs to know of the rows: counts by problem kind, dates, amounts
+    used and lost, and each segment candidate's count of distinct values among the usable
+    rows.
+
+    One scan grouped by the few kinds of row (problem code, sign and finiteness of the
+    amount), folded in Python (:func:`_fold_profile`); the distinct values in a second query
+    (a COUNT(DISTINCT) beside the other aggregates makes DuckDB compute them all on one
+    thread: measured at 100M rows, 6.0 s against 1.3 + 1.4 s)."""
+    kinds = con.execute(
+        f"""SELECT xl_p, sign(xl_a), isfinite(xl_a), COUNT(*), MIN(xl_d), MAX(xl_d),
+          SUM(abs(xl_a)), SUM(xl_a)
+        FROM ({plan.typed}) GROUP BY ALL"""
+    ).fetchall()
+    profile = _fold_profile(kinds)
+    if dims_all:
+        distinct = ", ".join(f"COUNT(DISTINCT xl_s{i}) AS n_s{i}" for i in dims_all)
+        row = con.execute(f"SELECT {distinct} FROM ({plan.typed}) WHERE xl_p = 0").fetchone()
+        profile.update(zip([d[0] for d in con.description], row, strict=True))
+    return profile
+
+
+def _fold_profile(kinds: list[tuple]) -> dict[str, Any]:
+    """The profile from rows (problem code, sign of the amount, amount finite, rows, first
+    and last date, sum of absolute amounts, sum of amounts), one per kind of row. Usable rows
+    (code 0) always have a finite amount; rows lost to problems 1-5 may have none."""
+    cols = ["p", "sign", "finite", "n", "lo", "hi", "abs", "sum"]
+    k = pd.DataFrame(kinds, columns=cols).astype({"p": "int64", "n": "int64"})
+    used = k[k["p"] == 0]
+    bought = used[used["sign"] > 0]
+    lost = k[k["p"].between(1, 5)]
+    readable = lost["finite"].eq(True)
+
+    def day(values: pd.Series, pick: str):
+        values = values.dropna()
+        return getattr(values, pick)() if len(values) else None
+
+    return {
+        "rows": int(k["n"].sum()),
+        **{f"k{c}": int(k.loc[k["p"] == c, "n"].sum()) for c in range(1, 7)},
+        "k7": int(used.loc[used["sign"] == 0, "n"].sum()),
+        "rows_used": int(used["n"].sum()),
+        "purchase_rows": int(bought["n"].sum()),
+        "first_date": day(used["lo"], "min"),
+        "last_date": day(used["hi"], "max"),
+        "first_purchase": day(bought["lo"], "min"),
+        "lost_rows": int(lost["n"].sum()),
+        "lost_amount": float(lost.loc[readable, "abs"].sum()),
+        "lost_unreadable": int(lost.loc[~readable, "n"].sum()),
+        "used_amount": float(used["abs"].sum()),
+        "returned": float(used.loc[used["sign"] < 0, "sum"].sum()),
+    }
 
 
 def _issue_counts(profile: dict[str, Any], plan: _Plan) -> pd.DataFrame:
