@@ -387,7 +387,7 @@ def test_scores_file_in_id_order_when_the_customer_table_is_stored_otherwise(
         out = real(con, *args, **kwargs)
         con.execute("SET preserve_insertion_order = true")
         con.execute("CREATE TEMP TABLE xl_tmp AS SELECT * FROM xl_cust ORDER BY hash(xl_i)")
-        con.execute("DROP TABLE xl_cust")
+        con.execute("DROP VIEW xl_cust")
         con.execute("ALTER TABLE xl_tmp RENAME TO xl_cust")
         con.execute("SET preserve_insertion_order = false")
         stored = con.execute("SELECT xl_i FROM xl_cust").fetchnumpy()["xl_i"]
