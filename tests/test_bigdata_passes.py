@@ -126,24 +126,24 @@ def test_the_profile_counts_every_kind_of_row_by_hand(tmp_path):
     second query) against counts made by hand, one row of each kind."""
     path = tmp_path / "kinds.csv"
     path.write_text(
-        "customer_id,date,amount,region\n"
-        "a,2024-01-01,-3,N\n"  # used: a return before the first purchase
-        "a,2024-01-02,0,S\n"  # used: zero amount (k7)
-        "a,2024-01-05,10,N\n"  # used: the first purchase
-        ",2024-01-06,7,Z\n"  # k1: blank id, a readable amount lost
-        "b,,5,Z\n"  # k2: blank date
-        "b,notadate,-4,Z\n"  # k3: unreadable date, -4 lost
-        "b,2024-01-07,,Z\n"  # k4: blank amount (unreadable)
-        "b,2024-01-08,abc,Z\n"  # k5: not a number (unreadable)
-        "b,2024-01-09,inf,Z\n"  # k5: infinite (unreadable)
-        "c,2024-03-01,-8,Z\n"  # k6: after observation_end (not used, not lost)
-        ",,,\n"  # fully blank: ignored
-        "c,2024-01-20,20,E\n"  # used: a purchase
-        "b,2024-01-10,-2,\n"  # used: a return, blank segment
+        "customer_id,date,amount,region,channel\n"
+        "a,2024-01-01,-3,N,web\n"  # used: a return before the first purchase
+        "a,2024-01-02,0,S,web\n"  # used: zero amount (k7)
+        "a,2024-01-05,10,N,shop\n"  # used: the first purchase
+        ",2024-01-06,7,Z,x1\n"  # k1: blank id, a readable amount lost
+        "b,,5,Z,x2\n"  # k2: blank date
+        "b,notadate,-4,Z,x3\n"  # k3: unreadable date, -4 lost
+        "b,2024-01-07,,Z,x4\n"  # k4: blank amount (unreadable)
+        "b,2024-01-08,abc,Z,x5\n"  # k5: not a number (unreadable)
+        "b,2024-01-09,inf,Z,x6\n"  # k5: infinite (unreadable)
+        "c,2024-03-01,-8,Z,x7\n"  # k6: after observation_end (not used, not lost)
+        ",,,,\n"  # fully blank: ignored
+        "c,2024-01-20,20,E,web\n"  # used: a purchase
+        "b,2024-01-10,-2,,shop\n"  # used: a return, blank segment
     )
     with bd._engine().connect("256MB", 2) as con:
         plan = bd._plan(con, path, None, "DATE '2024-02-01'", None)
-        got = bd._profile(con, plan, [0])
+        got = bd._profile(con, plan, [0, 1])
     expected = {
         "rows": 12, "k1": 1, "k2": 1, "k3": 1, "k4": 1, "k5": 2, "k6": 1, "k7": 1,
         "rows_used": 5, "purchase_rows": 2,
@@ -153,5 +153,6 @@ def test_the_profile_counts_every_kind_of_row_by_hand(tmp_path):
         "lost_rows": 6, "lost_amount": 7 + 5 + 4, "lost_unreadable": 3,
         "used_amount": 3 + 0 + 10 + 20 + 2, "returned": -3 - 2,
         "n_s0": 4,  # N, S, E and (blank) among the used rows
+        "n_s1": 2,  # web and shop
     }  # fmt: skip
     assert got == expected
