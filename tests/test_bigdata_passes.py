@@ -156,3 +156,32 @@ def test_the_profile_counts_every_kind_of_row_by_hand(tmp_path):
         "n_s1": 2,  # web and shop
     }  # fmt: skip
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("raised", "status", "word"),
+    [
+        (KeyboardInterrupt(), 130, "interrupted"),
+        (duckdb.IOException("No space left on device\nmore"), 2, "No space left on device"),
+    ],
+)
+def test_the_big_path_stops_in_one_line(tmp_path, capsys, monkeypatch, raised, status, word):
+    """Ctrl-C and a DuckDB error (a full disk while copying) on the big-data path: one line,
+    no traceback, the workbook path's exit statuses, no report."""
+    from xlclv.cli import main
+
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    _ties(50).to_parquet(folder / "a.parquet", index=False)  # a folder: the big-data path
+
+    def stop(*args, **kwargs):
+        raise raised
+
+    monkeypatch.setattr(bd, "_passes", stop)
+    out = tmp_path / "out.xlsx"
+    assert main(["report", str(folder), "-o", str(out)]) == status
+    err = capsys.readouterr().err
+    assert word in err and "Traceback" not in err
+    said = [x for x in err.splitlines() if x.strip() and not x.strip().startswith("✓")]
+    assert len(said) == 1  # besides the progress of the stages that finished
+    assert not out.exists()

@@ -2065,10 +2065,9 @@ def run_cli(
     import time
 
     from rich.console import Console
-    from rich.markup import escape
 
     from xlclv._errors import XlclvError
-    from xlclv.report.cli import EXIT_WARNINGS, PhaseTimer, one_line, print_summary
+    from xlclv.report.cli import EXIT_WARNINGS, PhaseTimer, print_summary, stopped
     from xlclv.report.writer import write_report
 
     err = Console(stderr=True, soft_wrap=True)
@@ -2105,14 +2104,11 @@ def run_cli(
         )
         timer("write")
         written = write_report(big.report, output, force=args.force)
-    except (XlclvError, OSError, db_error) as exc:
+    except (XlclvError, OSError, db_error, KeyboardInterrupt) as exc:
+        return stopped(exc, timer, err)
+    except SystemExit:  # SIGTERM (see cli._stoppable)
         timer.abort()
-        err.print(f"[bold red]error:[/bold red] {escape(one_line(exc))}", highlight=False)
-        return 2
-    except KeyboardInterrupt:
-        timer.abort()
-        err.print("[bold red]interrupted[/bold red] (Ctrl-C): no report written", highlight=False)
-        return 130
+        raise
     timer.done()
     print_summary(console, big.report, written, time.perf_counter() - start)
     if big.truncated:

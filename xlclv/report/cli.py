@@ -406,18 +406,8 @@ def _run(
             input_path=input_path,
             limits=_limits(args, inputs, output),
         )
-    except XlclvError as exc:
-        timer.abort()
-        err.print(f"[bold red]error:[/bold red] {escape(one_line(exc))}", highlight=False)
-        return 2
-    except OSError as exc:  # unreadable or locked file, full disk...
-        timer.abort()
-        err.print(f"[bold red]error:[/bold red] {escape(one_line(exc))}", highlight=False)
-        return 2
-    except KeyboardInterrupt:
-        timer.abort()
-        err.print("[bold red]interrupted[/bold red] (Ctrl-C): no report written", highlight=False)
-        return 130
+    except (XlclvError, OSError, KeyboardInterrupt) as exc:  # OSError: a locked file, full disk
+        return stopped(exc, timer, err)
     except SystemExit:  # SIGTERM (see _stoppable)
         timer.abort()
         raise
@@ -426,6 +416,19 @@ def _run(
     for line in reading_lines(inputs):
         console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
     return EXIT_WARNINGS if report.summary.get("warnings") else 0
+
+
+def stopped(exc: BaseException, timer: PhaseTimer, err: Console) -> int:
+    """A report run stopped by ``exc``: the progress display ends, one line on stderr (no
+    traceback), and the exit status: 130 for Ctrl-C, else 2 (bad input, unreadable or
+    locked file, full disk). Both report commands (this module's and the big-data path's)
+    stop this way."""
+    timer.abort()
+    if isinstance(exc, KeyboardInterrupt):
+        err.print("[bold red]interrupted[/bold red] (Ctrl-C): no report written", highlight=False)
+        return 130
+    err.print(f"[bold red]error:[/bold red] {escape(one_line(exc))}", highlight=False)
+    return 2
 
 
 def _limits(args: argparse.Namespace, inputs: Any, output: Path) -> dict[str, Any]:
