@@ -9,6 +9,9 @@ input-order key can give the right answer.
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -185,3 +188,40 @@ def test_the_big_path_stops_in_one_line(tmp_path, capsys, monkeypatch, raised, s
     said = [x for x in err.splitlines() if x.strip() and not x.strip().startswith("✓")]
     assert len(said) == 1  # besides the progress of the stages that finished
     assert not out.exists()
+
+
+def test_a_full_disk_while_copying_names_the_folder_and_the_fix(tmp_path, monkeypatch):
+    """The summarise stage's copy on a full disk: an InputError naming the folder, the space
+    needed and TMPDIR, and the partial copy removed (DuckDB's own error is one line about
+    'No space left on device')."""
+    from xlclv._errors import InputError
+    from xlclv.engines import duckdb_engine
+
+    real_connect = duckdb_engine.connect
+    folders = []
+
+    class Full:
+        def __init__(self, con):
+            self._con = con
+
+        def execute(self, sql, *args):
+            if sql.startswith("COPY") and "PARTITION_BY" in sql:
+                folders.append(Path(sql.split("TO '")[1].split("'")[0]))
+                raise duckdb.IOException('Could not write file "x": No space left on device')
+            return self._con.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(self._con, name)
+
+    @contextlib.contextmanager
+    def connect(*args, **kwargs):
+        with real_connect(*args, **kwargs) as con:
+            yield Full(con)
+
+    monkeypatch.setattr(duckdb_engine, "connect", connect)
+    monkeypatch.setattr(bd, "ROWS_PER_PASS", 100)
+    path = tmp_path / "t.parquet"
+    _ties(100).to_parquet(path, index=False)
+    with pytest.raises(InputError, match=r"is full: .* 600 usable rows .* set the TMPDIR") as e:
+        bd.build_report_big(path, S)
+    assert str(folders[0].parent) in str(e.value) and not folders[0].exists()

@@ -641,10 +641,21 @@ def _passes(con: Any, plan: _Plan, rows: int) -> tuple[list[str], Path | None]:
         return [usable], None
     spill = con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
     folder = Path(tempfile.mkdtemp(prefix="xlclv-passes-", dir=spill or None))
-    con.execute(
-        f"COPY (SELECT *, hash(xl_c) % {k} AS xl_b FROM {usable}) "
-        f"TO {_lit(str(folder))} (FORMAT parquet, PARTITION_BY (xl_b))"
-    )
+    try:
+        con.execute(
+            f"COPY (SELECT *, hash(xl_c) % {k} AS xl_b FROM {usable}) "
+            f"TO {_lit(str(folder))} (FORMAT parquet, PARTITION_BY (xl_b))"
+        )
+    except Exception as exc:  # duckdb.IOException; anything else is raised as it is
+        if "no space left" not in str(exc).lower():
+            raise
+        shutil.rmtree(folder, ignore_errors=True)
+        raise InputError(
+            f"The disk of DuckDB's temporary folder ({folder.parent}) is full: the summarise "
+            f"stage copies the {rows:,} usable rows there (about 9 bytes a row, "
+            f"{rows * 9 / 1e9:,.1f} GB). Free space there, or set the TMPDIR environment "
+            "variable to a folder on a bigger disk and run again."
+        ) from None
     # a pass with no customers has no folder (only with very few customers)
     parts = [folder / f"xl_b={j}" for j in range(k)]
     reads = [
