@@ -28,3 +28,21 @@ def pytest_collection_modifyitems(config, items):
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile("explore", deadline=None, max_examples=500, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture
+def passes_seen(monkeypatch):
+    """Records each big-data summarise stage's passes: (number of pass reads, the copy's
+    folder or None), by wrapping xlclv.report.bigdata._passes."""
+    from xlclv.report import bigdata as bd
+
+    seen: list[tuple[int, object]] = []
+    real = bd._passes
+
+    def spy(*args):
+        reads, folder = real(*args)
+        seen.append((len(reads), folder))
+        return reads, folder
+
+    monkeypatch.setattr(bd, "_passes", spy)
+    return seen

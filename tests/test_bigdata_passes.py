@@ -66,22 +66,16 @@ def ties(tmp_path_factory):
 
 
 @pytest.mark.parametrize("source", ["tx.csv", "parts"])
-def test_first_purchase_segment_is_the_first_row_in_input_order(ties, source, monkeypatch):
+def test_first_purchase_segment_is_the_first_row_in_input_order(
+    ties, source, monkeypatch, passes_seen
+):
     tx, folder = ties
     expected = _first_regions(tx).sort_index()
     assert expected.nunique() == 3  # the ties are real: every region wins somewhere
     monkeypatch.setattr(bd, "ROWS_PER_PASS", 4000)  # about 5 passes
-    seen = []
-    real = bd._passes
-
-    def spy(*args):
-        reads, copy = real(*args)
-        seen.append((len(reads), copy))
-        return reads, copy
-
-    monkeypatch.setattr(bd, "_passes", spy)
     big = bd.build_report_big(folder / source, S, threads=2, max_customer_rows=10**6)
-    assert seen[0][0] >= 4 and not seen[0][1].exists()  # passes ran; the copy is gone
+    reads, copy = passes_seen[0]
+    assert reads >= 4 and not copy.exists()  # passes ran; the copy is gone
     got = _regions(big.report)
     pd.testing.assert_series_equal(got, expected, check_names=False)
 

@@ -535,23 +535,18 @@ def test_the_settings_sheet_can_name_a_data_source(files, tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["parquet", "csv"])
-def test_a_log_summarised_in_several_passes_gives_the_same_report(files, monkeypatch, kind):
+def test_a_log_summarised_in_several_passes_gives_the_same_report(
+    files, monkeypatch, kind, passes_seen
+):
     """Big logs are copied once, split by a hash of the customer id, and summarised pass by
     pass; nothing may change (CSV files are numbered on one thread for the segments'
     input-order rule), and the copy is removed afterwards."""
     one = bd.build_report_big(files[kind], S).report
-    seen = []
-    real = bd._passes
-
-    def spy(*args):
-        reads, folder = real(*args)
-        seen.append((len(reads), folder))
-        return reads, folder
-
-    monkeypatch.setattr(bd, "_passes", spy)
+    assert passes_seen[0] == (1, None)  # one pass, no copy
     monkeypatch.setattr(bd, "ROWS_PER_PASS", 300)
     parts = bd.build_report_big(files[kind], S).report
-    assert seen[0][0] >= 3 and not seen[0][1].exists()
+    reads, copy = passes_seen[1]
+    assert reads >= 3 and not copy.exists()
     _same_customers(parts.customers, one.customers)
     _frames_equal(parts.segments["region"], one.segments["region"])
     _frames_equal(parts.cohorts, one.cohorts)
