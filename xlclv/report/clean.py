@@ -47,6 +47,7 @@ __all__ = [
     "parse_column_mapping",
     "recognised_fields",
     "resolve_columns",
+    "serial_dates",
 ]
 
 #: Key of ``DataFrame.attrs`` holding reading choices: on a raw table, the options to clean it
@@ -889,12 +890,21 @@ def _texts(values: pd.Series) -> np.ndarray:
     return out
 
 
-def _serial_dates(x: np.ndarray) -> np.ndarray:
-    """Excel serial day numbers (1900 date system) as datetime64[ns]; NaT when out of range.
+def serial_dates(x: np.ndarray, date1904: bool = False) -> np.ndarray:
+    """Excel serial day numbers as datetime64[ns]; NaT when out of range.
 
-    Serial 1 is 1900-01-01. Excel counts a 29 Feb 1900 that never was (serial 60, rejected),
-    so serials 1-59 are one day later than a plain count from 1899-12-30.
+    In the 1900 date system (Excel's default) serial 1 is 1900-01-01; Excel counts a 29 Feb
+    1900 that never was (serial 60, rejected), so serials 1-59 are one day later than a
+    plain count from 1899-12-30. In the 1904 date system (a workbook option, the default of
+    Excel for Mac before 2011) serial 0 is 1904-01-01 and the count is plain: serial 43832
+    is 2020-01-02 in the 1900 system and 2024-01-03, 1,462 days later, in the 1904 system.
     """
+    if date1904:
+        ok = np.isfinite(x) & (x >= 0) & (x < _MAX_SERIAL - 1462 + 1)
+        day = np.floor(np.where(ok, x, 0)).astype(np.int64)
+        vals = np.datetime64("1904-01-01", "D") + day.astype("timedelta64[D]")
+        vals[~ok] = np.datetime64("NaT")
+        return _as_ns(vals)
     ok = np.isfinite(x) & (x >= 1) & (x < _MAX_SERIAL + 1) & (np.floor(x) != 60)
     day = np.floor(np.where(ok, x, 61)).astype(np.int64)
     day = np.where(day < 60, day + 1, day)
@@ -915,10 +925,16 @@ def _distinct(text: pd.Series) -> tuple[np.ndarray, pd.Series, np.ndarray]:
 
 
 def _dates_from_text(
-    text: pd.Series, order: str | None, *, column: str, sheet: str, rows: np.ndarray
+    text: pd.Series,
+    order: str | None,
+    *,
+    column: str,
+    sheet: str,
+    rows: np.ndarray,
+    date1904: bool = False,
 ) -> tuple[np.ndarray, _TextDates]:
     text = text.astype(str).str.strip()
-    digits = _digit_dates(text, column=column, sheet=sheet, rows=rows)
+    digits = _digit_dates(text, column=column, sheet=sheet, rows=rows, date1904=date1904)
     if digits is not None:
         return digits.values, digits
     values = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[ns]")
@@ -934,7 +950,7 @@ def _dates_from_text(
 
 
 def _digit_dates(
-    text: pd.Series, *, column: str, sheet: str, rows: np.ndarray
+    text: pd.Series, *, column: str, sheet: str, rows: np.ndarray, date1904: bool = False
 ) -> _TextDates | None:
     """A date column written only in digits, all of one length: ``20241018`` (yyyymmdd, as
     ERP exports write dates) or ``45583`` (an Excel serial number saved to CSV as text).
@@ -950,7 +966,8 @@ def _digit_dates(
         parsed = pd.to_datetime(text, format="%Y%m%d", errors="coerce")
         values, how = _as_ns(parsed.to_numpy(dtype="datetime64[ns]")), "yyyymmdd"
     else:
-        values, how = _serial_dates(text.astype(float).to_numpy()), "Excel serial numbers"
+        values = serial_dates(text.astype(float).to_numpy(), date1904)
+        how = "Excel serial numbers" + (" (1904 date system)" if date1904 else "")
     ok = ~np.isnat(values)
     if not ok.any():
         return None
@@ -1004,6 +1021,7 @@ def _parse_dates(
     column: str = "date",
     sheet: str = "Transactions",
     rows: np.ndarray | None = None,
+    date1904: bool = False,
 ) -> tuple[pd.Series, np.ndarray, _TextDates | None]:
     """Dates from cells: datetimes, dates, Excel serial numbers or text (see
     :func:`clean_transactions`). (values at day precision, bad, how text was read)."""
@@ -1013,7 +1031,8 @@ def _parse_dates(
         out = pd.Series(_as_ns(out.to_numpy()), index=s.index).dt.normalize()
         return out, out.isna().to_numpy(), None
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-        out = pd.Series(_serial_dates(s.to_numpy(dtype=float, na_value=np.nan)), index=s.index)
+        out = s.to_numpy(dtype=float, na_value=np.nan)
+        out = pd.Series(serial_dates(out, date1904), index=s.index)
         return out, out.isna().to_numpy(), None
     obj = s.astype(object)
     kind = _kind(obj)
@@ -1023,15 +1042,17 @@ def _parse_dates(
     if kind in ("datetime", "datetime64", "date"):
         values = _datetime_objects(obj)
     elif kind in ("floating", "integer", "mixed-integer-float"):
-        values = _serial_dates(obj.to_numpy(dtype=float))
+        values = serial_dates(obj.to_numpy(dtype=float), date1904)
     elif kind == "string":
-        values, info = _dates_from_text(obj, order, rows=rows, **where)
+        values, info = _dates_from_text(obj, order, rows=rows, date1904=date1904, **where)
     elif kind != "empty":
         is_str, is_num, other = _type_masks(obj)
         if is_num.any():
-            values[is_num] = _serial_dates(obj[is_num].to_numpy(dtype=float))
+            values[is_num] = serial_dates(obj[is_num].to_numpy(dtype=float), date1904)
         if is_str.any():
-            values[is_str], info = _dates_from_text(obj[is_str], order, rows=rows[is_str], **where)
+            values[is_str], info = _dates_from_text(
+                obj[is_str], order, rows=rows[is_str], date1904=date1904, **where
+            )
         if other.any():
             sub = obj[other]
             dated = sub.map(lambda v: isinstance(v, dt.date | np.datetime64)).to_numpy(bool)
@@ -1244,8 +1265,9 @@ def clean_transactions(
 
     Notes
     -----
-    Dates: date cells, Excel serial numbers (1900 system), ISO text with an optional time and
-    UTC offset or Z (the calendar day written counts: ``2024-03-15 14:02:11 +0100`` is
+    Dates: date cells, Excel serial numbers (the 1900 date system, or 1904 in a workbook
+    that uses it: ``raw.attrs[READING_ATTR]["date1904"]``, set by the reader), ISO text with
+    an optional time and UTC offset or Z (the calendar day written counts: ``2024-03-15 14:02:11 +0100`` is
     15 March), day/month/year text in the order above, and month names (``15 Mar 2024``,
     ``Mar 15, 2024``). Dates before 1900 are rejected whatever their form. Amounts: numbers,
     currency symbols and codes, thousands separators, accounting negatives ``(12.00)``;
@@ -1261,7 +1283,9 @@ def clean_transactions(
     )
     data, positions = _drop_blank_rows(filled)
     rows = _excel_rows(positions, first_row)
-    parsed = _parse_fields(data, cols, sheet, rows, date_order, decimal_separator)
+    parsed = _parse_fields(
+        data, cols, sheet, rows, date_order, decimal_separator, bool(given.get("date1904"))
+    )
     rejected = parsed.rejected(observation_end)
     merged = set((given.get("merged_rows") or {}).get(cols["customer_id"], ()))
     issues = list(merged_issues)
@@ -1323,12 +1347,14 @@ class _Parsed:
         return bad | self.late
 
 
-def _parse_fields(data, cols, sheet, rows, date_order, decimal_separator) -> _Parsed:
+def _parse_fields(
+    data, cols, sheet, rows, date_order, decimal_separator, date1904=False
+) -> _Parsed:
     cid_raw, date_raw, amt_raw = (data[cols[k]] for k in REQUIRED)
     _check_exact_ids(cid_raw, str(cols["customer_id"]), sheet, rows)
     cid_text = _id_text(cid_raw)
     dates, date_bad, date_info = _parse_dates(
-        date_raw, date_order, column=str(cols["date"]), sheet=sheet, rows=rows
+        date_raw, date_order, column=str(cols["date"]), sheet=sheet, rows=rows, date1904=date1904
     )
     amounts, amt_bad, amt_info = _parse_amounts(
         amt_raw, decimal_separator, column=str(cols["amount"]), sheet=sheet, rows=rows

@@ -22,6 +22,7 @@ import csv
 import gc
 import io
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from xlclv.report.clean import (
     normalise_header,
     parse_column_mapping,
     recognised_fields,
+    serial_dates,
 )
 from xlclv.report.guards import EXCEL_MAX_COLUMNS, check_xlsx, column_letters
 
@@ -196,6 +198,37 @@ def _read_settings(grid: list[list[Any]]) -> dict[str, Any]:
     return settings
 
 
+#: ``<workbookPr date1904="1"/>`` (or "true") in an .xlsx's ``xl/workbook.xml``.
+_DATE1904 = re.compile(rb"<(?:\w+:)?workbookPr\b[^>]*\bdate1904\s*=\s*[\"'](?:1|true)[\"']", re.I)
+
+
+def uses_1904_dates(path: Path) -> bool:
+    """Whether an .xlsx or .xlsm workbook uses the 1904 date system (a workbook option; the
+    default of Excel for Mac before 2011): its date cells are read as dates either way, but a
+    plain number in a date column counts days from 1904-01-01, not from 1900. Other formats,
+    and files whose workbook part cannot be read, are taken as the 1900 system."""
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return False
+    try:
+        with zipfile.ZipFile(path) as z, z.open("xl/workbook.xml") as part:
+            head = part.read(1 << 20)  # workbookPr comes before the sheets and names
+    except (KeyError, OSError, zipfile.BadZipFile):
+        return False
+    return _DATE1904.search(head) is not None
+
+
+def _settings_dates_1904(settings: dict[str, Any]) -> dict[str, Any]:
+    """The Settings sheet's observation_end, when it is a plain number, as the 1904 date
+    system's day (the setting reads numbers as 1900-system serials)."""
+    out = dict(settings)
+    for key, value in settings.items():
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if number and normalise_header(key) == normalise_header("observation_end"):
+            day = serial_dates(np.array([float(value)]), date1904=True)[0]
+            out[key] = None if np.isnat(day) else pd.Timestamp(day).date()
+    return out
+
+
 def _reading_options(settings: dict[str, Any], columns: Any) -> dict[str, Any]:
     """Reading options: ``columns`` given (flag) or on the Settings sheet, and the Settings
     sheet's date_order / decimal_separator (the CLI sets its flags over these)."""
@@ -337,10 +370,15 @@ def _read_sheets(
 ) -> WorkbookInputs:
     """The input sheets of an open workbook (see :func:`read_workbook`)."""
     settings: dict[str, Any] = {}
+    date1904 = uses_1904_dates(p)
     settings_name = _sheet_lookup(names, "Settings")
     if settings_name is not None:
         settings = _read_settings(grid(settings_name)[0])
+        if date1904:
+            settings = _settings_dates_1904(settings)
     opts = _reading_options(settings, columns)
+    if date1904:
+        opts["date1904"] = True  # numbers in the date column count days from 1904-01-01
     tx_name = _choose_sheet(p, names, grid, sheet, opts)
     cells, offset, merged = grid(tx_name)
     tx, tx_first = _grid_to_frame(
