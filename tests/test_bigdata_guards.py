@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from xlclv._errors import InputError, WorkbookError
-from xlclv.report import Settings
+from xlclv.report import Settings, build_report
 from xlclv.report import bigdata as bd
+from xlclv.report.cli import read_inputs
 
 _DAYS = ["2024-01-03", "2024-02-10", "2024-05-01", "2024-01-20", "2024-03-15", "2024-02-01"]
 _DAYS += ["2024-06-20", "2024-04-04"]
@@ -81,10 +82,42 @@ def _ids_parquet(tmp_path, ids):
     return path
 
 
-def test_e_mail_ids_in_two_cases_stop_where_the_workbook_path_would_merge_them(tmp_path):
-    ids = ["A@x.com", "a@x.com", "a@x.com", "b@x.com", "b@x.com", "c@x.com", "c@x.com", "d@x.com"]
-    with pytest.raises(InputError, match=r"differ only in upper/lower case \(e.g. 'A@x.com'"):
-        _big(_ids_parquet(tmp_path, ids))
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_e_mail_ids_in_two_cases_are_one_customer_as_on_the_workbook_path(tmp_path, kind):
+    """The workbook path (pandas, checks.case_variants) is the oracle: the same customers,
+    each spelled as its first row, the same orders and revenue, and the same note. A return
+    written 'E@x.com' joins the purchase of 'e@x.com' (alone it would be a customer with
+    only returns)."""
+    ids = ["A@x.com", "a@x.com", "a@x.com", "b@x.com", "B@X.COM", "c@x.com", "C@x.com"]
+    ids += ["d@x.com", "e@x.com", "E@x.com"]
+    days = [*_DAYS, "2024-05-05", "2024-05-06"]
+    amounts = [*_AMOUNTS, 25.0, -5.0]
+    frame = pd.DataFrame({"customer_id": ids, "date": days, "amount": amounts})
+    path = tmp_path / f"ids.{kind}"
+    if kind == "csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.assign(date=pd.to_datetime(frame["date"])).to_parquet(path, index=False)
+    settings = Settings(model="BGNBD", include_zero_amounts=False)
+    big = bd.build_report_big(path, settings).report
+    mem = build_report(read_inputs(path), settings)
+    columns = ["Customer ID", "Orders", "Revenue", "First purchase"]
+    pd.testing.assert_frame_equal(
+        big.customers[columns].sort_values("Customer ID").reset_index(drop=True),
+        mem.customers[columns].sort_values("Customer ID").reset_index(drop=True),
+    )
+    assert sorted(big.customers["Customer ID"]) == [
+        "A@x.com",
+        "b@x.com",
+        "c@x.com",
+        "d@x.com",
+        "e@x.com",
+    ]
+    note = [n for n in mem.summary["notes"] if "e-mail address(es)" in n]
+    assert note == [n for n in big.summary["notes"] if "e-mail address(es)" in n]
+    assert note[0].startswith(
+        "4 e-mail address(es) appear in different upper/lower case (e.g. 'A@x.com' and 'a@x.com')"
+    )
 
 
 def test_other_ids_in_two_cases_stay_apart_with_a_note(tmp_path):

@@ -67,7 +67,7 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -924,16 +924,9 @@ def _summarise(con: Any, found: _Found, settings: Settings) -> _Summarised:
     """The summarise stage: the customer table ``xl_cust`` in DuckDB (:func:`_build_customers`),
     with the stops the workbook path makes there. Adds the count of customers without a
     purchase to ``found.counts``."""
-    cal = found.cal
-    summary = _build_customers(
-        con,
-        found.plan,
-        [i for i, _ in found.dims],
-        settings.time_unit,
-        found.end.date().isoformat(),
-        None if cal is None else f"DATE {_lit(cal.date().isoformat())}",
-        int(found.profile["rows_used"]),
-    )
+    summary = _summary_tables(con, found, settings)
+    if _merge_email_case(con, found):  # e-mail ids in two cases: once more, merged
+        summary = _summary_tables(con, found, settings)
     if summary.only_returns:
         found.counts = _with_no_purchase(found.counts, found.plan, summary.only_returns)
     if not con.execute("SELECT bool_or(frequency > 0) FROM xl_cust").fetchone()[0]:
@@ -945,8 +938,20 @@ def _summarise(con: Any, found: _Found, settings: Settings) -> _Summarised:
             f"buy again or when they stop. Add more history (a longer period in sheet "
             f"'{found.plan.name}') or set a later observation_end."
         )
-    _case_variants(con, found)
     return summary
+
+
+def _summary_tables(con: Any, found: _Found, settings: Settings) -> _Summarised:
+    cal = found.cal
+    return _build_customers(
+        con,
+        found.plan,
+        [i for i, _ in found.dims],
+        settings.time_unit,
+        found.end.date().isoformat(),
+        None if cal is None else f"DATE {_lit(cal.date().isoformat())}",
+        int(found.profile["rows_used"]),
+    )
 
 
 def _compress(con: Any) -> dict[str, np.ndarray]:
@@ -993,34 +998,77 @@ def later_memory_limit(limit: str) -> str | None:
     return f"{int(lower // 1e6)}MB"
 
 
-def _case_variants(con: Any, found: _Found) -> None:
-    """Customer ids that differ only in upper/lower case, as :func:`checks.case_variants`: the
-    workbook path makes e-mail addresses one customer, which this path cannot, so it stops;
-    other ids stay apart, with the same note."""
+def _merge_email_case(con: Any, found: _Found) -> bool:
+    """Customer ids that differ only in upper/lower case, as :func:`checks.case_variants`:
+    e-mail addresses (judged on a sample of 1,000 customers) are one customer, spelled as
+    their first usable row in input order; the summary tables are dropped and ``found.plan``
+    reads the merged ids, so the caller builds them again (True). Other ids stay apart, with
+    the same note as the workbook path (False)."""
     if found.plan.types[found.plan.names["customer_id"]].upper().startswith(_INTEGER):
-        return
+        return False
     rows = con.execute(
-        "SELECT min(xl_c), max(xl_c), COUNT(*) OVER () FROM xl_cust "
+        "SELECT min(xl_c), max(xl_c), COUNT(*) OVER () FROM (SELECT xl_c FROM xl_cust "
+        "UNION ALL SELECT CAST(xl_c AS VARCHAR) FROM xl_no_purchase) "
         "GROUP BY lower(xl_c) HAVING COUNT(*) > 1 LIMIT 1"
     ).fetchall()
     if not rows:
-        return
+        return False
     first, other, groups = rows[0]
-    shown = f"{first!r} and {other!r}"
     sample = con.execute("SELECT xl_c FROM xl_cust USING SAMPLE 1000 ROWS").fetchall()
     emails = sum(bool(checks.EMAIL.match(str(r[0]))) for r in sample)
-    if sample and emails >= 0.9 * len(sample):
-        raise InputError(
-            f"Column '{found.plan.names['customer_id']}' of '{found.plan.name}' has e-mail "
-            f"addresses that differ only in upper/lower case (e.g. {shown}), which the workbook "
-            "path counts as one customer and this path cannot. Write the ids in lower case (for "
-            "example lower(email) in the query that exports them) and run again."
+    if not (sample and emails >= 0.9 * len(sample)):
+        found.notes.append(
+            f"{groups:,} customer id(s) differ from another only in upper/lower case (e.g. "
+            f"{first!r} and {other!r}): they are counted as different customers. If they are "
+            "the same, make the ids identical."
         )
-    found.notes.append(
-        f"{groups:,} customer id(s) differ from another only in upper/lower case (e.g. "
-        f"{shown}): they are counted as different customers. If they are the same, make the "
-        "ids identical."
+        return False
+    found.notes.append(_email_spellings(con, found.plan))
+    found.plan = _with_spellings(found.plan)
+    con.execute("DROP VIEW xl_cust")
+    for table in ("xl_sorted", "xl_no_purchase"):
+        con.execute(f"DROP TABLE {table}")
+    return True
+
+
+def _email_spellings(con: Any, plan: _Plan) -> str:
+    """The table ``xl_spelling`` (k: an address in lower case, spelling: that of its first
+    usable row) for the addresses written in several cases, and the workbook path's note,
+    naming the two first spellings (input order) of the first such address."""
+    spelled = (
+        "CREATE TEMP TABLE xl_spelled AS SELECT lower(xl_c) AS k, xl_c, MIN(xl_key) AS first "
+        f"FROM ({plan.typed_numbered}) WHERE xl_p = 0 GROUP BY ALL"
     )
+    if plan.src.ordered_numbering:
+        _in_input_order(con, spelled)
+    else:
+        con.execute(spelled)
+    con.execute(
+        "CREATE TEMP TABLE xl_spelling AS SELECT k, arg_min(xl_c, first) AS spelling, "
+        "MIN(first) AS first FROM xl_spelled GROUP BY k HAVING COUNT(*) > 1"
+    )
+    groups = con.execute("SELECT COUNT(*) FROM xl_spelling").fetchone()[0]
+    shown = con.execute(
+        "SELECT xl_c FROM xl_spelled WHERE k = (SELECT arg_min(k, first) FROM xl_spelling) "
+        "ORDER BY first LIMIT 2"
+    ).fetchall()
+    con.execute("DROP TABLE xl_spelled")
+    return (
+        f"{groups:,} e-mail address(es) appear in different upper/lower case (e.g. "
+        f"{' and '.join(repr(r[0]) for r in shown)}): each is one customer, whatever its case."
+    )
+
+
+def _with_spellings(plan: _Plan) -> _Plan:
+    """``plan`` with each id of ``xl_spelling`` replaced by its spelling."""
+
+    def spelled(sql: str) -> str:
+        return (
+            "SELECT t.* REPLACE (COALESCE(m.spelling, t.xl_c) AS xl_c) "
+            f"FROM ({sql}) AS t LEFT JOIN xl_spelling AS m ON lower(t.xl_c) = m.k"
+        )
+
+    return replace(plan, typed=spelled(plan.typed), typed_numbered=spelled(plan.typed_numbered))
 
 
 @dataclass
