@@ -290,3 +290,20 @@ def test_lost_rows_with_a_zero_amount_are_not_zero_amount_rows(tmp_path):
         plan = bd._plan(con, path, None, "DATE '2024-02-01'", None)
         got = bd._profile(con, plan, [])
     assert (got["rows"], got["k1"], got["k6"], got["k7"], got["rows_used"]) == (5, 1, 1, 1, 3)
+
+
+def test_a_column_named_file_index_does_not_change_the_input_order(tmp_path):
+    """DuckDB's virtual column file_index is shadowed by a column of that name in the files:
+    the segments' input order (file, then row) must not come from the data. The column runs
+    against the file order here; pandas gives the first row in input order."""
+    tx = _ties(400)
+    tx["file_index"] = np.arange(len(tx))[::-1]  # a log's own column, e.g. an export's
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    half = len(tx) // 2  # a customer's first-day rows fall in both files
+    tx.iloc[:half].to_parquet(folder / "a.parquet", index=False)
+    tx.iloc[half:].to_parquet(folder / "b.parquet", index=False)
+    settings = Settings(model="BGNBD", include_zero_amounts=False, time_unit="D")
+    got = _regions(bd.build_report_big(folder, settings, max_customer_rows=10**6).report)
+    expected = _first_regions(tx).sort_index()
+    pd.testing.assert_series_equal(got, expected, check_names=False)
