@@ -99,22 +99,22 @@ def test_a_pass_without_customers_is_skipped(tmp_path, monkeypatch):
     assert many.customers["Orders"].tolist() == [60, 60]
 
 
-def test_128_bit_ids_stay_exact_through_the_copy(tmp_path, monkeypatch):
+@pytest.mark.parametrize(("kind", "big"), [("UHUGEINT", 2**100), ("HUGEINT", -(2**100))])
+def test_128_bit_ids_stay_exact_through_the_copy(tmp_path, monkeypatch, kind, big):
     """Parquet stores DuckDB's 128-bit integers as doubles; ids that differ only past the
-    53rd bit must still be two customers, written exactly."""
+    53rd bit must still be two customers, written exactly (signed and unsigned)."""
     db = tmp_path / "ids.duckdb"
-    big = 2**100
     with duckdb.connect(str(db)) as con:
-        con.execute("CREATE TABLE sales (customer_id UHUGEINT, date DATE, amount DOUBLE)")
+        con.execute(f"CREATE TABLE sales (customer_id {kind}, date DATE, amount DOUBLE)")
         for k, cid in enumerate((big + 1, big + 2)):
             for d in range(4):
                 con.execute(
-                    "INSERT INTO sales VALUES (?::UHUGEINT, DATE '2024-01-01' + ?::INTEGER, ?)",
+                    f"INSERT INTO sales VALUES (?::{kind}, DATE '2024-01-01' + ?::INTEGER, ?)",
                     [str(cid), 20 * d + k, 10.0 + d],
                 )
     monkeypatch.setattr(bd, "ROWS_PER_PASS", 2)
     report = bd.build_report_big(db, S, table="sales").report
-    assert sorted(report.customers["Customer ID"]) == [str(big + 1), str(big + 2)]
+    assert sorted(report.customers["Customer ID"]) == sorted([str(big + 1), str(big + 2)])
     assert report.customers["Orders"].tolist() == [4, 4]
 
 
@@ -307,3 +307,23 @@ def test_a_column_named_file_index_does_not_change_the_input_order(tmp_path):
     got = _regions(bd.build_report_big(folder, settings, max_customer_rows=10**6).report)
     expected = _first_regions(tx).sort_index()
     pd.testing.assert_series_equal(got, expected, check_names=False)
+
+
+def test_the_one_thread_of_the_segments_query_is_undone(ties, monkeypatch):
+    """A CSV file's segments are read on one thread that keeps the input order; the stages
+    after it get the run's threads back (and DuckDB's free row order)."""
+    _, folder = ties
+    after = []
+    real = bd._compress
+
+    def compress(con):
+        after.append(
+            con.execute(
+                "SELECT current_setting('threads'), current_setting('preserve_insertion_order')"
+            ).fetchone()
+        )
+        return real(con)
+
+    monkeypatch.setattr(bd, "_compress", compress)
+    bd.build_report_big(folder / "tx.csv", S, threads=2)
+    assert after == [(2, False)]
