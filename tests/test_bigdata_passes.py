@@ -10,6 +10,7 @@ input-order key can give the right answer.
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -327,3 +328,20 @@ def test_the_one_thread_of_the_segments_query_is_undone(ties, monkeypatch):
     monkeypatch.setattr(bd, "_compress", compress)
     bd.build_report_big(folder / "tx.csv", S, threads=2)
     assert after == [(2, False)]
+
+
+def test_a_temporary_folder_with_glob_characters_in_its_path(tmp_path, monkeypatch):
+    """The copy lives under the temporary folder (TMPDIR), whose path may hold characters
+    that DuckDB's file patterns read as wildcards ('[1]'): each pass still finds its files.
+    Orders per customer against pandas."""
+    odd = tmp_path / "tmp[1]"
+    odd.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(odd))
+    tx = _ties(300)
+    path = tmp_path / "t.parquet"
+    tx.to_parquet(path, index=False)
+    monkeypatch.setattr(bd, "ROWS_PER_PASS", 400)
+    got = bd.build_report_big(path, S).report.customers.set_index("Customer ID")["Orders"]
+    expected = tx[tx["amount"] > 0].groupby("customer_id").size()
+    assert got.sort_index().tolist() == expected.sort_index().tolist()
+    assert got.index.sort_values().tolist() == expected.index.sort_values().tolist()
