@@ -356,3 +356,23 @@ def test_a_temporary_folder_with_glob_characters_in_its_path(tmp_path, monkeypat
     expected = tx[tx["amount"] > 0].groupby("customer_id").size()
     assert got.sort_index().tolist() == expected.sort_index().tolist()
     assert got.index.sort_values().tolist() == expected.index.sort_values().tolist()
+
+
+@pytest.mark.parametrize("kind", ["DataFrame", "table"])
+def test_data_frames_and_tables_keep_the_input_order_too(ties, tmp_path, kind, monkeypatch):
+    """Data frames and DuckDB tables are numbered by row_number() like CSV files: the first
+    purchase segment is the first row in their order (pandas), over several passes."""
+    tx, _ = ties
+    tx = tx.iloc[:6000]
+    source, table = tx, None
+    if kind == "table":
+        source, table = tmp_path / "tx.duckdb", "sales"
+        with duckdb.connect(str(source)) as con:
+            con.register("tx", tx)
+            con.execute("SET preserve_insertion_order = true")
+            con.execute("CREATE TABLE sales AS SELECT * FROM tx")
+    monkeypatch.setattr(bd, "ROWS_PER_PASS", 1500)
+    big = bd.build_report_big(source, S, table=table, threads=2, max_customer_rows=10**6)
+    pd.testing.assert_series_equal(
+        _regions(big.report), _first_regions(tx).sort_index(), check_names=False
+    )
