@@ -161,6 +161,7 @@ def test_the_profile_counts_every_kind_of_row_by_hand(tmp_path):
     [
         (KeyboardInterrupt(), 130, "interrupted"),
         (duckdb.IOException("No space left on device\nmore"), 2, "No space left on device"),
+        (PermissionError("the file is locked"), 2, "the file is locked"),
     ],
 )
 def test_the_big_path_stops_in_one_line(tmp_path, capsys, monkeypatch, raised, status, word):
