@@ -10,6 +10,7 @@ input-order key can give the right answer.
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -99,22 +100,22 @@ def test_a_pass_without_customers_is_skipped(tmp_path, monkeypatch):
     assert many.customers["Orders"].tolist() == [60, 60]
 
 
-def test_128_bit_ids_stay_exact_through_the_copy(tmp_path, monkeypatch):
+@pytest.mark.parametrize(("kind", "big"), [("UHUGEINT", 2**100), ("HUGEINT", -(2**100))])
+def test_128_bit_ids_stay_exact_through_the_copy(tmp_path, monkeypatch, kind, big):
     """Parquet stores DuckDB's 128-bit integers as doubles; ids that differ only past the
-    53rd bit must still be two customers, written exactly."""
+    53rd bit must still be two customers, written exactly (signed and unsigned)."""
     db = tmp_path / "ids.duckdb"
-    big = 2**100
     with duckdb.connect(str(db)) as con:
-        con.execute("CREATE TABLE sales (customer_id UHUGEINT, date DATE, amount DOUBLE)")
+        con.execute(f"CREATE TABLE sales (customer_id {kind}, date DATE, amount DOUBLE)")
         for k, cid in enumerate((big + 1, big + 2)):
             for d in range(4):
                 con.execute(
-                    "INSERT INTO sales VALUES (?::UHUGEINT, DATE '2024-01-01' + ?::INTEGER, ?)",
+                    f"INSERT INTO sales VALUES (?::{kind}, DATE '2024-01-01' + ?::INTEGER, ?)",
                     [str(cid), 20 * d + k, 10.0 + d],
                 )
     monkeypatch.setattr(bd, "ROWS_PER_PASS", 2)
     report = bd.build_report_big(db, S, table="sales").report
-    assert sorted(report.customers["Customer ID"]) == [str(big + 1), str(big + 2)]
+    assert sorted(report.customers["Customer ID"]) == sorted([str(big + 1), str(big + 2)])
     assert report.customers["Orders"].tolist() == [4, 4]
 
 
@@ -160,6 +161,7 @@ def test_the_profile_counts_every_kind_of_row_by_hand(tmp_path):
     [
         (KeyboardInterrupt(), 130, "interrupted"),
         (duckdb.IOException("No space left on device\nmore"), 2, "No space left on device"),
+        (PermissionError("the file is locked"), 2, "the file is locked"),
     ],
 )
 def test_the_big_path_stops_in_one_line(tmp_path, capsys, monkeypatch, raised, status, word):
@@ -212,10 +214,166 @@ def test_a_full_disk_while_copying_names_the_folder_and_the_fix(tmp_path, monkey
         with real_connect(*args, **kwargs) as con:
             yield Full(con)
 
+    real_passes = bd._passes
+    removed = []  # at the error: the run's DuckDB folder (the copy's parent) goes later anyway
+
+    def passes(*args):
+        try:
+            return real_passes(*args)
+        except InputError:
+            removed.append(not folders[0].exists())
+            raise
+
     monkeypatch.setattr(duckdb_engine, "connect", connect)
+    monkeypatch.setattr(bd, "_passes", passes)
     monkeypatch.setattr(bd, "ROWS_PER_PASS", 100)
     path = tmp_path / "t.parquet"
     _ties(100).to_parquet(path, index=False)
     with pytest.raises(InputError, match=r"is full: .* 600 usable rows .* set the TMPDIR") as e:
         bd.build_report_big(path, S)
-    assert str(folders[0].parent) in str(e.value) and not folders[0].exists()
+    assert str(folders[0].parent) in str(e.value) and removed == [True]
+
+
+def test_the_copy_holds_only_usable_rows(tmp_path, monkeypatch):
+    """Rows after observation_end, with an infinite amount or a blank id are not copied for
+    the passes: each customer's orders and revenue in many passes against pandas on the
+    usable rows (id not blank, a finite amount, a date on or before observation_end)."""
+    rng = np.random.default_rng(3)
+    n = 3000
+    tx = pd.DataFrame(
+        {
+            "customer_id": [f"c{i:03d}" for i in rng.integers(0, 300, n)],
+            "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 200, n), "D"),
+            "amount": rng.integers(-20, 90, n).astype(float),
+        }
+    )
+    tx.loc[rng.choice(n, 60, replace=False), "amount"] = np.inf
+    tx.loc[rng.choice(n, 60, replace=False), "customer_id"] = "  "
+    path = tmp_path / "tx.parquet"
+    tx.to_parquet(path, index=False)
+    end = "2024-05-31"  # about a third of the rows are later
+    monkeypatch.setattr(bd, "ROWS_PER_PASS", 400)
+    settings = Settings(model="BGNBD", include_zero_amounts=False, observation_end=end)
+    got = bd.build_report_big(path, settings).report.customers.set_index("Customer ID")
+    used = tx[
+        (tx["customer_id"].str.strip() != "")
+        & np.isfinite(tx["amount"])
+        & (tx["date"] <= pd.Timestamp(end))
+    ]
+    bought = used[used["amount"] > 0]
+    buyers = sorted(set(bought["customer_id"]))
+    assert got.index.tolist() == buyers
+    orders = bought.groupby("customer_id").size()
+    revenue = used[used["customer_id"].isin(buyers)].groupby("customer_id")["amount"].sum()
+    assert got["Orders"].tolist() == orders.loc[buyers].tolist()
+    np.testing.assert_allclose(got["Revenue"], revenue.loc[buyers], rtol=1e-12)
+
+
+def test_the_copy_is_removed_before_the_fit_stage(tmp_path, monkeypatch, passes_seen):
+    """The copy takes about 9 bytes a row of disk: it is removed once the passes are done,
+    not only when the run's DuckDB folder goes at the end."""
+    path = tmp_path / "t.parquet"
+    _ties(200).to_parquet(path, index=False)
+    at_fit = []
+    real = bd._compress
+
+    def compress(con):
+        at_fit.append(passes_seen[0][1].exists())
+        return real(con)
+
+    monkeypatch.setattr(bd, "_compress", compress)
+    monkeypatch.setattr(bd, "ROWS_PER_PASS", 300)
+    bd.build_report_big(path, S)
+    assert passes_seen[0][0] >= 3 and at_fit == [False]
+
+
+def test_lost_rows_with_a_zero_amount_are_not_zero_amount_rows(tmp_path):
+    """k7 (zero amount, kept) counts usable rows only: a zero amount on a row lost to a blank
+    id or after observation_end is counted once, under that problem. Counted by hand."""
+    path = tmp_path / "zeros.csv"
+    path.write_text(
+        "customer_id,date,amount\n"
+        "a,2024-01-02,0\n"  # used: zero amount (k7)
+        "a,2024-01-05,10\n"  # used: a purchase
+        ",2024-01-06,0\n"  # k1, zero amount
+        "b,2024-03-01,0\n"  # k6, zero amount
+        "b,2024-01-07,5\n"  # used: a purchase
+    )
+    with bd._engine().connect("256MB", 2) as con:
+        plan = bd._plan(con, path, None, "DATE '2024-02-01'", None)
+        got = bd._profile(con, plan, [])
+    assert (got["rows"], got["k1"], got["k6"], got["k7"], got["rows_used"]) == (5, 1, 1, 1, 3)
+
+
+def test_a_column_named_file_index_does_not_change_the_input_order(tmp_path):
+    """DuckDB's virtual column file_index is shadowed by a column of that name in the files:
+    the segments' input order (file, then row) must not come from the data. The column runs
+    against the file order here; pandas gives the first row in input order."""
+    tx = _ties(400)
+    tx["file_index"] = np.arange(len(tx))[::-1]  # a log's own column, e.g. an export's
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    half = len(tx) // 2  # a customer's first-day rows fall in both files
+    tx.iloc[:half].to_parquet(folder / "a.parquet", index=False)
+    tx.iloc[half:].to_parquet(folder / "b.parquet", index=False)
+    settings = Settings(model="BGNBD", include_zero_amounts=False, time_unit="D")
+    got = _regions(bd.build_report_big(folder, settings, max_customer_rows=10**6).report)
+    expected = _first_regions(tx).sort_index()
+    pd.testing.assert_series_equal(got, expected, check_names=False)
+
+
+def test_the_one_thread_of_the_segments_query_is_undone(ties, monkeypatch):
+    """A CSV file's segments are read on one thread that keeps the input order; the stages
+    after it get the run's threads back (and DuckDB's free row order)."""
+    _, folder = ties
+    after = []
+    real = bd._compress
+
+    def compress(con):
+        after.append(
+            con.execute(
+                "SELECT current_setting('threads'), current_setting('preserve_insertion_order')"
+            ).fetchone()
+        )
+        return real(con)
+
+    monkeypatch.setattr(bd, "_compress", compress)
+    bd.build_report_big(folder / "tx.csv", S, threads=2)
+    assert after == [(2, False)]
+
+
+def test_a_temporary_folder_with_glob_characters_in_its_path(tmp_path, monkeypatch):
+    """The copy lives under the temporary folder (TMPDIR), whose path may hold characters
+    that DuckDB's file patterns read as wildcards ('[1]'): each pass still finds its files.
+    Orders per customer against pandas."""
+    odd = tmp_path / "tmp[1]"
+    odd.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(odd))
+    tx = _ties(300)
+    path = tmp_path / "t.parquet"
+    tx.to_parquet(path, index=False)
+    monkeypatch.setattr(bd, "ROWS_PER_PASS", 400)
+    got = bd.build_report_big(path, S).report.customers.set_index("Customer ID")["Orders"]
+    expected = tx[tx["amount"] > 0].groupby("customer_id").size()
+    assert got.sort_index().tolist() == expected.sort_index().tolist()
+    assert got.index.sort_values().tolist() == expected.index.sort_values().tolist()
+
+
+@pytest.mark.parametrize("kind", ["DataFrame", "table"])
+def test_data_frames_and_tables_keep_the_input_order_too(ties, tmp_path, kind, monkeypatch):
+    """Data frames and DuckDB tables are numbered by row_number() like CSV files: the first
+    purchase segment is the first row in their order (pandas), over several passes."""
+    tx, _ = ties
+    tx = tx.iloc[:6000]
+    source, table = tx, None
+    if kind == "table":
+        source, table = tmp_path / "tx.duckdb", "sales"
+        with duckdb.connect(str(source)) as con:
+            con.register("tx", tx)
+            con.execute("SET preserve_insertion_order = true")
+            con.execute("CREATE TABLE sales AS SELECT * FROM tx")
+    monkeypatch.setattr(bd, "ROWS_PER_PASS", 1500)
+    big = bd.build_report_big(source, S, table=table, threads=2, max_customer_rows=10**6)
+    pd.testing.assert_series_equal(
+        _regions(big.report), _first_regions(tx).sort_index(), check_names=False
+    )

@@ -240,12 +240,12 @@ def open_source(con: Any, source: object, date: str, table: str | None) -> Sourc
                 f"the pattern {text!r} must match Parquet files only (.parquet), got e.g. "
                 f"{next(m for m in matches if Path(m).suffix.lower() not in _PARQUET)!r}"
             )
-        return _parquet(matches, path.name)
+        return _parquet(con, matches, path.name)
     if path.is_dir():
         found = sorted(str(p) for p in path.rglob("*") if p.suffix.lower() in _PARQUET)
         if not found:
             raise InputError(f"the folder {text!r} has no .parquet file")
-        return _parquet(found, path.name)
+        return _parquet(con, found, path.name)
     if not path.exists():
         raise InputError(f"file not found: {text!r}")
     suffixes = [s.lower() for s in path.suffixes]
@@ -253,7 +253,7 @@ def open_source(con: Any, source: object, date: str, table: str | None) -> Sourc
     if suffix in {".gz", ".zst"} and len(suffixes) > 1:
         suffix = suffixes[-2]
     if suffix in _PARQUET:
-        return _parquet([text], path.name)
+        return _parquet(con, [text], path.name)
     if suffix in _CSV:
         read = f"read_csv({_literal(text)}, all_varchar = true, header = true)"
         return Source(
@@ -278,12 +278,18 @@ def _keyed(numbered: str) -> str:
     return f"SELECT *, xl_row AS xl_key FROM ({numbered})"
 
 
-def _parquet(files: list[str], name: str) -> Source:
+def _parquet(con: Any, files: list[str], name: str) -> Source:
     listed = "[" + ", ".join(_literal(f) for f in files) + "]"
+    relation = f"read_parquet({listed}, union_by_name = true)"
+    key = f"CAST(file_index AS BIGINT) * {2**40} + file_row_number"
+    columns = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+    if any(str(c[0]).lower() == "file_index" for c in columns):
+        # the files' own column hides DuckDB's virtual file_index: order by the file's name
+        # (the files are listed in name order), then the row
+        key = "{'f': filename, 'r': file_row_number}"
     return Source(
-        f"read_parquet({listed}, union_by_name = true)",
-        "SELECT *, file_row_number + 1 AS xl_row, filename AS xl_file, "
-        f"CAST(file_index AS BIGINT) * {2**40} + file_row_number AS xl_key "
+        relation,
+        f"SELECT *, file_row_number + 1 AS xl_row, filename AS xl_file, {key} AS xl_key "
         f"FROM read_parquet({listed}, union_by_name = true, filename = true, "
         "file_row_number = true)",
         False,

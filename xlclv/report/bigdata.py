@@ -656,13 +656,15 @@ def _passes(con: Any, plan: _Plan, rows: int) -> tuple[list[str], Path | None]:
             f"{rows * 9 / 1e9:,.1f} GB). Free space there, or set the TMPDIR environment "
             "variable to a folder on a bigger disk and run again."
         ) from None
-    # a pass with no customers has no folder (only with very few customers)
-    parts = [folder / f"xl_b={j}" for j in range(k)]
-    reads = [
-        f"read_parquet({_lit(str(part / '*.parquet'))}, hive_partitioning = false)"
-        for part in parts
-        if part.is_dir()
-    ]
+    # a pass with no customers has no folder (only with very few customers); its files are
+    # listed here, not as a pattern, which would read '[' or '?' in the folder's path
+    reads = []
+    for j in range(k):
+        part = folder / f"xl_b={j}"
+        files = sorted(str(f) for f in part.glob("*.parquet")) if part.is_dir() else []
+        if files:
+            listed = ", ".join(_lit(f) for f in files)
+            reads.append(f"read_parquet([{listed}], hive_partitioning = false)")
     return reads, folder
 
 
