@@ -140,3 +140,38 @@ def test_a_missing_parquet_date_is_a_data_issue_not_a_crash(tmp_path, kind):
 
 def test_cell_text_of_missing_values_is_blank():
     assert [_cell_text(v) for v in (pd.NaT, pd.NA, None, np.nan)] == ["", "", "", ""]
+
+
+@pytest.mark.parametrize(
+    ("arrow_type", "ids", "expected"),
+    [
+        (pa.decimal128(38, 0), ["1" + "0" * 29 + "1", "1" + "0" * 29 + "2", "9" * 38],
+         ["1" + "0" * 29 + "1", "1" + "0" * 29 + "2", "9" * 38]),
+        (pa.decimal128(12, 2), ["7.00", "12.50", "-3.10"], ["-3.1", "12.5", "7"]),
+    ],
+)  # fmt: skip
+def test_decimal_ids_are_the_same_customers_on_the_big_data_path(
+    tmp_path, arrow_type, ids, expected
+):
+    """Warehouse exports (Snowflake's NUMBER(38,0)) write ids as Parquet decimals: ids that
+    differ past a double's 16 digits stay apart on the big-data path as on the workbook path
+    (they went through DOUBLE there and became one customer, '1e+30')."""
+    from xlclv.report import bigdata as bd
+
+    values = [decimal.Decimal(v) for v in ids for _ in range(2)]
+    days = pd.to_datetime(["2024-01-02", "2024-03-05"] * len(ids))
+    table = pa.table(
+        {
+            "customer_id": pa.array(values, arrow_type),
+            "date": pa.array(days.date, pa.date32()),
+            "amount": pa.array([10.0, 12.0] * len(ids)),
+        }
+    )
+    path = tmp_path / "dec.parquet"
+    pq.write_table(table, path)
+    settings = Settings(model="BGNBD", include_zero_amounts=False)
+    big = bd.build_report_big(path, settings).report
+    assert sorted(big.customers["Customer ID"]) == sorted(expected)
+    assert big.customers["Orders"].tolist() == [2] * len(ids)
+    mem = p.build_report(read_table_file(path), settings)
+    assert sorted(mem.customers["Customer ID"]) == sorted(expected)

@@ -262,6 +262,11 @@ def _text_expr(col: str, dtype: str) -> str:
         return f"NULLIF(trim({q}), '')"
     if t.startswith(_INTEGER):
         return f"CAST({q} AS VARCHAR)"
+    if t.startswith("DECIMAL"):  # exact: whole values as their digits (up to 38), never via float
+        return (
+            f"CASE WHEN {q} = trunc({q}) THEN CAST(CAST({q} AS HUGEINT) AS VARCHAR) "
+            f"ELSE CAST(CAST({q} AS DOUBLE) AS VARCHAR) END"
+        )
     if t.startswith(_FLOAT):
         return (
             f"CASE WHEN {q} IS NULL OR isnan({q}) THEN NULL "
