@@ -142,3 +142,22 @@ def test_the_halved_limit_gives_the_same_report(tmp_path, monkeypatch):
     monkeypatch.setattr(bd, "_shrink_after_summarise", lambda con, limit: None)
     kept = bd.build_report_big(path, Settings(model="BGNBD"), memory_limit="300MB")
     pd.testing.assert_frame_equal(low.report.customers, kept.report.customers)
+
+
+def test_timestamps_with_a_time_zone_stop_with_a_fix_the_report_user_can_apply(tmp_path):
+    """The engine's own message names its time_zone= argument, which the report has not:
+    the report names the column and says to export local dates."""
+    frame = pd.DataFrame(
+        {
+            "customer_id": _IDS,
+            "Created at": pd.to_datetime(_DAYS).tz_localize("Europe/Paris"),
+            "amount": _AMOUNTS,
+        }
+    )
+    path = tmp_path / "tz.parquet"
+    frame.to_parquet(path, index=False)
+    with pytest.raises(InputError) as err:
+        bd.build_report_big(path, Settings(model="BGNBD"), columns={"date": "Created at"})
+    text = str(err.value)
+    assert "Column 'Created at' of 'tz.parquet' holds timestamps with a time zone" in text
+    assert "time_zone=" not in text and "local dates" in text

@@ -186,10 +186,13 @@ def test_the_big_path_stops_in_one_line(tmp_path, capsys, monkeypatch, raised, s
     assert not out.exists()
 
 
-def test_a_full_disk_while_copying_names_the_folder_and_the_fix(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "said", ["No space left on device", "There is not enough space on the disk."]
+)  # POSIX, Windows
+def test_a_full_disk_while_copying_names_the_folder_and_the_fix(tmp_path, monkeypatch, said):
     """The summarise stage's copy on a full disk: an InputError naming the folder, the space
-    needed and TMPDIR, and the partial copy removed (DuckDB's own error is one line about
-    'No space left on device')."""
+    needed and TMPDIR, and the partial copy removed (DuckDB's own error is one line with the
+    system's words)."""
     from xlclv._errors import InputError
     from xlclv.engines import duckdb_engine
 
@@ -203,7 +206,7 @@ def test_a_full_disk_while_copying_names_the_folder_and_the_fix(tmp_path, monkey
         def execute(self, sql, *args):
             if sql.startswith("COPY") and "PARTITION_BY" in sql:
                 folders.append(Path(sql.split("TO '")[1].split("'")[0]))
-                raise duckdb.IOException('Could not write file "x": No space left on device')
+                raise duckdb.IOException(f'Could not write file "x": {said}')
             return self._con.execute(sql, *args)
 
         def __getattr__(self, name):

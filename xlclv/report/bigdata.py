@@ -376,6 +376,14 @@ def _plan(
             numbered, inner, exprs, end_sql, extra=seg_cols + ", xl_row, xl_file, xl_key"
         )
     except InputError as exc:  # the engine names our inner columns: name the user's
+        if "timestamps with a time zone" in str(exc):  # the engine's fix is an API argument
+            raise InputError(
+                f"Column '{names['date']}' of '{src.name}' holds timestamps with a time zone "
+                "(as Spark and many exports write them), and the calendar day of a purchase "
+                "depends on the zone. Export the dates as local dates (for example "
+                "CAST(ts AT TIME ZONE 'Europe/Paris' AS DATE) in the query that writes the "
+                "file) and run again."
+            ) from None
         text = str(exc).replace("'xl_date'", repr(names["date"]))
         text = text.replace("'xl_amount'", repr(names["amount"]))
         raise InputError(text) from None
@@ -652,7 +660,9 @@ def _passes(con: Any, plan: _Plan, rows: int) -> tuple[list[str], Path | None]:
             f"TO {_lit(str(folder))} (FORMAT parquet, PARTITION_BY (xl_b))"
         )
     except Exception as exc:  # duckdb.IOException; anything else is raised as it is
-        if "no space left" not in str(exc).lower():
+        # POSIX says "No space left on device", Windows "There is not enough space on the disk"
+        said = str(exc).lower()
+        if "no space left" not in said and "not enough space" not in said:
             raise
         shutil.rmtree(folder, ignore_errors=True)
         raise InputError(
