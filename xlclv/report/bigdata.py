@@ -60,13 +60,14 @@ chooses by AIC only (no holdout refit of each candidate).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -520,23 +521,16 @@ def _issue_rows(
     con: Any, plan: _Plan, end: pd.Timestamp | None, no_purchase: bool = False
 ) -> pd.DataFrame:
     """The first MAX_ISSUE_ROWS problem rows in source order, as the Data issues sheet lists."""
-    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
-    if plan.src.ordered_numbering:  # number rows in file order: one thread, order kept
-        con.execute("SET threads = 1")
-        con.execute("SET preserve_insertion_order = true")
-    found = con.execute(
-        f"""SELECT xl_file, xl_row, xl_p, CAST(xl_d_raw AS VARCHAR), CAST(xl_a_raw AS VARCHAR),
-          CAST(xl_d AS VARCHAR)
-        FROM ({plan.typed_numbered}) WHERE xl_p > 0 OR xl_a = 0
-        ORDER BY xl_file, xl_row LIMIT {MAX_ISSUE_ROWS}"""
-    ).fetchall()
-    blanks = [(f, r) for f, r, code, *_ in found if code == 1]
-    above = _ids_above(con, plan, blanks) if blanks else {}
-    # with the rows numbered in file order too (one thread for CSV files and tables)
-    no_purchase_rows = _no_purchase_rows(con, plan) if no_purchase else []
-    if plan.src.ordered_numbering:
-        con.execute(f"SET threads = {int(threads)}")
-        con.execute("SET preserve_insertion_order = false")
+    with _in_input_order(con, plan):  # every query here reads row numbers
+        found = con.execute(
+            f"""SELECT xl_file, xl_row, xl_p, CAST(xl_d_raw AS VARCHAR),
+              CAST(xl_a_raw AS VARCHAR), CAST(xl_d AS VARCHAR)
+            FROM ({plan.typed_numbered}) WHERE xl_p > 0 OR xl_a = 0
+            ORDER BY xl_file, xl_row LIMIT {MAX_ISSUE_ROWS}"""
+        ).fetchall()
+        blanks = [(f, r) for f, r, code, *_ in found if code == 1]
+        above = _ids_above(con, plan, blanks) if blanks else {}
+        no_purchase_rows = _no_purchase_rows(con, plan) if no_purchase else []
     out = []
     cid, date, amount = (plan.names[k] for k in ("customer_id", "date", "amount"))
     for file, row, code, day, amt, iso in found:
@@ -683,15 +677,20 @@ def _passes(con: Any, plan: _Plan, rows: int) -> tuple[list[str], Path | None]:
     return reads, folder
 
 
-def _in_input_order(con: Any, sql: str) -> None:
-    """Run ``sql`` on one thread that keeps the input order: CSV files, tables and data
-    frames are numbered by ``row_number() OVER ()``, which numbers the rows in input order
-    only so (Parquet files carry their own row numbers and keep every thread)."""
+@contextlib.contextmanager
+def _in_input_order(con: Any, plan: _Plan) -> Iterator[None]:
+    """For queries that read ``plan.typed_numbered``'s row numbers: CSV files, tables and
+    data frames are numbered by ``row_number() OVER ()``, which numbers the rows in input
+    order only on one thread that keeps the order, so DuckDB runs so meanwhile (Parquet
+    files carry their own row numbers and keep every thread)."""
+    if not plan.src.ordered_numbering:
+        yield
+        return
     threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
     con.execute("SET threads = 1")
     con.execute("SET preserve_insertion_order = true")
     try:
-        con.execute(sql)
+        yield
     finally:
         con.execute(f"SET threads = {int(threads)}")
         con.execute("SET preserve_insertion_order = false")
@@ -738,11 +737,8 @@ def _build_customers(
         # the rows: DuckDB's estimate of the filtered scan is far too low (measured at 10M
         # rows: 2.6x slower and 2.5x the memory with the sides swapped)
         con.execute("SET disabled_optimizers = 'build_side_probe_side'")
-        segs = "CREATE TEMP TABLE xl_segs AS " + _segments_sql(plan, dims)
-        if plan.src.ordered_numbering:
-            _in_input_order(con, segs)
-        else:
-            con.execute(segs)
+        with _in_input_order(con, plan):
+            con.execute("CREATE TEMP TABLE xl_segs AS " + _segments_sql(plan, dims))
         con.execute("RESET disabled_optimizers")
     _customer_table(con, dims, unit, end)
     totals = con.execute(
@@ -1052,14 +1048,11 @@ def _email_spellings(con: Any, plan: _Plan) -> str:
     """The table ``xl_spelling`` (k: an address in lower case, spelling: that of its first
     usable row) for the addresses written in several cases, and the workbook path's note,
     naming the two first spellings (input order) of the first such address."""
-    spelled = (
-        "CREATE TEMP TABLE xl_spelled AS SELECT lower(xl_c) AS k, xl_c, MIN(xl_key) AS first "
-        f"FROM ({plan.typed_numbered}) WHERE xl_p = 0 GROUP BY ALL"
-    )
-    if plan.src.ordered_numbering:
-        _in_input_order(con, spelled)
-    else:
-        con.execute(spelled)
+    with _in_input_order(con, plan):
+        con.execute(
+            "CREATE TEMP TABLE xl_spelled AS SELECT lower(xl_c) AS k, xl_c, MIN(xl_key) AS "
+            f"first FROM ({plan.typed_numbered}) WHERE xl_p = 0 GROUP BY ALL"
+        )
     con.execute(
         "CREATE TEMP TABLE xl_spelling AS SELECT k, arg_min(xl_c, first) AS spelling, "
         "MIN(first) AS first FROM xl_spelled GROUP BY k HAVING COUNT(*) > 1"

@@ -902,13 +902,13 @@ def serial_dates(x: np.ndarray, date1904: bool = False) -> np.ndarray:
     if date1904:
         ok = np.isfinite(x) & (x >= 0) & (x < _MAX_SERIAL - 1462 + 1)
         day = np.floor(np.where(ok, x, 0)).astype(np.int64)
-        vals = np.datetime64("1904-01-01", "D") + day.astype("timedelta64[D]")
-        vals[~ok] = np.datetime64("NaT")
-        return _as_ns(vals)
-    ok = np.isfinite(x) & (x >= 1) & (x < _MAX_SERIAL + 1) & (np.floor(x) != 60)
-    day = np.floor(np.where(ok, x, 61)).astype(np.int64)
-    day = np.where(day < 60, day + 1, day)
-    vals = np.datetime64("1899-12-30", "D") + day.astype("timedelta64[D]")
+        origin = np.datetime64("1904-01-01", "D")
+    else:
+        ok = np.isfinite(x) & (x >= 1) & (x < _MAX_SERIAL + 1) & (np.floor(x) != 60)
+        day = np.floor(np.where(ok, x, 61)).astype(np.int64)
+        day = np.where(day < 60, day + 1, day)
+        origin = np.datetime64("1899-12-30", "D")
+    vals = origin + day.astype("timedelta64[D]")
     vals[~ok] = np.datetime64("NaT")
     return _as_ns(vals)
 
@@ -1267,9 +1267,9 @@ def clean_transactions(
     -----
     Dates: date cells, Excel serial numbers (the 1900 date system, or 1904 in a workbook
     that uses it: ``raw.attrs[READING_ATTR]["date1904"]``, set by the reader), ISO text with
-    an optional time and UTC offset or Z (the calendar day written counts: ``2024-03-15 14:02:11 +0100`` is
-    15 March), day/month/year text in the order above, and month names (``15 Mar 2024``,
-    ``Mar 15, 2024``). Dates before 1900 are rejected whatever their form. Amounts: numbers,
+    an optional time and UTC offset or Z (the calendar day written counts:
+    ``2024-03-15 14:02:11 +0100`` is 15 March), day/month/year text in the order above, and
+    month names (``15 Mar 2024``, ``Mar 15, 2024``). Dates before 1900 are rejected whatever their form. Amounts: numbers,
     currency symbols and codes, thousands separators, accounting negatives ``(12.00)``;
     above :data:`MAX_AMOUNT` or not finite: a data issue.
     """
