@@ -206,6 +206,15 @@ class Source:
     numbered: str  # SQL with every column plus xl_row (1-based), xl_file and xl_key (input order)
     ordered_numbering: bool  # numbered needs one thread to number rows in source order
     name: str
+    described: list[tuple[str, str]] | None = None  # (column, type), once read
+
+    def columns(self, con: Any) -> list[tuple[str, str]]:
+        """The source's (column, type) pairs, read once (a folder of Parquet files has every
+        file's footer read for them)."""
+        if self.described is None:
+            rows = con.execute(f"DESCRIBE SELECT * FROM {self.relation}").fetchall()
+            self.described = [(str(r[0]), str(r[1])) for r in rows]
+        return self.described
 
 
 def open_source(con: Any, source: object, date: str, table: str | None) -> Source:
@@ -280,21 +289,18 @@ def _keyed(numbered: str) -> str:
 
 def _parquet(con: Any, files: list[str], name: str) -> Source:
     listed = "[" + ", ".join(_literal(f) for f in files) + "]"
-    relation = f"read_parquet({listed}, union_by_name = true)"
+    src = Source(f"read_parquet({listed}, union_by_name = true)", "", False, name)
     key = f"CAST(file_index AS BIGINT) * {2**40} + file_row_number"
-    columns = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
-    if any(str(c[0]).lower() == "file_index" for c in columns):
+    if any(c.lower() == "file_index" for c, _ in src.columns(con)):
         # the files' own column hides DuckDB's virtual file_index: order by the file's name
         # (the files are listed in name order), then the row
         key = "{'f': filename, 'r': file_row_number}"
-    return Source(
-        relation,
+    src.numbered = (
         f"SELECT *, file_row_number + 1 AS xl_row, filename AS xl_file, {key} AS xl_key "
         f"FROM read_parquet({listed}, union_by_name = true, filename = true, "
-        "file_row_number = true)",
-        False,
-        name,
+        "file_row_number = true)"
     )
+    return src
 
 
 def _database(con: Any, path: str, name: str, table: str | None) -> Source:
@@ -342,9 +348,7 @@ _KINDS = {  # code: (kind, which column)
 
 def _describe(con: Any, src: Source, names: dict[str, str]) -> dict[str, str]:
     """The source's column types; an InputError for a missing required column."""
-    types = {
-        r[0]: str(r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {src.relation}").fetchall()
-    }
+    types = dict(src.columns(con))
     missing = [(arg, col) for arg, col in names.items() if col not in types]
     if missing:
         found = ", ".join(repr(c) for c in types) or "none"

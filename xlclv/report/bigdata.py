@@ -312,10 +312,7 @@ def _plan(
     from xlclv.report.inputs import normalise_header
 
     src = eng.open_source(con, source, "date", table)
-    cols = [
-        (str(r[0]), str(r[1]))
-        for r in con.execute(f"DESCRIBE SELECT * FROM {src.relation}").fetchall()
-    ]
+    cols = src.columns(con)
     types = dict(cols)
     names, missing = {}, []
     for wanted in ("customer_id", "date", "amount"):
